@@ -1,0 +1,1 @@
+"""Local channel simulators speaking the channels' real wire protocols over loopback."""
