@@ -1,0 +1,24 @@
+{
+    "name": "Omnichannel Connector Base",
+    "summary": "Backends, bindings, the durable event inbox/outbox, webhook intake and the exception queue "
+    "shared by every omnichannel connector",
+    "version": "19.0.1.0.0",
+    "category": "Sales/Sales",
+    "license": "LGPL-3",
+    "author": "Odoo Omnichannel contributors",
+    "website": "https://github.com/odoo-omnichannel/odoo-omnichannel",
+    "depends": ["sale_management", "sale_stock", "account", "mail"],
+    "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/omni_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron.xml",
+        "views/omni_backend_views.xml",
+        "views/omni_event_views.xml",
+        "views/omni_exception_views.xml",
+        "views/omni_binding_views.xml",
+        "views/omni_menus.xml",
+    ],
+    "installable": True,
+    "application": True,
+}

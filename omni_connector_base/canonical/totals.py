@@ -1,0 +1,109 @@
+"""Order totals recomputed from the canonical lines, and their check against the channel.
+
+Why: a sale order must cost what the buyer paid. Recomputing the totals from the parts the
+importer will create (lines, shipping, fees, taxes) and comparing them with the totals the
+channel declares catches mapping mistakes (a lost discount, a tax counted twice) before an
+order reaches invoicing.
+
+Semantics
+    * line net = quantity * unit_price - discount_amount;
+      shipping net = price - discount_amount; fee net = amount;
+    * each net and each tax line amount is rounded to the order currency's minor unit
+      (ROUND_HALF_UP) before summing, as channels round per line;
+    * tax = sum of all tax_lines amounts (lines, shipping, fees);
+    * ``taxes_included``:  total = sum of nets;  untaxed = total - tax;
+    * taxes excluded:      untaxed = sum of nets;  total = untaxed + tax;
+    * ``Order.discounts`` are informative only: their money already sits on the lines' and
+      shipping lines' ``discount_amount`` and is never subtracted again.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .model import ZERO
+from .money import quantize
+
+DEFAULT_TOLERANCE = Decimal("0.01")
+_PARTS = ("total", "tax", "untaxed")  # reporting order: what a person checks first
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Untaxed amount, tax and total of an order, in the order's currency.
+
+    When it describes what a channel declared, a part is None if the channel said nothing.
+    """
+
+    untaxed: Decimal | None
+    tax: Decimal | None
+    total: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsCheck:
+    """Outcome of ``check_totals``.
+
+    ``differences`` maps each declared part (``total``, ``tax``, ``untaxed``) to
+    computed - declared; ``difference`` is the largest of them by magnitude (sign kept),
+    ``0`` when the channel declared nothing (then there is nothing to contradict).
+    """
+
+    ok: bool
+    computed: Totals
+    declared: Totals
+    difference: Decimal
+    differences: dict = field(default_factory=dict)
+
+    def describe(self):
+        """One line for a person reading an exception, e.g.
+        ``total: computed 70.61, declared 70.60 (difference 0.01)``."""
+        if not self.differences:
+            return "the channel declared no totals"
+        return "; ".join(
+            f"{part}: computed {getattr(self.computed, part)}, declared {getattr(self.declared, part)}"
+            f" (difference {difference})"
+            for part, difference in self.differences.items()
+        )
+
+
+def compute_totals(order):
+    """Untaxed, tax and total of ``order`` computed from its parts (see module docstring)."""
+    currency = order.currency
+    charged = [*order.lines, *order.shipping_lines, *order.fee_lines]
+    nets = sum((quantize(item.net, currency) for item in charged), ZERO)
+    tax = sum((quantize(tax_line.amount, currency) for item in charged for tax_line in item.tax_lines), ZERO)
+    # Keep the currency's exponent even for an order whose sums are all zero.
+    nets, tax = quantize(nets, currency), quantize(tax, currency)
+    if order.taxes_included:
+        return Totals(untaxed=nets - tax, tax=tax, total=nets)
+    return Totals(untaxed=nets, tax=tax, total=nets + tax)
+
+
+def check_totals(order, tolerance=DEFAULT_TOLERANCE):
+    """Compare ``compute_totals(order)`` with the channel's declared totals.
+
+    A part the channel did not declare (None) is not compared. ``ok`` when every declared
+    part is within ``tolerance`` (inclusive). The default of 0.01 suits 2-decimal
+    currencies; pass e.g. ``Decimal(1)`` to allow one yen of rounding.
+    """
+    computed = compute_totals(order)
+    declared = Totals(untaxed=order.total_untaxed, tax=order.total_tax, total=order.total)
+    differences = {
+        part: getattr(computed, part) - getattr(declared, part)
+        for part in _PARTS
+        if getattr(declared, part) is not None
+    }
+    difference = max(differences.values(), key=abs, default=ZERO)
+    ok = all(abs(value) <= tolerance for value in differences.values())
+    return TotalsCheck(ok=ok, computed=computed, declared=declared, difference=difference,
+                       differences=differences)
+
+
+def compute_refund_total(refund, taxes_included):
+    """Money a refund's lines, shipping and adjustment add up to, to compare with
+    ``refund.amount``. ``taxes_included`` is the refunded order's: when false, line and
+    shipping amounts exclude tax and their tax is added."""
+    amount = sum((line.amount for line in refund.lines), ZERO) + refund.shipping_amount
+    if not taxes_included:
+        amount += sum((line.tax_amount for line in refund.lines), ZERO) + refund.shipping_tax
+    return quantize(amount + refund.adjustment_amount, refund.currency)

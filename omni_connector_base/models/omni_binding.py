@@ -1,0 +1,123 @@
+from odoo import api, fields, models
+
+
+class OmniBinding(models.Model):
+    """Links an object of a channel (external id) to the Odoo record it became.
+
+    One row per (backend, Odoo model, external id). Lookups go both ways and in batch:
+    connectors resolve hundreds of SKUs or order ids in one query, never one per line.
+    """
+
+    _name = "omni.binding"
+    _description = "Omnichannel Binding"
+    _order = "id desc"
+    _rec_name = "external_id"
+
+    backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    channel = fields.Selection(related="backend_id.channel")
+    res_model = fields.Char(string="Odoo Model", required=True)
+    res_id = fields.Many2oneReference(string="Odoo Record ID", model_field="res_model", required=True)
+    external_id = fields.Char(string="External ID", required=True, help="The object's id on the channel.")
+    external_updated_at = fields.Datetime(
+        help="Channel-side modification time of the newest version applied. Older events for "
+        "the same object are skipped as stale.",
+    )
+    payload_digest = fields.Char(help="Digest of the last applied payload; an identical one changes nothing.")
+    record_name = fields.Char(compute="_compute_record_name", string="Odoo Record")
+
+    _unique_external = models.Constraint(
+        "UNIQUE(backend_id, res_model, external_id)",
+        "This channel object is already bound to an Odoo record.",
+    )
+    _record_index = models.Index("(res_model, res_id, backend_id)")
+
+    @api.depends("res_model", "res_id")
+    def _compute_record_name(self):
+        for binding in self:
+            record = binding._omni_record()
+            binding.record_name = record.display_name if record else False
+
+    def _omni_record(self):
+        self.ensure_one()
+        if not self.res_model or self.res_model not in self.env:
+            return None
+        return self.env[self.res_model].browse(self.res_id).exists()
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
+                "view_mode": "form", "target": "current"}
+
+    # ------------------------------------------------------------------ API
+
+    @api.model
+    def _omni_bind(self, backend, record, external_id, external_updated_at=None, digest=None):
+        """Create or refresh the binding of ``record`` to ``external_id``; return the binding.
+
+        ``external_updated_at`` only moves forward, so replaying an old event never makes a
+        newer state look stale.
+        """
+        record.ensure_one()
+        external_id = str(external_id)
+        binding = self.sudo().search([("backend_id", "=", backend.id), ("res_model", "=", record._name),
+                                      ("external_id", "=", external_id)], limit=1)
+        values = {"res_id": record.id}
+        if digest:
+            values["payload_digest"] = digest
+        if external_updated_at and (not binding.external_updated_at
+                                    or external_updated_at > binding.external_updated_at):
+            values["external_updated_at"] = external_updated_at
+        if binding:
+            binding.write(values)
+            return binding
+        values.update(backend_id=backend.id, res_model=record._name, external_id=external_id)
+        return self.sudo().create(values)
+
+    @api.model
+    def _omni_lookup(self, backend, res_model, external_ids):
+        """Map external ids to their bound records in one query.
+
+        :return: ``{external_id: record}`` for the ids that are bound (records still existing)
+        """
+        external_ids = [str(external_id) for external_id in external_ids if external_id]
+        if not external_ids:
+            return {}
+        bindings = self.sudo().search_read(
+            [("backend_id", "=", backend.id), ("res_model", "=", res_model), ("external_id", "in", external_ids)],
+            ["external_id", "res_id"],
+        )
+        records = self.env[res_model].browse([row["res_id"] for row in bindings]).exists()
+        alive = set(records.ids)
+        Model = self.env[res_model]
+        return {row["external_id"]: Model.browse(row["res_id"]) for row in bindings if row["res_id"] in alive}
+
+    @api.model
+    def _omni_bindings(self, backend, res_model, external_ids):
+        """Binding rows (not the records) for external ids, keyed by external id."""
+        external_ids = [str(external_id) for external_id in external_ids if external_id]
+        if not external_ids:
+            return {}
+        bindings = self.sudo().search([("backend_id", "=", backend.id), ("res_model", "=", res_model),
+                                       ("external_id", "in", external_ids)])
+        return {binding.external_id: binding for binding in bindings}
+
+    @api.model
+    def _omni_external_ids(self, backend, records):
+        """Reverse lookup: ``{record_id: external_id}`` for records of one model."""
+        if not records:
+            return {}
+        rows = self.sudo().search_read(
+            [("backend_id", "=", backend.id), ("res_model", "=", records._name), ("res_id", "in", records.ids)],
+            ["res_id", "external_id"],
+        )
+        return {row["res_id"]: row["external_id"] for row in rows}
+
+    @api.model
+    def _omni_unbind(self, backend, res_model, external_ids):
+        """Forget bindings (e.g. a product deleted on the channel); return how many were removed."""
+        bindings = self.sudo().search([("backend_id", "=", backend.id), ("res_model", "=", res_model),
+                                       ("external_id", "in", [str(external_id) for external_id in external_ids])])
+        count = len(bindings)
+        bindings.unlink()
+        return count

@@ -1,0 +1,465 @@
+import base64
+import json
+import logging
+import traceback
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import psycopg2.errors
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..pipeline.backoff import retry_delay
+from ..pipeline.errors import BusinessError, PermanentError, StaleEvent, TransientError
+from ..pipeline.masking import mask_text
+
+_logger = logging.getLogger(__name__)
+
+EVENT_STATES = [
+    ("pending", "Pending"),
+    ("done", "Done"),
+    ("retry", "Retry"),
+    ("blocked", "Blocked"),
+    ("dead", "Dead"),
+    ("skipped", "Skipped"),
+]
+# States that hold back later events of the same resource: they are applied in source order.
+ORDER_HOLDING_STATES = ("pending", "retry", "blocked")
+# Database errors that a fresh attempt usually does not meet again.
+TRANSIENT_DB_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+    psycopg2.errors.UniqueViolation,  # two workers creating the same row: the retry finds it
+)
+# A cron run leaves this much of its time budget unused and re-triggers itself instead.
+CRON_TIME_MARGIN_SECONDS = 20
+PURGE_BATCH = 1000
+
+
+class OmniEvent(models.Model):
+    """The durable inbox (webhooks, polled changes, API calls) and outbox (pushes to channels).
+
+    Intake only stores and triggers; ``_cron_process`` claims events with
+    ``FOR UPDATE SKIP LOCKED`` and applies them one transaction each. The row lock is the
+    lease: a worker that dies releases it with its connection, so nothing is ever stuck
+    "in progress".
+    """
+
+    _name = "omni.event"
+    _description = "Omnichannel Event"
+    _order = "id desc"
+    _rec_name = "display_name"
+
+    backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True, readonly=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    channel = fields.Selection(related="backend_id.channel")
+    direction = fields.Selection([("in", "Incoming"), ("out", "Outgoing")], required=True, default="in",
+                                 readonly=True)
+    topic = fields.Char(required=True, readonly=True, help="What happened, in the channel's words (orders/create...).")
+    idempotency_key = fields.Char(
+        required=True, readonly=True,
+        help="The channel's delivery id (or a digest of the body). A second delivery with the same "
+        "key is acknowledged and ignored.",
+    )
+    resource_model = fields.Char(readonly=True, help="Odoo model the channel object maps to.")
+    resource_key = fields.Char(
+        index=True, readonly=True,
+        help="The channel object this event is about (e.g. the order id). Events of one object are "
+        "applied one at a time, in source order.",
+    )
+    source_ts = fields.Datetime(
+        string="Source Time", readonly=True,
+        help="When the channel changed the object (its updated-at), in UTC. Decides the order of "
+        "application and what is stale.",
+    )
+    payload = fields.Text(readonly=True, help="The body exactly as received (base64 when it was not UTF-8 text).")
+    payload_encoding = fields.Selection([("text", "Text"), ("base64", "Base64")], default="text", readonly=True)
+    headers = fields.Text(readonly=True, help="Channel headers kept for tracing (never signatures or keys).")
+    state = fields.Selection(EVENT_STATES, required=True, default="pending", index=True, readonly=True)
+    attempts = fields.Integer(default=0, readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True, help="Earliest time of the next attempt (UTC).")
+    last_error = fields.Text(readonly=True)
+    res_model = fields.Char(string="Result Model", readonly=True)
+    res_id = fields.Many2oneReference(string="Result ID", model_field="res_model", readonly=True)
+    received_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
+    processed_at = fields.Datetime(readonly=True)
+    exception_ids = fields.One2many("omni.exception", "event_id", readonly=True)
+
+    _unique_idempotency = models.Constraint(
+        "UNIQUE(backend_id, idempotency_key)",
+        "An event with this idempotency key was already received for this backend.",
+    )
+    # The claim query reads only ready events, oldest first.
+    _claim_index = models.Index("(COALESCE(next_attempt_at, received_at), id) WHERE state IN ('pending', 'retry')")
+    # The ordering guard looks up earlier unfinished events of the same resource.
+    _resource_index = models.Index(
+        "(backend_id, direction, resource_key, COALESCE(source_ts, received_at), id) "
+        "WHERE state IN ('pending', 'retry', 'blocked')"
+    )
+    _purge_index = models.Index("(backend_id, processed_at) WHERE state IN ('done', 'skipped')")
+
+    @api.depends("topic", "resource_key")
+    def _compute_display_name(self):
+        for event in self:
+            event.display_name = f"{event.topic or ''} {event.resource_key or ''}".strip() or _("Event")
+
+    # ------------------------------------------------------------------ intake
+
+    @api.model
+    def _omni_store_incoming(self, backend, raw_body, values, headers_json=None):
+        """Store a verified incoming message; return ``(event_id, is_new)``.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate delivery (same idempotency key),
+        even one racing the first in another worker, never creates a second event and never
+        raises. The processor is triggered only for a new event.
+        """
+        payload, encoding = _encode_body(raw_body)
+        uid = self.env.uid or self.env.ref("base.user_root").id
+        self.env.cr.execute(SQL(
+            """
+            INSERT INTO omni_event (backend_id, company_id, direction, topic, idempotency_key, resource_model,
+                                    resource_key, source_ts, payload, payload_encoding, headers, state, attempts,
+                                    received_at, create_uid, write_uid, create_date, write_date)
+            VALUES (%(backend)s, %(company)s, 'in', %(topic)s, %(key)s, %(rmodel)s, %(rkey)s, %(ts)s, %(payload)s,
+                    %(encoding)s, %(headers)s, 'pending', 0, %(now)s, %(uid)s, %(uid)s, %(now)s, %(now)s)
+            ON CONFLICT (backend_id, idempotency_key) DO NOTHING
+            RETURNING id
+            """,
+            backend=backend.id, company=backend.company_id.id, topic=values["topic"][:256],
+            key=values["idempotency_key"][:512], rmodel=values.get("resource_model") or None,
+            rkey=values.get("resource_key") or None, ts=values.get("source_ts") or None, payload=payload,
+            encoding=encoding, headers=headers_json, now=fields.Datetime.now(), uid=uid,
+        ))
+        row = self.env.cr.fetchone()
+        if row:
+            self._omni_trigger_processor()
+            return row[0], True
+        self.env.cr.execute(SQL("SELECT id FROM omni_event WHERE backend_id = %s AND idempotency_key = %s",
+                                backend.id, values["idempotency_key"][:512]))
+        return self.env.cr.fetchone()[0], False
+
+    @api.model
+    def _omni_enqueue_outgoing(self, backend, topic, payload, resource_model=None, resource_key=None,
+                               idempotency_key=None, coalesce=False):
+        """Write an outgoing event in the caller's transaction (the outbox pattern).
+
+        With ``coalesce``, a still-pending, unclaimed event of the same backend, topic and
+        resource takes the new payload instead of queuing another push (stock levels: only the
+        latest quantity matters). An event a worker is pushing right now is locked, so it is
+        skipped and a new one is queued: no change is ever lost.
+        """
+        body = json.dumps(payload, default=_json_default, sort_keys=True)
+        if coalesce and resource_key:
+            self.flush_model()
+            self.env.cr.execute(SQL(
+                """
+                SELECT id FROM omni_event
+                 WHERE backend_id = %s AND direction = 'out' AND topic = %s AND resource_key = %s
+                   AND state = 'pending' AND attempts = 0
+                 ORDER BY id DESC LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+                """, backend.id, topic, str(resource_key)))
+            row = self.env.cr.fetchone()
+            if row:
+                event = self.browse(row[0])
+                event.sudo().write({"payload": body})
+                return event
+        event = self.sudo().create({
+            "backend_id": backend.id,
+            "direction": "out",
+            "topic": topic,
+            "resource_model": resource_model,
+            "resource_key": str(resource_key) if resource_key else False,
+            "idempotency_key": idempotency_key or f"out:{topic}:{uuid.uuid4().hex}",
+            "payload": body,
+            "source_ts": fields.Datetime.now(),
+        })
+        self._omni_trigger_processor()
+        return event
+
+    @api.model
+    def _omni_trigger_processor(self):
+        """Wake the processor cron, unless a wake-up is already due (keeps intake cheap)."""
+        cron = self.env.ref("omni_connector_base.cron_omni_event_process", raise_if_not_found=False)
+        if not cron:
+            return
+        self.env.cr.execute(SQL("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
+                                cron.id, fields.Datetime.now()))
+        if not self.env.cr.fetchone():
+            cron.sudo()._trigger()
+
+    # --------------------------------------------------------------- payload
+
+    def _omni_payload_bytes(self):
+        self.ensure_one()
+        if self.payload_encoding == "base64":
+            return base64.b64decode(self.payload or "")
+        return (self.payload or "").encode()
+
+    def _omni_payload_json(self):
+        """The body parsed as JSON, numbers with decimals as ``Decimal`` (money is never float).
+
+        :raises PermanentError: quoting the parse error when the body is not JSON
+        """
+        self.ensure_one()
+        if self.payload_encoding == "base64":
+            raise PermanentError(_("The body is not UTF-8 text, so it cannot be JSON."))
+        try:
+            return json.loads(self.payload or "", parse_float=Decimal)
+        except ValueError as error:
+            raise PermanentError(_("The body is not valid JSON: %s", error)) from error
+
+    # -------------------------------------------------------------- processor
+
+    @api.model
+    def _omni_claim(self, limit=1, direction=None, backend_ids=None):
+        """Lock and return up to ``limit`` ready events.
+
+        Ready: pending or retry whose time has come, of an active backend, and with no earlier
+        unfinished (pending, retry, blocked) event of the same resource. ``SKIP LOCKED`` lets
+        several workers share the queue without waiting on each other; the lock lasts until
+        the transaction ends, so a crashed worker's events are claimable again at once.
+        """
+        self.env["omni.event"].flush_model()
+        conditions = [SQL("e.state IN ('pending', 'retry')"),
+                      SQL("COALESCE(e.next_attempt_at, e.received_at) <= %s", fields.Datetime.now())]
+        if direction:
+            conditions.append(SQL("e.direction = %s", direction))
+        if backend_ids:
+            conditions.append(SQL("e.backend_id IN %s", tuple(backend_ids)))
+        self.env.cr.execute(SQL(
+            """
+            SELECT e.id
+              FROM omni_event e
+              JOIN omni_backend b ON b.id = e.backend_id AND b.active
+             WHERE %(conditions)s
+               AND NOT EXISTS (
+                   SELECT 1 FROM omni_event p
+                    WHERE p.backend_id = e.backend_id
+                      AND p.direction = e.direction
+                      AND p.resource_key = e.resource_key
+                      AND p.state IN %(holding)s
+                      AND (COALESCE(p.source_ts, p.received_at), p.id)
+                          < (COALESCE(e.source_ts, e.received_at), e.id))
+             ORDER BY COALESCE(e.next_attempt_at, e.received_at), e.id
+             LIMIT %(limit)s
+               FOR UPDATE OF e SKIP LOCKED
+            """,
+            conditions=SQL(" AND ").join(conditions), holding=ORDER_HOLDING_STATES, limit=limit,
+        ))
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _omni_ready_count(self):
+        self.flush_model()
+        self.env.cr.execute(SQL(
+            "SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry') "
+            "AND COALESCE(next_attempt_at, received_at) <= %s", fields.Datetime.now()))
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _cron_process(self, batch_limit=None):
+        """Cron entry point: claim, apply and commit events one by one until none is ready.
+
+        One transaction per event, so a failing event never rolls back another. Stops early
+        (and re-triggers itself) before the cron's time budget runs out.
+        """
+        self._omni_commit_progress(remaining=self._omni_ready_count())
+        processed = 0
+        while batch_limit is None or processed < batch_limit:
+            event = self._omni_claim(limit=1)
+            if not event:
+                break
+            event._omni_process()
+            processed += 1
+            time_left = self._omni_commit_progress(1)
+            if time_left < CRON_TIME_MARGIN_SECONDS:
+                self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
+                break
+        self._omni_schedule_next_retry()
+        return processed
+
+    @api.model
+    def _omni_commit_progress(self, processed=0, remaining=None):
+        """Commit and report progress when running as a cron; otherwise leave the transaction
+        to the caller (a button, a test) and report an unlimited time budget."""
+        if not self.env.context.get("ir_cron_progress_id"):
+            return float("inf")
+        return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
+    def _omni_schedule_next_retry(self):
+        """Make sure the cron wakes up when the earliest retry becomes due."""
+        self.env.cr.execute(SQL("SELECT min(next_attempt_at) FROM omni_event WHERE state = 'retry'"))
+        due = self.env.cr.fetchone()[0]
+        if due:
+            cron = self.env.ref("omni_connector_base.cron_omni_event_process", raise_if_not_found=False)
+            if cron and due > fields.Datetime.now():
+                cron.sudo()._trigger(at=due)
+
+    def _omni_process(self):
+        """Apply claimed events (each in a savepoint) and record each outcome on it.
+
+        The caller commits; the outcome is written whatever the handler did, so a failure
+        is always visible on the event and, when a person must act, in the exception queue.
+        """
+        for event in self:
+            event._omni_process_one()
+
+    def _omni_process_one(self):
+        self.ensure_one()
+        backend = self.backend_id.with_company(self.company_id)
+        event = self.with_company(self.company_id)
+        attempts = self.attempts + 1
+        try:
+            with self.env.cr.savepoint():
+                event._omni_check_stale()
+                result = backend._omni_handle_event(event)
+                self.env.flush_all()
+        except StaleEvent as outcome:
+            self._omni_finish("skipped", attempts, error=outcome.message)
+        except BusinessError as outcome:
+            self._omni_finish("blocked", attempts, error=outcome.message)
+            self.env["omni.exception"]._omni_raise_for_event(self, outcome)
+        except PermanentError as outcome:
+            self._omni_finish("dead", attempts, error=outcome.message)
+            self.env["omni.exception"]._omni_raise_for_event(self, outcome)
+        except TransientError as outcome:
+            self._omni_fail_transient(attempts, outcome.message, outcome.retry_after, outcome)
+        except TRANSIENT_DB_ERRORS as error:
+            self._omni_fail_transient(attempts, _("Database conflict: %s", error.pgerror or error), None, None)
+        except Exception as error:  # noqa: BLE001 - an unforeseen failure must never be lost
+            _logger.exception("omni.event %s: unexpected error in handler", self.id)
+            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+            self._omni_fail_transient(attempts, _("Unexpected error: %s", detail), None, None)
+        else:
+            values = {}
+            if result:
+                values = {"res_model": result._name, "res_id": result[:1].id}
+            self._omni_finish("done", attempts, **values)
+            self.exception_ids.filtered(lambda exc: exc.state in ("open", "assigned"))._omni_auto_resolve()
+
+    def _omni_fail_transient(self, attempts, message, retry_after, outcome):
+        backend = self.backend_id
+        if attempts >= backend.max_attempts:
+            self._omni_finish("dead", attempts, error=_("Gave up after %(n)s attempts. Last error: %(error)s",
+                                                        n=attempts, error=message))
+            self.env["omni.exception"]._omni_raise_for_event(
+                self, outcome or TransientError(message), category="channel_api" if outcome else "other",
+                severity="error")
+            return
+        delay = retry_delay(attempts, backend.retry_base_delay, retry_after)
+        self.write({
+            "state": "retry",
+            "attempts": attempts,
+            "last_error": mask_text(message),
+            "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
+        })
+
+    def _omni_finish(self, state, attempts, error=None, **values):
+        values.update(state=state, attempts=attempts, processed_at=fields.Datetime.now(), next_attempt_at=False,
+                      last_error=mask_text(error) if error else False)
+        self.write(values)
+
+    def _omni_check_stale(self):
+        """Skip an incoming event older than what its binding has already seen."""
+        if self.direction != "in" or not (self.source_ts and self.resource_model and self.resource_key):
+            return
+        binding = self.env["omni.binding"]._omni_bindings(self.backend_id, self.resource_model,
+                                                           [self.resource_key]).get(self.resource_key)
+        if binding and binding.external_updated_at and binding.external_updated_at > self.source_ts:
+            raise StaleEvent(_("A newer version (%(newer)s) was already applied; this one is from %(older)s.",
+                               newer=binding.external_updated_at, older=self.source_ts))
+
+    # ----------------------------------------------------------------- actions
+
+    def action_replay(self):
+        """Queue the events again (from done, dead, blocked or skipped); safe to repeat.
+
+        Handlers are idempotent (bindings and digests), so replaying a done event re-applies
+        the same state and creates nothing twice.
+        """
+        replayable = self.filtered(lambda event: event.state in ("done", "dead", "blocked", "skipped", "retry"))
+        if not replayable and self:
+            raise UserError(_("Only finished or failed events can be replayed; these are already queued."))
+        replayable.sudo().write({"state": "pending", "attempts": 0, "next_attempt_at": False, "last_error": False})
+        replayable._omni_note_replay()
+        self._omni_trigger_processor()
+        return True
+
+    def _omni_note_replay(self):
+        """Record who replayed what on the related open exceptions' chatter."""
+        for exception in self.exception_ids.filtered(lambda exc: exc.state in ("open", "assigned")):
+            exception.message_post(body=_("Event replayed by %s.", self.env.user.name))
+
+    def action_process_now(self):
+        """Process these events now in this transaction (for a person testing a fix)."""
+        events = self.filtered(lambda event: event.state in ("pending", "retry"))
+        events.sudo()._omni_process()
+        return True
+
+    def action_open_result(self):
+        self.ensure_one()
+        if not self.res_model:
+            raise UserError(_("This event produced no record."))
+        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
+                "view_mode": "form", "target": "current"}
+
+    # ------------------------------------------------------------------ purge
+
+    @api.model
+    def _cron_purge(self):
+        """Delete finished events past their backend's retention, in batches with progress.
+
+        Only ``done`` and ``skipped`` events go; dead and blocked events wait for a person, and
+        exceptions are kept (their event link is cleared).
+        """
+        self.flush_model()
+        conditions = []
+        for backend in self.env["omni.backend"].sudo().with_context(active_test=False).search([]):
+            cutoff = fields.Datetime.now() - timedelta(days=backend.retention_days)
+            conditions.append(SQL("(backend_id = %s AND processed_at < %s)", backend.id, cutoff))
+        if not conditions:
+            return 0
+        where = SQL("state IN ('done', 'skipped') AND (%s)", SQL(" OR ").join(conditions))
+        self.env.cr.execute(SQL("SELECT count(*) FROM omni_event WHERE %s", where))
+        self._omni_commit_progress(remaining=self.env.cr.fetchone()[0])
+        purged = 0
+        while True:
+            self.env.cr.execute(SQL(
+                "DELETE FROM omni_event WHERE id IN (SELECT id FROM omni_event WHERE %s LIMIT %s "
+                "FOR UPDATE SKIP LOCKED)", where, PURGE_BATCH))
+            deleted = self.env.cr.rowcount
+            purged += deleted
+            time_left = self._omni_commit_progress(deleted)
+            if deleted < PURGE_BATCH or time_left < CRON_TIME_MARGIN_SECONDS:
+                break
+        self.env["omni.webhook.rejection"]._omni_purge()
+        self.invalidate_model()
+        return purged
+
+
+def _encode_body(raw_body):
+    """Text as received when it is UTF-8 without NUL bytes (PostgreSQL text cannot hold them),
+    else base64 — either way the exact bytes can be recovered."""
+    if isinstance(raw_body, str):
+        raw_body = raw_body.encode()
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(raw_body).decode(), "base64"
+    if "\x00" in text:
+        return base64.b64encode(raw_body).decode(), "base64"
+    return text, "text"
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,0 +1,1 @@
+from . import test_access, test_concurrency, test_processor, test_webhook

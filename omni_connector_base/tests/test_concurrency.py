@@ -1,0 +1,115 @@
+"""Two real database connections against committed events: the claim is the lease."""
+
+import json
+
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.tests import BaseCase, tagged
+
+from .common import WEBHOOK_SECRET
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestConcurrentWorkers(BaseCase):
+    """Uses committed data and separate connections, like two cron workers or two Odoo nodes."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with cls._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["omni.backend"].create({"name": "Concurrency", "channel": "test",
+                                                  "webhook_secret": WEBHOOK_SECRET})
+            cls.backend_id = backend.id
+            Event = env["omni.event"]
+            ids = []
+            for index in range(6):
+                body = json.dumps({"resource": f"R{index}", "name": f"n{index}"}).encode()
+                values = backend._omni_webhook_event_values(body, {"X-Omni-Event-Id": f"conc-{index}"},
+                                                            json.loads(body))
+                ids.append(Event._omni_store_incoming(backend, body, values)[0])
+            cls.event_ids = ids
+            cr.commit()
+
+    @classmethod
+    def tearDownClass(cls):
+        with cls._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["omni.backend"].browse(cls.backend_id)
+            partners = env["res.partner"].search([("name", "in", [f"n{i}" for i in range(6)])])
+            backend.unlink()
+            partners.unlink()
+            cr.commit()
+        super().tearDownClass()
+
+    @staticmethod
+    def _dbname():
+        from odoo.tests.common import get_db_name  # noqa: PLC0415
+
+        return get_db_name()
+
+    @classmethod
+    def _cursor(cls):
+        # A real connection of its own, not the test-mode cursor shared with the test.
+        return sql_db.db_connect(cls._dbname()).cursor()
+
+    def _claim(self, cr, limit):
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        return env["omni.event"]._omni_claim(limit=limit, backend_ids=[self.backend_id])
+
+    def test_two_workers_claim_disjoint_events_and_crash_releases_lease(self):
+        with self._cursor() as cr1, self._cursor() as cr2:
+            first = self._claim(cr1, 4)
+            second = self._claim(cr2, 4)
+            self.assertEqual(len(first), 4)
+            self.assertEqual(len(second), 2, "SKIP LOCKED: the second worker gets the rest, without waiting")
+            self.assertFalse(set(first.ids) & set(second.ids))
+            self.assertEqual(set(first.ids) | set(second.ids), set(self.event_ids))
+            cr2.rollback()
+
+            # Worker 1 "crashes" mid-event: its connection goes away without a commit.
+            crashed_ids = set(first.ids)
+            env1 = api.Environment(cr1, SUPERUSER_ID, {})
+            env1["res.partner"].create({"name": "half-done work that must vanish"})
+            cr1.close()
+
+        with self._cursor() as cr3:
+            # Everything is claimable again at once: no "in progress" state to time out.
+            reclaimed = self._claim(cr3, 10)
+            self.assertEqual(set(reclaimed.ids), set(self.event_ids))
+            self.assertTrue(crashed_ids <= set(reclaimed.ids))
+            env3 = api.Environment(cr3, SUPERUSER_ID, {})
+            self.assertFalse(env3["res.partner"].search([("name", "=", "half-done work that must vanish")]))
+            # Now a worker processes them all, committing per event like the cron.
+            for event in reclaimed:
+                event._omni_process()
+            cr3.commit()
+            states = set(env3["omni.event"].browse(self.event_ids).mapped("state"))
+            self.assertEqual(states, {"done"})
+
+    def test_same_resource_never_runs_twice_at_once(self):
+        with self._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["omni.backend"].browse(self.backend_id)
+            Event = env["omni.event"]
+            ids = []
+            for version in (1, 2):
+                body = json.dumps({"resource": "SAME", "name": f"same-v{version}",
+                                   "updated_at": f"2026-11-01T10:0{version}:00Z"}).encode()
+                values = backend._omni_webhook_event_values(body, {"X-Omni-Event-Id": f"same-{version}"},
+                                                            json.loads(body))
+                ids.append(Event._omni_store_incoming(backend, body, values)[0])
+            cr.commit()
+        try:
+            with self._cursor() as cr1, self._cursor() as cr2:
+                claimed1 = self._claim(cr1, 10)
+                claimed2 = self._claim(cr2, 10)
+                same = set(ids)
+                self.assertEqual(len(same & set(claimed1.ids)), 1, "only the head of the resource")
+                self.assertFalse(same & set(claimed2.ids), "the follower waits while the head is locked")
+                cr1.rollback()
+                cr2.rollback()
+        finally:
+            with self._cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["omni.event"].browse(ids).unlink()
+                cr.commit()

@@ -1,0 +1,43 @@
+"""Odoo-free core of payout reconciliation: settlement data, importers, matching.
+
+Nothing here imports ``odoo``; the ``omni_reconciliation`` models call it. The
+Stripe importer needs the ``stripe`` package, so it is imported on demand
+(``from .stripe_import import fetch_settlement``), not from here.
+"""
+
+from .matching import (
+    BankMatch,
+    Candidate,
+    MatchResult,
+    MatchStats,
+    StatementLine,
+    bank_match,
+    match_lines,
+)
+from .money import from_minor, to_minor
+from .settlement import (
+    LINE_KINDS,
+    BalanceCheck,
+    SettlementData,
+    SettlementLineData,
+    check_balance,
+    totals_by_kind,
+)
+
+__all__ = [
+    "LINE_KINDS",
+    "BalanceCheck",
+    "BankMatch",
+    "Candidate",
+    "MatchResult",
+    "MatchStats",
+    "SettlementData",
+    "SettlementLineData",
+    "StatementLine",
+    "bank_match",
+    "check_balance",
+    "from_minor",
+    "match_lines",
+    "to_minor",
+    "totals_by_kind",
+]

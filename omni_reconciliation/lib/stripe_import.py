@@ -1,0 +1,315 @@
+"""Stripe payouts → ``SettlementData`` through the official ``stripe`` library.
+
+A Stripe automatic payout is reconciled through its balance transactions
+(``GET /v1/balance_transactions?payout=po_...``): each one moved the balance,
+the payout's own transaction moved it to the bank. Amounts arrive in integer
+minor units of the *balance* currency and are converted per ISO 4217 exponent.
+
+Kind mapping (decisions):
+
+* ``charge``/``payment`` → ``sale``; ``transaction_ref`` is the charge id, the
+  order comes from ``source.metadata.order_id`` (WooCommerce's Stripe gateway
+  writes it), the PaymentIntent id goes to ``extra_refs``.
+* ``refund``/``payment_refund`` → ``refund``; ``refund_ref`` is ``re_...``,
+  ``transaction_ref`` the refunded charge.
+* ``reporting_category == 'dispute'`` → ``chargeback`` and
+  ``'dispute_reversal'`` → ``chargeback_reversal``; ``dispute_ref`` is ``dp_...``,
+  ``transaction_ref`` the disputed charge. The dispute fee Stripe deducts on the
+  same balance transaction becomes a **separate ``dispute_fee`` line**
+  (``<txn id>:dispute_fee``), so the books can send it to a dispute-fee account
+  by kind alone; the chargeback line then has ``fee == 0``.
+* ``stripe_fee``/``stripe_fx_fee``/``tax_fee`` types and ``reporting_category
+  'fee'`` (Radar, Billing...) → ``fee``.
+* ``refund_failure`` → ``refund_failure``; ``payout_failure``/``payout_cancel``
+  → ``payout_failure`` (money of an earlier payout coming back).
+* reserve holds/releases → ``reserve``; ``adjustment`` → ``adjustment``;
+  anything else → ``other``.
+* The payout's own ``payout`` transaction is the deposit, not a line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import stripe
+
+from .money import from_minor
+from .settlement import SettlementData, SettlementLineData, period_from_lines, utc_from_timestamp
+
+PAGE_SIZE = 100  # Stripe's maximum page size
+ORDER_METADATA_KEYS = ("order_id", "order_number", "woocommerce_order_id")
+
+_TYPE_KINDS = {
+    "charge": "sale",
+    "payment": "sale",
+    "refund": "refund",
+    "payment_refund": "refund",
+    "refund_failure": "refund_failure",
+    "payout_failure": "payout_failure",
+    "payout_cancel": "payout_failure",
+    "stripe_fee": "fee",
+    "stripe_fx_fee": "fee",
+    "tax_fee": "fee",
+    "reserve_transaction": "reserve",
+    "reserved_funds": "reserve",
+    "payment_network_reserve_hold": "reserve",
+    "payment_network_reserve_release": "reserve",
+    "payout_minimum_balance_hold": "reserve",
+    "payout_minimum_balance_release": "reserve",
+    "adjustment": "adjustment",
+}
+_CATEGORY_KINDS = {
+    "dispute": "chargeback",
+    "dispute_reversal": "chargeback_reversal",
+    "fee": "fee",
+    "risk_reserved_funds": "reserve",
+}
+_DISPUTE_KINDS = frozenset({"chargeback", "chargeback_reversal"})
+
+
+def make_client(
+    api_key: str,
+    base_url: str | None = None,
+    *,
+    max_network_retries: int = 2,
+    stripe_version: str | None = None,
+) -> stripe.StripeClient:
+    """A ``StripeClient``; ``base_url`` only for tests (the local simulator)."""
+    kwargs: dict[str, Any] = {"max_network_retries": max_network_retries}
+    if base_url:
+        kwargs["base_addresses"] = {"api": base_url}
+    if stripe_version:
+        kwargs["stripe_version"] = stripe_version
+    return stripe.StripeClient(api_key, **kwargs)
+
+
+def _plain(obj: Any) -> Any:
+    """StripeObject → plain dict (recursively); dicts and scalars pass through."""
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return obj
+
+
+def _ref(value: Any) -> str | None:
+    """An expandable field as its id: ``'ch_1'`` or ``{'id': 'ch_1', ...}`` → ``'ch_1'``."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return value.get("id")
+    return str(value)
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """An expandable field as a mapping (empty when it was not expanded)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _rate(value: Any) -> Decimal | None:
+    """Stripe's ``exchange_rate`` is a JSON number; ``repr`` gives back its exact digits."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
+def list_payouts(
+    client: stripe.StripeClient,
+    since: datetime | None = None,
+    status: str | None = "paid",
+    *,
+    page_size: int = PAGE_SIZE,
+) -> list[dict[str, Any]]:
+    """All payouts created at or after ``since`` (every page), newest first, as dicts."""
+    params: dict[str, Any] = {"limit": page_size}
+    if status:
+        params["status"] = status
+    if since is not None:
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        params["created"] = {"gte": int(since.timestamp())}
+    page = client.v1.payouts.list(params=params)  # type: ignore[arg-type]
+    return [_plain(payout) for payout in page.auto_paging_iter()]
+
+
+def iter_balance_transactions(
+    client: stripe.StripeClient, payout_id: str, *, page_size: int = PAGE_SIZE
+) -> Iterator[dict[str, Any]]:
+    """Every balance transaction of a payout, sources expanded, page after page."""
+    page = client.v1.balance_transactions.list(
+        params={"payout": payout_id, "expand": ["data.source"], "limit": page_size}  # type: ignore[arg-type]
+    )
+    for txn in page.auto_paging_iter():
+        yield _plain(txn)
+
+
+def fetch_settlement(
+    client: stripe.StripeClient,
+    payout_id_or_obj: str | Mapping[str, Any] | Any,
+    *,
+    page_size: int = PAGE_SIZE,
+) -> SettlementData:
+    """Download one payout and all its balance transactions and map them."""
+    if isinstance(payout_id_or_obj, str):
+        payout = _plain(client.v1.payouts.retrieve(payout_id_or_obj))
+    else:
+        payout = _plain(payout_id_or_obj)
+    txns = iter_balance_transactions(client, payout["id"], page_size=page_size)
+    return settlement_from_stripe(payout, txns)
+
+
+def settlement_from_stripe(
+    payout: Mapping[str, Any], balance_transactions: Iterable[Mapping[str, Any]]
+) -> SettlementData:
+    """Pure mapping of a payout and its balance transactions (no I/O)."""
+    payout_id = payout["id"]
+    lines: list[SettlementLineData] = []
+    for txn in balance_transactions:
+        lines.extend(map_balance_transaction(txn, payout_id=payout_id))
+    period_start, period_end = period_from_lines(lines)
+    return SettlementData(
+        source="stripe",
+        external_id=payout_id,
+        account_ref=_ref(payout.get("destination")),
+        currency=payout["currency"],
+        payout_date=payout_arrival_date(payout),
+        period_start=period_start,
+        period_end=period_end,
+        expected_amount=from_minor(payout["amount"], payout["currency"]),
+        status=payout.get("status") or "",
+        lines=lines,
+        raw=dict(payout),
+    )
+
+
+def classify(txn: Mapping[str, Any], payout_id: str | None = None) -> str | None:
+    """Line kind of a balance transaction; ``None`` for the payout's own transfer."""
+    txn_type = txn.get("type") or ""
+    if txn_type == "payout":
+        source_id = _ref(txn.get("source"))
+        if payout_id is None or source_id in (None, payout_id):
+            return None
+        return "other"
+    category = txn.get("reporting_category") or ""
+    if category in _CATEGORY_KINDS:
+        return _CATEGORY_KINDS[category]
+    kind = _TYPE_KINDS.get(txn_type)
+    if kind == "adjustment" and (_ref(txn.get("source")) or "").startswith(("dp_", "du_")):
+        # pre-reporting_category accounts: a dispute is an adjustment on a dp_ source
+        return "chargeback" if txn.get("amount", 0) < 0 else "chargeback_reversal"
+    return kind or "other"
+
+
+def map_balance_transaction(txn: Mapping[str, Any], payout_id: str | None = None) -> list[SettlementLineData]:
+    """One balance transaction → zero (the payout), one or two (dispute + fee) lines."""
+    kind = classify(txn, payout_id)
+    if kind is None:
+        return []
+    currency = txn["currency"]
+    gross = from_minor(txn["amount"], currency)
+    fee = from_minor(txn.get("fee") or 0, currency)
+    net = from_minor(txn["net"], currency)
+    if net != gross - fee:
+        raise ValueError(f"balance transaction {txn.get('id')}: net {net} != amount {gross} - fee {fee}")
+    fee_breakdown: dict[str, Decimal] = {}
+    for detail in txn.get("fee_details") or ():
+        key = detail.get("type") or "fee"
+        fee_breakdown[key] = fee_breakdown.get(key, Decimal(0)) + from_minor(
+            detail["amount"], detail.get("currency") or currency
+        )
+
+    source_value = txn.get("source")
+    source = _obj(source_value)
+    source_id = _ref(source_value)
+    metadata = _obj(source.get("metadata"))
+    order_ref = next((str(metadata[key]) for key in ORDER_METADATA_KEYS if metadata.get(key)), None)
+    transaction_ref = refund_ref = dispute_ref = None
+    extra_refs: list[str] = []
+    if kind == "sale":
+        transaction_ref = source_id
+    elif kind in ("refund", "refund_failure"):
+        refund_ref = source_id
+        transaction_ref = _ref(source.get("charge"))
+    elif kind in _DISPUTE_KINDS:
+        dispute_ref = source_id
+        transaction_ref = _ref(source.get("charge"))
+    elif source_id:
+        transaction_ref = source_id
+    payment_intent = _ref(source.get("payment_intent"))
+    if payment_intent:
+        extra_refs.append(payment_intent)
+
+    original_currency = original_amount = None
+    src_currency = source.get("currency")
+    if src_currency and src_currency.lower() != currency.lower() and isinstance(source.get("amount"), int):
+        original_currency = src_currency
+        original_amount = from_minor(source["amount"], src_currency)
+        if gross < 0 < original_amount:
+            original_amount = -original_amount  # refunds/disputes: amount is unsigned on the source
+
+    common = {
+        "currency": currency,
+        "exchange_rate": _rate(txn.get("exchange_rate")),
+        "order_ref": order_ref,
+        "occurred_at": utc_from_timestamp(txn.get("created")),
+    }
+    refs = {
+        "transaction_ref": transaction_ref,
+        "refund_ref": refund_ref,
+        "dispute_ref": dispute_ref,
+        "extra_refs": tuple(extra_refs),
+    }
+    description = txn.get("description") or ""
+    if kind in _DISPUTE_KINDS and fee:
+        # the dispute fee gets its own line so it posts to the dispute-fee account
+        return [
+            SettlementLineData(
+                external_id=txn["id"],
+                kind=kind,
+                description=description,
+                gross=gross,
+                fee=from_minor(0, currency),
+                original_currency=original_currency,
+                original_amount=original_amount,
+                **refs,
+                **common,
+            ),
+            SettlementLineData(
+                external_id=f"{txn['id']}:dispute_fee",
+                kind="dispute_fee",
+                description=_fee_description(txn) or "Dispute fee",
+                gross=-fee,
+                fee=from_minor(0, currency),
+                **refs,
+                **common,
+            ),
+        ]
+    return [
+        SettlementLineData(
+            external_id=txn["id"],
+            kind=kind,
+            description=description,
+            gross=gross,
+            fee=fee,
+            net=net,
+            original_currency=original_currency,
+            original_amount=original_amount,
+            fee_breakdown=fee_breakdown,
+            **refs,
+            **common,
+        )
+    ]
+
+
+def _fee_description(txn: Mapping[str, Any]) -> str:
+    return ", ".join(d.get("description") or "" for d in txn.get("fee_details") or () if d.get("description"))
+
+
+def payout_arrival_date(payout: Mapping[str, Any]) -> date | None:
+    """Date the deposit reaches the bank (UTC), for bank matching."""
+    arrival = utc_from_timestamp(payout.get("arrival_date"))
+    return arrival.date() if arrival else None
