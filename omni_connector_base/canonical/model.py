@@ -204,8 +204,10 @@ class Line:
         return _sum(tax.amount for tax in self.tax_lines)
 
     def _cross_checks(self):
-        if all(isinstance(v, Decimal) for v in (self.quantity, self.unit_price, self.discount_amount)) \
-                and self.discount_amount > self.quantity * self.unit_price:
+        # Only between values that are valid on their own: one error per mistake.
+        amounts = (self.quantity, self.unit_price, self.discount_amount)
+        if all(isinstance(v, Decimal) and v.is_finite() for v in amounts) and self.quantity > 0 \
+                and self.unit_price >= 0 and self.discount_amount > self.quantity * self.unit_price:
             return [("discount_amount", "must not exceed quantity * unit_price")]
         return []
 
@@ -230,8 +232,9 @@ class ShippingLine:
         return _sum(tax.amount for tax in self.tax_lines)
 
     def _cross_checks(self):
-        if isinstance(self.price, Decimal) and isinstance(self.discount_amount, Decimal) \
-                and self.discount_amount > self.price:
+        amounts = (self.price, self.discount_amount)
+        if all(isinstance(v, Decimal) and v.is_finite() for v in amounts) \
+                and self.price >= 0 and self.discount_amount > self.price:
             return [("discount_amount", "must not exceed price")]
         return []
 

@@ -12,7 +12,7 @@ from .model import FieldError, ValidationError
 
 # Decimal text as the canonical JSON writes it: optional minus, digits, optional fraction.
 # No exponent ("1e3"), no "NaN"/"Infinity", no blanks, no thousands separators.
-DECIMAL_PATTERN = re.compile(r"-?\d+(?:\.\d+)?")
+DECIMAL_PATTERN = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)  # ASCII: "١٢" is not money
 # Longest accepted decimal text; 30 characters keep values within Decimal's 28-digit
 # default precision, so arithmetic on them stays exact (the schema says the same).
 MAX_DECIMAL_LENGTH = 30
@@ -48,7 +48,7 @@ def to_decimal(value, field="value"):
     if isinstance(value, bool):
         raise _invalid(field, "must be a decimal string, not a boolean")
     if isinstance(value, int):
-        return Decimal(value)
+        value = str(value)  # and on to the length check: a 40-digit integer is no amount either
     if isinstance(value, float):
         raise _invalid(field, "must be a decimal string such as \"12.50\", not a float (floats lose cents)")
     if isinstance(value, str):
@@ -64,8 +64,8 @@ def currency_exponent(code):
     """Number of decimals of ``code``'s minor unit (ISO 4217): 0 for JPY, 3 for KWD, else 2.
 
     Unknown codes get 2, the overwhelmingly common case. This is the ISO view; a payment
-    processor may differ for a few currencies (e.g. Stripe handles HUF and TWD amounts as
-    whole units), which is the processor importer's concern.
+    processor may differ for a few currencies (Stripe has special rules for ISK, HUF, TWD
+    and UGX), which is that processor's importer's concern.
     """
     return _EXPONENTS.get(code.upper(), 2)
 

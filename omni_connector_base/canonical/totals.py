@@ -67,7 +67,10 @@ class TotalsCheck:
 
 
 def compute_totals(order):
-    """Untaxed, tax and total of ``order`` computed from its parts (see module docstring)."""
+    """Untaxed, tax and total of ``order`` computed from its parts (see module docstring).
+
+    Expects a valid order (``parse.validate``): amounts must be Decimals.
+    """
     currency = order.currency
     charged = [*order.lines, *order.shipping_lines, *order.fee_lines]
     nets = sum((quantize(item.net, currency) for item in charged), ZERO)

@@ -1,1 +1,5 @@
-from . import omni_backend, omni_binding, omni_event, omni_exception, omni_webhook_rejection
+# isort: skip_file
+# omni_backend first: other files of this addon extend it.
+from . import omni_backend
+from . import omni_binding, omni_event, omni_exception, omni_mapping, omni_webhook_rejection
+from . import omni_api_key, omni_order_importer, sale_order

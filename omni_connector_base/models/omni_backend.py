@@ -1,7 +1,7 @@
 import json
 import logging
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..pipeline.errors import BusinessError, PermanentError, TransientError
@@ -48,6 +48,7 @@ class OmniBackend(models.Model):
     )
     warehouse_id = fields.Many2one(
         "stock.warehouse", check_company=True,
+        default=lambda self: self.env["stock.warehouse"].search([("company_id", "=", self.env.company.id)], limit=1),
         help="Warehouse that ships this channel's orders and whose stock is published to it.",
     )
     team_id = fields.Many2one(
@@ -91,6 +92,44 @@ class OmniBackend(models.Model):
         help="Finished events (done, skipped) older than this are purged daily. Dead and "
         "blocked events and all exceptions are kept.",
     )
+    # --- order import (the shared importer reads these) ---
+    import_test_orders = fields.Boolean(
+        help="Import orders the channel flags as test orders. Off: they are skipped (visible as skipped events).")
+    discount_mode = fields.Selection(
+        [("line", "Discount % on the order line"), ("product", "Separate discount lines")],
+        default="line", required=True,
+        help="How channel discounts stay visible on sale orders: as each line's discount, or as negative "
+        "lines of the discount product with the same taxes.")
+    total_tolerance = fields.Float(
+        digits=(16, 4), default=0.01,
+        help="Largest difference accepted between Odoo's and the channel's order totals (in the order's "
+        "currency). A difference within it is booked on a rounding line; beyond it the order is blocked.")
+    currency_policy = fields.Selection(
+        [("create", "Use or create a pricelist per currency"), ("block", "Block orders without a pricelist")],
+        default="create", required=True,
+        help="Orders are created in their own currency through a pricelist in that currency.")
+    shipping_product_id = fields.Many2one(
+        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_shipping",
+                                                             raise_if_not_found=False),
+        help="Delivery product for channel shipping lines without a specific mapping.")
+    fee_product_id = fields.Many2one(
+        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_fee",
+                                                             raise_if_not_found=False),
+        help="Product for channel fee lines (gift wrap, handling...).")
+    discount_product_id = fields.Many2one(
+        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_discount",
+                                                             raise_if_not_found=False),
+        help="Product of the discount lines (when discounts are separate lines).")
+    rounding_product_id = fields.Many2one(
+        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_rounding",
+                                                             raise_if_not_found=False),
+        help="Product of the rounding line booking a difference within the tolerance.")
+    tax_map_ids = fields.One2many("omni.tax.map", "backend_id", string="Tax Mapping")
+    shipping_map_ids = fields.One2many("omni.shipping.map", "backend_id", string="Shipping Mapping")
+    payment_rule_ids = fields.One2many(
+        "omni.payment.rule", "backend_id", string="Order Workflow", copy=True,
+        help="What happens to imported orders by payment gateway and financial status: confirm, "
+        "invoice, register the payment in the gateway's clearing journal.")
     event_ids = fields.One2many("omni.event", "backend_id")
     event_pending_count = fields.Integer(compute="_compute_event_counts", string="Queued Events")
     event_failed_count = fields.Integer(compute="_compute_event_counts", string="Failed Events")
@@ -132,6 +171,20 @@ class OmniBackend(models.Model):
             backend.exception_open_count = opened.get(backend, 0)
             backend.webhook_rejected_count = rejected.get(backend, 0)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        for backend in backends.filtered(lambda b: not b.payment_rule_ids):
+            backend.payment_rule_ids = [
+                Command.create({"sequence": 10, "financial_status": "paid", "confirm_order": True,
+                                "create_invoice": True, "register_payment": True}),
+                Command.create({"sequence": 20, "financial_status": "partially_paid", "confirm_order": True,
+                                "register_payment": True}),
+                Command.create({"sequence": 30, "financial_status": "authorized", "confirm_order": True}),
+                Command.create({"sequence": 40, "gateway": "cash_on_delivery", "confirm_order": True}),
+            ]
+        return backends
+
     # ------------------------------------------------------------------ actions
 
     def action_test_connection(self):
@@ -165,6 +218,66 @@ class OmniBackend(models.Model):
         """Run the event processor now instead of waiting for the cron."""
         self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
         return True
+
+    # ------------------------------------------------------- importer helpers
+
+    def _omni_service_product(self, kind):
+        """The backend's product for ``fee``, ``discount`` or ``rounding`` lines."""
+        self.ensure_one()
+        product = self[f"{kind}_product_id"] or self.env.ref(f"omni_connector_base.product_omni_{kind}")
+        return product
+
+    def _omni_shipping_product(self, code):
+        self.ensure_one()
+        if code:
+            for mapping in self.shipping_map_ids:
+                if mapping.code.casefold() == code.casefold():
+                    return mapping.product_id
+        return self.shipping_product_id or self.env.ref("omni_connector_base.product_omni_shipping")
+
+    def _omni_tax_for(self, percent, included):
+        """The sale tax for a channel rate: the backend's mapping, else the company's tax with that
+        percentage and included flag (a single simple percent tax), else None."""
+        self.ensure_one()
+        for mapping in self.tax_map_ids:
+            if abs(mapping.rate - float(percent)) < 0.00005 and mapping.price_include == included:
+                return mapping.tax_id
+        candidates = self.env["account.tax"].with_company(self.company_id).search([
+            ("type_tax_use", "=", "sale"), ("amount_type", "=", "percent"),
+            ("company_id", "=", self.company_id.id), ("active", "=", True),
+        ])
+        for tax in candidates.sorted("sequence"):
+            if abs(tax.amount - float(percent)) < 0.00005 and tax.price_include == included:
+                return tax
+        return None
+
+    def _omni_payment_rule(self, gateway, financial_status):
+        self.ensure_one()
+        for rule in self.payment_rule_ids.sorted(lambda r: (r.sequence, r.id)):
+            if rule._omni_matches(gateway or "", financial_status):
+                return rule
+        return self.env["omni.payment.rule"]
+
+    def _omni_clearing_journal(self, gateway):
+        """The clearing journal of a gateway for this backend, created on first use.
+
+        Order-time payments wait on its outstanding-receipts account until the payout arrives;
+        the reconciliation then moves them to the bank, net of fees.
+        """
+        self.ensure_one()
+        gateway = gateway or "channel"
+        code = ("C" + "".join(ch for ch in gateway.upper() if ch.isalnum()))[:5]
+        Journal = self.env["account.journal"].sudo().with_company(self.company_id)
+        name = f"{gateway} clearing"
+        journal = Journal.search([("company_id", "=", self.company_id.id), ("name", "=", name)], limit=1)
+        if journal:
+            return journal
+        existing_codes = set(Journal.search([("company_id", "=", self.company_id.id)]).mapped("code"))
+        candidate, index = code, 1
+        while candidate in existing_codes:
+            candidate = f"{code[:4]}{index}"
+            index += 1
+        return Journal.create({"name": name, "code": candidate, "type": "bank", "company_id": self.company_id.id})
 
     # ------------------------------------------------------- connector hooks
 
@@ -229,6 +342,8 @@ class OmniBackend(models.Model):
         self.ensure_one()
         if self.channel == "test" and event.direction == "in":
             return self._omni_handle_test_event(event)
+        if self.channel == "custom" and event.direction == "in":
+            return self.env["omni.order.importer"]._omni_handle_canonical_event(self, event)
         raise PermanentError(_("No handler for channel %(channel)s, topic %(topic)s",
                                channel=self.channel, topic=event.topic))
 

@@ -330,6 +330,12 @@ class OmniEvent(models.Model):
             self.env["omni.exception"]._omni_raise_for_event(self, outcome)
         except TransientError as outcome:
             self._omni_fail_transient(attempts, outcome.message, outcome.retry_after, outcome)
+        except UserError as error:
+            # Odoo's own business rules refused (a locked period, a missing account...): a
+            # person must act, retrying alone would fail the same way.
+            self._omni_finish("blocked", attempts, error=str(error))
+            self.env["omni.exception"]._omni_raise_for_event(
+                self, BusinessError(_("Odoo refused the change: %s", error), category="validation"))
         except TRANSIENT_DB_ERRORS as error:
             self._omni_fail_transient(attempts, _("Database conflict: %s", error.pgerror or error), None, None)
         except Exception as error:  # noqa: BLE001 - an unforeseen failure must never be lost

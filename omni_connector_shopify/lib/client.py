@@ -364,11 +364,11 @@ Q_FULFILLMENT_ORDERS = """
 query OmniFulfillmentOrders($id: ID!) {
   order(id: $id) {
     id
-    fulfillmentOrders(first: 20) {
+    fulfillmentOrders(first: 5) {
       nodes {
         id status requestStatus
         assignedLocation { name location { id } }
-        lineItems(first: 100) {
+        lineItems(first: 50) {
           nodes { id totalQuantity remainingQuantity lineItem { id sku } }
         }
       }
@@ -572,6 +572,8 @@ class ShopifyClient:
     # ------------------------------------------------------------- transport
     def _raw_post(self, query, variables):
         """One POST through ``shopifyapp``; returns ``(status, headers, body_text)``."""
+        payload_variables = _jsonable(variables) or None
+        json.dumps(payload_variables)  # a TypeError here is the caller's bug, not Shopify's answer
         self._transport.last_error = None
         try:
             result = shopify_app.admin_graphql_request(
@@ -579,7 +581,7 @@ class ShopifyClient:
                 shop=self.shop,
                 access_token=self.access_token,
                 api_version=self.api_version,
-                variables=_jsonable(variables) or None,
+                variables=payload_variables,
                 max_retries=0,
                 http_client=self._http,
             )
@@ -873,8 +875,13 @@ class ShopifyClient:
 
     # ----------------------------------------------------------- fulfillments
     def fulfillment_orders(self, order_gid):
-        """The order's fulfillment orders: ``[{id, status, location_id, lines: [...]}]``."""
-        data = self.graphql(Q_FULFILLMENT_ORDERS, {"id": gid("Order", order_gid)}, cost=250)
+        """The order's fulfillment orders: ``[{id, status, location_id, lines: [...]}]``.
+
+        Reads up to 5 fulfillment orders of up to 50 lines each -- one request within
+        the 1000-point single-query limit, which covers real orders; larger ones would
+        need paginating this query.
+        """
+        data = self.graphql(Q_FULFILLMENT_ORDERS, {"id": gid("Order", order_gid)}, cost=520)
         order = data.get("order") or {}
         result = []
         for node in (order.get("fulfillmentOrders") or {}).get("nodes") or []:

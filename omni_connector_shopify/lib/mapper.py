@@ -174,10 +174,9 @@ def _tax_lines(owner, path):
         amount = _shop_amount(tax, "price", tax_path)
         if amount == 0 and tax.get("rate") in (None, ""):
             continue
-        rate = _dec(tax.get("rate"), _join(tax_path, "rate"), required=False)
-        result.append(
-            canonical.TaxLine(rate if rate is not None else ZERO, amount, _text(tax.get("title")) or "")
-        )
+        # taxes are mapped to Odoo by rate: an amount without its rate cannot be imported
+        rate = _dec(tax.get("rate"), _join(tax_path, "rate"))
+        result.append(canonical.TaxLine(rate, amount, _text(tax.get("title")) or ""))
     return result
 
 
@@ -194,7 +193,7 @@ def _allocated(owner, path, by_index=None):
     return total
 
 
-def _address(data, path, email=None):
+def _address(data, path):
     if not data:
         return None
     _obj(data, path)
@@ -209,7 +208,6 @@ def _address(data, path, email=None):
         state_code=_text(data.get("province_code")),
         country_code=(_text(data.get("country_code")) or "").upper() or None,
         phone=_text(data.get("phone")),
-        email=email,
     )
 
 
@@ -652,4 +650,39 @@ def map_fulfillment(payload: Mapping[str, Any]) -> canonical.Shipment:
     return validate(shipment)
 
 
-__all__ = ["ValidationError", "load_payload", "map_fulfillment", "map_order", "map_refund"]
+# ----------------------------------------------------------------------- dispatch
+ORDER_TOPICS = (
+    "orders/create",
+    "orders/updated",
+    "orders/paid",
+    "orders/cancelled",
+    "orders/fulfilled",
+    "orders/partially_fulfilled",
+)
+
+
+def map_webhook(topic: str, payload: Mapping[str, Any]):
+    """The canonical record of a webhook body, by topic; None for topics without one.
+
+    ``orders/delete`` (only an id) and ``orders/edited`` (an edit summary, not the
+    order) map to None: re-read the order with ``ShopifyClient.get_order`` instead.
+    """
+    topic = (topic or "").strip().lower()
+    if topic in ORDER_TOPICS:
+        return map_order(payload)
+    if topic == "refunds/create":
+        return map_refund(payload)
+    if topic in ("fulfillments/create", "fulfillments/update"):
+        return map_fulfillment(payload)
+    return None
+
+
+__all__ = [
+    "ORDER_TOPICS",
+    "ValidationError",
+    "load_payload",
+    "map_fulfillment",
+    "map_order",
+    "map_refund",
+    "map_webhook",
+]

@@ -18,11 +18,18 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from shopify_app import verify_webhook_req
+
+try:
+    from odoo.addons.omni_connector_base.canonical.model import ValidationError
+    from odoo.addons.omni_connector_base.canonical.parse import parse_datetime
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.model import ValidationError
+    from omni_connector_base.canonical.parse import parse_datetime
 
 REASON_OK = "ok"
 REASON_NO_SECRET = "no secret configured"  # noqa: S105 - a message, not a secret
@@ -43,7 +50,8 @@ def _lower_headers(headers):
 
 
 def _shop_name(domain):
-    return (domain or "").strip().lower().removesuffix(".myshopify.com")
+    value = re.sub(r"^https?://", "", str(domain or "").strip().lower()).split("/")[0]
+    return value.removesuffix(".myshopify.com")
 
 
 def verify_webhook(
@@ -113,16 +121,10 @@ def parse_timestamp(value):
     """
     if not value or not isinstance(value, str):
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None  # a local time without offset cannot be ordered safely
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        return parse_datetime(value.strip()).replace(tzinfo=None)
+    except ValidationError:
+        return None  # unparsable, or a local time without offset: cannot be ordered safely
 
 
 def _resource_key(topic, payload):

@@ -67,6 +67,9 @@ class Candidate:
         if not isinstance(self.amount, Decimal):
             raise TypeError(f"candidate amount must be a Decimal, got {self.amount!r}")
         object.__setattr__(self, "currency", normalize_currency(self.currency))
+        if isinstance(self.references, str):
+            raise TypeError("references must be a tuple of strings, not one string")
+        object.__setattr__(self, "references", tuple(self.references))
         if isinstance(self.date, datetime):
             object.__setattr__(self, "date", self.date.date())
 
@@ -292,6 +295,10 @@ class StatementLine:
     amount: Decimal
     date: date
     label: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"statement amount must be a Decimal, got {self.amount!r}")
 
 
 @dataclass(frozen=True)

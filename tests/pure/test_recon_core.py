@@ -50,8 +50,25 @@ def test_from_minor_uses_iso_exponent(minor, currency, expected):
 
 
 def test_exponent_tables_cover_the_brief():
-    for code in ("JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "KMF", "GNF", "PYG", "RWF",
-                 "VUV", "XPF", "BIF", "DJF", "MGA"):
+    for code in (
+        "JPY",
+        "KRW",
+        "VND",
+        "CLP",
+        "ISK",
+        "UGX",
+        "XAF",
+        "XOF",
+        "KMF",
+        "GNF",
+        "PYG",
+        "RWF",
+        "VUV",
+        "XPF",
+        "BIF",
+        "DJF",
+        "MGA",
+    ):
         assert code in ZERO_DECIMAL_CURRENCIES
         assert exponent(code.lower()) == 0
     for code in ("BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"):
@@ -119,7 +136,12 @@ def test_line_net_is_gross_minus_fee_and_currency_is_normalised():
     assert line.currency == "USD"
     with pytest.raises(ValueError, match="net"):
         SettlementLineData(
-            external_id="t2", kind="sale", gross=Decimal("10"), fee=Decimal("1"), net=Decimal("10"), currency="USD"
+            external_id="t2",
+            kind="sale",
+            gross=Decimal("10"),
+            fee=Decimal("1"),
+            net=Decimal("10"),
+            currency="USD",
         )
 
 
@@ -129,7 +151,9 @@ def test_line_refuses_floats_ints_unknown_kinds_and_naive_datetimes():
     with pytest.raises(TypeError):
         SettlementLineData(external_id="x", kind="sale", gross=1000, currency="USD")  # minor units slipped in
     with pytest.raises(TypeError):
-        SettlementLineData(external_id="x", kind="sale", gross=Decimal(1), fee_breakdown={"f": 0.3}, currency="USD")
+        SettlementLineData(
+            external_id="x", kind="sale", gross=Decimal(1), fee_breakdown={"f": 0.3}, currency="USD"
+        )
     with pytest.raises(ValueError, match="kind"):
         _line("x", "salez", "1")
     with pytest.raises(ValueError, match="UTC"):
@@ -142,11 +166,13 @@ def test_line_refuses_floats_ints_unknown_kinds_and_naive_datetimes():
 
 def test_check_balance_reports_both_numbers():
     lines = [_line("a", "sale", "100.00", "3.20"), _line("b", "refund", "-20.00"), _line("c", "fee", "-0.50")]
-    good = SettlementData(source="stripe", external_id="po_1", currency="USD", expected_amount=Decimal("76.30"),
-                          lines=lines)
+    good = SettlementData(
+        source="stripe", external_id="po_1", currency="USD", expected_amount=Decimal("76.30"), lines=lines
+    )
     assert check_balance(good) == BalanceCheck(True, Decimal("76.30"), Decimal("76.30"), Decimal("0.00"))
-    bad = SettlementData(source="stripe", external_id="po_2", currency="USD", expected_amount=Decimal("80.00"),
-                         lines=lines)
+    bad = SettlementData(
+        source="stripe", external_id="po_2", currency="USD", expected_amount=Decimal("80.00"), lines=lines
+    )
     result = check_balance(bad)
     assert not result.ok
     assert result.lines_total == Decimal("76.30")
@@ -157,8 +183,15 @@ def test_check_balance_reports_both_numbers():
 
 def test_totals_by_kind_sums_nets():
     settlement = SettlementData(
-        source="amazon", external_id="s", currency="USD", expected_amount=Decimal("0"),
-        lines=[_line("a", "sale", "10.00", "1.00"), _line("b", "sale", "5.00"), _line("c", "commission", "-1.50")],
+        source="amazon",
+        external_id="s",
+        currency="USD",
+        expected_amount=Decimal("0"),
+        lines=[
+            _line("a", "sale", "10.00", "1.00"),
+            _line("b", "sale", "5.00"),
+            _line("c", "commission", "-1.50"),
+        ],
     )
     assert totals_by_kind(settlement) == {"sale": Decimal("14.00"), "commission": Decimal("-1.50")}
 

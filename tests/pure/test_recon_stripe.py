@@ -31,18 +31,35 @@ UTC = timezone.utc
 # Sources as Stripe returns them with expand[]=data.source (the fixture has ids only).
 SOURCES = [
     {
-        "id": "ch_3QWooStripe00727", "object": "charge", "amount": 11963, "amount_captured": 11963,
-        "currency": "usd", "metadata": {"order_id": "727", "site_url": "https://shop.example"},
-        "payment_intent": "pi_3QWooStripe00727", "balance_transaction": "txn_1QWoo727", "status": "succeeded",
+        "id": "ch_3QWooStripe00727",
+        "object": "charge",
+        "amount": 11963,
+        "amount_captured": 11963,
+        "currency": "usd",
+        "metadata": {"order_id": "727", "site_url": "https://shop.example"},
+        "payment_intent": "pi_3QWooStripe00727",
+        "balance_transaction": "txn_1QWoo727",
+        "status": "succeeded",
     },
     {
-        "id": "re_3QWooRefund702", "object": "refund", "amount": 2000, "currency": "usd",
-        "charge": "ch_3QWooStripe00702", "metadata": {"order_id": "702"}, "payment_intent": None,
+        "id": "re_3QWooRefund702",
+        "object": "refund",
+        "amount": 2000,
+        "currency": "usd",
+        "charge": "ch_3QWooStripe00702",
+        "metadata": {"order_id": "702"},
+        "payment_intent": None,
     },
     {
-        "id": "dp_1QWooDispute688", "object": "dispute", "amount": 4500, "currency": "usd",
-        "charge": "ch_3QWooStripe00688", "metadata": {}, "payment_intent": "pi_3QWooStripe00688",
-        "reason": "fraudulent", "status": "lost",
+        "id": "dp_1QWooDispute688",
+        "object": "dispute",
+        "amount": 4500,
+        "currency": "usd",
+        "charge": "ch_3QWooStripe00688",
+        "metadata": {},
+        "payment_intent": "pi_3QWooStripe00688",
+        "reason": "fraudulent",
+        "status": "lost",
     },
 ]
 
@@ -94,8 +111,12 @@ def test_fixture_payout_through_the_stripe_library(sim):
     by_id = {line.external_id: line for line in settlement.lines}
     assert "txn_1QPayout" not in by_id  # the payout itself is the deposit, not a line
     sale = by_id["txn_1QWoo727"]
-    assert (sale.kind, sale.gross, sale.fee, sale.net) == ("sale", Decimal("119.63"), Decimal("3.77"),
-                                                          Decimal("115.86"))
+    assert (sale.kind, sale.gross, sale.fee, sale.net) == (
+        "sale",
+        Decimal("119.63"),
+        Decimal("3.77"),
+        Decimal("115.86"),
+    )
     assert sale.transaction_ref == "ch_3QWooStripe00727"
     assert sale.order_ref == "727"
     assert sale.extra_refs == ("pi_3QWooStripe00727",)
@@ -112,7 +133,11 @@ def test_fixture_payout_through_the_stripe_library(sim):
 
     chargeback = by_id["txn_1QWooDispute688"]
     assert (chargeback.kind, chargeback.gross, chargeback.fee, chargeback.net) == (
-        "chargeback", Decimal("-45.00"), Decimal("0"), Decimal("-45.00"))
+        "chargeback",
+        Decimal("-45.00"),
+        Decimal("0"),
+        Decimal("-45.00"),
+    )
     assert chargeback.dispute_ref == "dp_1QWooDispute688"
     assert chargeback.transaction_ref == "ch_3QWooStripe00688"
     dispute_fee = by_id["txn_1QWooDispute688:dispute_fee"]
@@ -165,10 +190,15 @@ def test_mapping_without_expansion_uses_ids_only():
 def test_list_payouts_pages_and_filters(sim):
     base = 1_780_000_000
     for number in range(7):
-        txns = [make_balance_transaction(f"txn_c{number}", 1000 + number, fee=59, created=base + number * 86400,
-                                         source=f"ch_c{number}")]
+        txns = [
+            make_balance_transaction(
+                f"txn_c{number}", 1000 + number, fee=59, created=base + number * 86400, source=f"ch_c{number}"
+            )
+        ]
         status = "paid" if number != 3 else "failed"
-        sim.add_payout({"id": f"po_{number}", "created": base + number * 86400 + 3600, "status": status}, txns)
+        sim.add_payout(
+            {"id": f"po_{number}", "created": base + number * 86400 + 3600, "status": status}, txns
+        )
     client = _client(sim)
     since = datetime.fromtimestamp(base + 2 * 86400, tz=UTC)
     payouts = list_payouts(client, since=since, page_size=2)
@@ -184,7 +214,9 @@ def test_list_payouts_pages_and_filters(sim):
 def test_pagination_250_balance_transactions(sim):
     base = 1_780_000_000
     txns = [
-        make_balance_transaction(f"txn_{n:04d}", 1000 + n, fee=30 + n % 7, created=base + n, source=f"ch_{n:04d}")
+        make_balance_transaction(
+            f"txn_{n:04d}", 1000 + n, fee=30 + n % 7, created=base + n, source=f"ch_{n:04d}"
+        )
         for n in range(250)
     ]
     payout = sim.add_payout({"id": "po_big", "currency": "usd"}, txns)
@@ -224,14 +256,16 @@ def test_rate_limit_without_retries_raises(sim):
     with pytest.raises(stripe.RateLimitError) as info:
         fetch_settlement(_client(sim, retries=0), PAYOUT_ID)
     assert info.value.http_status == 429
-    assert info.value.code == "rate_limit"
+    assert info.value.json_body["error"]["code"] == "rate_limit"
     assert sim.count() == 1
 
 
 def test_wrong_key_and_missing_payout_raise_stripe_errors(sim):
     sim.load_fixture(STRIPE / "payout.json", STRIPE / "payout_balance_transactions.json")
     with pytest.raises(stripe.AuthenticationError) as auth:
-        fetch_settlement(make_client("sk_test_wrongwrongwrong1234", sim.base_url, max_network_retries=0), PAYOUT_ID)
+        fetch_settlement(
+            make_client("sk_test_wrongwrongwrong1234", sim.base_url, max_network_retries=0), PAYOUT_ID
+        )
     assert auth.value.http_status == 401
     assert "Invalid API Key provided" in auth.value.user_message
     assert "wrongwrongwrong" not in auth.value.user_message  # redacted like Stripe
@@ -254,8 +288,9 @@ def _raw_get(sim, path, headers):
 def test_simulator_wire_shapes(sim):
     sim.load_fixture(STRIPE / "payout.json", STRIPE / "payout_balance_transactions.json", sources=SOURCES)
     basic = base64.b64encode(f"{sim.api_key}:".encode()).decode()
-    status, headers, body = _raw_get(sim, f"/v1/payouts/{PAYOUT_ID}",
-                                     {"Authorization": f"Basic {basic}", "Stripe-Version": "2024-06-20"})
+    status, headers, body = _raw_get(
+        sim, f"/v1/payouts/{PAYOUT_ID}", {"Authorization": f"Basic {basic}", "Stripe-Version": "2024-06-20"}
+    )
     assert status == 200 and body["object"] == "payout" and body["amount"] == 8749
     assert headers["Stripe-Version"] == "2024-06-20"
     assert headers["Request-Id"].startswith("req_")
@@ -275,14 +310,22 @@ def test_simulator_wire_shapes(sim):
     status, _, body = _raw_get(sim, f"/v1/balance_transactions?payout={PAYOUT_ID}&limit=2", auth)
     assert body["object"] == "list" and body["url"] == "/v1/balance_transactions"
     assert body["has_more"] is True and len(body["data"]) == 2
-    assert all(isinstance(t["source"], str) for t in body["data"])  # not expanded
+    assert not any(isinstance(t["source"], dict) for t in body["data"])  # not expanded
     first_page_ids = [t["id"] for t in body["data"]]
 
-    _, _, page2 = _raw_get(sim, f"/v1/balance_transactions?payout={PAYOUT_ID}&limit=2"
-                                f"&starting_after={first_page_ids[-1]}&expand[]=data.source", auth)
-    assert all(isinstance(t["source"], (dict, type(None))) for t in page2["data"])
-    _, _, back = _raw_get(sim, f"/v1/balance_transactions?payout={PAYOUT_ID}&limit=2"
-                               f"&ending_before={page2['data'][0]['id']}", auth)
+    _, _, page2 = _raw_get(
+        sim,
+        f"/v1/balance_transactions?payout={PAYOUT_ID}&limit=2"
+        f"&starting_after={first_page_ids[-1]}&expand[]=data.source",
+        auth,
+    )
+    assert any(isinstance(t["source"], dict) for t in page2["data"])  # expanded
+    assert not any(isinstance(t["source"], str) and t["source"].startswith("ch_") for t in page2["data"])
+    _, _, back = _raw_get(
+        sim,
+        f"/v1/balance_transactions?payout={PAYOUT_ID}&limit=2&ending_before={page2['data'][0]['id']}",
+        auth,
+    )
     assert [t["id"] for t in back["data"]] == first_page_ids
 
     status, _, body = _raw_get(sim, "/v1/balance_transactions?payout=po_nope", auth)
@@ -309,8 +352,10 @@ def test_zero_and_three_decimal_currencies(sim):
     yen = fetch_settlement(client, "po_jpy")
     assert yen.currency == "JPY"
     assert yen.expected_amount == Decimal("3620")
-    assert {line.external_id: line.net for line in yen.lines} == {"txn_jp1": Decimal("4820"),
-                                                                  "txn_jp2": Decimal("-1200")}
+    assert {line.external_id: line.net for line in yen.lines} == {
+        "txn_jp1": Decimal("4820"),
+        "txn_jp2": Decimal("-1200"),
+    }
     assert check_balance(yen).ok
     dinar = fetch_settlement(client, "po_kwd")
     line = dinar.lines[0]
@@ -322,8 +367,11 @@ def test_zero_and_three_decimal_currencies(sim):
 def test_payout_that_does_not_add_up_is_flagged(sim):
     txns = json.loads((STRIPE / "payout_balance_transactions.json").read_text())["data"]
     txns = [t for t in txns if t["type"] != "payout"]
-    payout = json.loads((STRIPE / "payout.json").read_text()) | {"id": "po_short", "amount": 9000,
-                                                                   "balance_transaction": "txn_short"}
+    payout = json.loads((STRIPE / "payout.json").read_text()) | {
+        "id": "po_short",
+        "amount": 9000,
+        "balance_transaction": "txn_short",
+    }
     sim.add_payout(payout, txns)
     settlement = fetch_settlement(_client(sim), "po_short")
     result = check_balance(settlement)
@@ -335,10 +383,22 @@ def test_payout_that_does_not_add_up_is_flagged(sim):
 
 
 def test_foreign_currency_charge_keeps_rate_and_original_amount(sim):
-    txn = make_balance_transaction("txn_fx", 5400, fee=187, currency="usd", source="ch_fx", exchange_rate=1.08)
-    sim.add_payout({"id": "po_fx", "currency": "usd"}, [txn], sources=[
-        {"id": "ch_fx", "object": "charge", "amount": 5000, "currency": "eur", "metadata": {"order_id": "1042"}},
-    ])
+    txn = make_balance_transaction(
+        "txn_fx", 5400, fee=187, currency="usd", source="ch_fx", exchange_rate=1.08
+    )
+    sim.add_payout(
+        {"id": "po_fx", "currency": "usd"},
+        [txn],
+        sources=[
+            {
+                "id": "ch_fx",
+                "object": "charge",
+                "amount": 5000,
+                "currency": "eur",
+                "metadata": {"order_id": "1042"},
+            },
+        ],
+    )
     line = fetch_settlement(_client(sim), "po_fx").lines[0]
     assert line.exchange_rate == Decimal("1.08")
     assert (line.original_currency, line.original_amount) == ("EUR", Decimal("50.00"))
@@ -353,7 +413,10 @@ def test_foreign_currency_charge_keeps_rate_and_original_amount(sim):
         ({"type": "payment", "reporting_category": "charge"}, "sale"),
         ({"type": "payment_refund", "reporting_category": "refund"}, "refund"),
         ({"type": "adjustment", "reporting_category": "dispute", "amount": -100}, "chargeback"),
-        ({"type": "adjustment", "reporting_category": "dispute_reversal", "amount": 100}, "chargeback_reversal"),
+        (
+            {"type": "adjustment", "reporting_category": "dispute_reversal", "amount": 100},
+            "chargeback_reversal",
+        ),
         ({"type": "adjustment", "source": "dp_old", "amount": -100}, "chargeback"),
         ({"type": "stripe_fee", "reporting_category": "fee"}, "fee"),
         ({"type": "stripe_fx_fee"}, "fee"),
@@ -371,12 +434,25 @@ def test_classify_balance_transaction_types(txn, kind):
 
 
 def test_dispute_reversal_with_returned_fee():
-    txn = make_balance_transaction("txn_won", 4500, fee=-1500, type_="adjustment", source="dp_1",
-                                   reporting_category="dispute_reversal")
+    txn = make_balance_transaction(
+        "txn_won", 4500, fee=-1500, type_="adjustment", source="dp_1", reporting_category="dispute_reversal"
+    )
     payout = {"id": "po_w", "amount": 6000, "currency": "usd", "arrival_date": 1780000000}
-    settlement = settlement_from_stripe(payout, [txn | {"source": {"id": "dp_1", "object": "dispute",
-                                                                     "charge": "ch_1", "amount": 4500,
-                                                                     "currency": "usd"}}])
+    settlement = settlement_from_stripe(
+        payout,
+        [
+            txn
+            | {
+                "source": {
+                    "id": "dp_1",
+                    "object": "dispute",
+                    "charge": "ch_1",
+                    "amount": 4500,
+                    "currency": "usd",
+                }
+            }
+        ],
+    )
     kinds = {line.kind: line.net for line in settlement.lines}
     assert kinds == {"chargeback_reversal": Decimal("45.00"), "dispute_fee": Decimal("15.00")}
     assert all(line.transaction_ref == "ch_1" for line in settlement.lines)

@@ -237,7 +237,9 @@ class StripeSimulator:
         handler = type("_BoundHandler", (_Handler,), {"simulator": self})
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stripe-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="stripe-sim", daemon=True
+        )
         self._thread.start()
         return self
 

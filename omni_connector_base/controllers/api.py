@@ -1,0 +1,376 @@
+"""The custom-channel REST API: custom storefronts, POS and B2B portals post canonical JSON.
+
+``POST /omni/api/v1/<backend_id>/orders`` and ``.../refunds`` check the API key, validate
+the body against the canonical model, store it in the event inbox and answer 202; the
+event processor imports it later, exactly like a webhook. ``GET .../events/<event_id>``
+reports how the import went. The contract is ``static/api/openapi.json``.
+
+Like the webhook intake: every answer is JSON, never a 500 and never a traceback; the key
+and the order's personal data are never logged.
+"""
+
+import json
+import logging
+import re
+import traceback
+from dataclasses import dataclass
+from decimal import Decimal
+
+from odoo import http
+from odoo.http import request
+
+from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
+from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
+from ..pipeline.masking import mask_text
+
+_logger = logging.getLogger(__name__)
+
+API_PREFIX = "/omni/api/v1/<int:backend_id>"
+# Request headers kept on the event for tracing. Never Authorization.
+TRACE_HEADERS = ("Idempotency-Key", "User-Agent", "X-Request-Id")
+# Idempotency-Key: 1 to 255 printable ASCII characters (the OpenAPI document says the same).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?")
+# External ids become resource and idempotency keys; keep them short enough to stay exact.
+MAX_EXTERNAL_ID_LENGTH = 255
+# Content types Odoo parses as forms before the route runs: their raw body is gone.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+ERROR_MAX_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class _Intake:
+    """What one POST endpoint accepts and how its events are keyed."""
+
+    topic: str
+    parse: object  # dict -> canonical record, raises ValidationError
+    keys: object  # record -> (resource_key, source_ts, derived idempotency key)
+    checks: object  # record -> [FieldError] the API adds to the canonical rules
+
+
+def _order_keys(order):
+    # updated_at is the version: a re-post of the same version dedupes, an edit is a new event.
+    version = format_datetime(order.updated_at)
+    return order.external_id, order.updated_at, f"order:{order.external_id}:{version}"
+
+
+def _refund_keys(refund):
+    # Keyed on the order, so a refund is applied after (never alongside) its order's events.
+    return refund.order_external_id, refund.created_at, f"refund:{refund.external_id}"
+
+
+def _order_checks(order):
+    return _id_errors("external_id", order.external_id)
+
+
+def _refund_checks(refund):
+    errors = _id_errors("order_external_id", refund.order_external_id)
+    if refund.external_id is None:
+        errors.append(FieldError("external_id", "is required"))
+    else:
+        errors += _id_errors("external_id", refund.external_id)
+    return errors
+
+
+def _id_errors(field, value):
+    if isinstance(value, str) and len(value) > MAX_EXTERNAL_ID_LENGTH:
+        return [FieldError(field, f"must be at most {MAX_EXTERNAL_ID_LENGTH} characters")]
+    return []
+
+
+ORDERS = _Intake("orders/upsert", order_from_dict, _order_keys, _order_checks)
+REFUNDS = _Intake("refunds/create", refund_from_dict, _refund_keys, _refund_checks)
+
+
+class OmniApiController(http.Controller):
+    """Intake and status endpoints of the custom-channel REST API.
+
+    Status codes: 202 stored (or duplicate), 400 not JSON or bad header, 401 missing or
+    wrong key (nothing stored), 404 unknown/inactive/non-custom backend or foreign event,
+    405 wrong method, 413 body over the backend's limit, 422 canonical validation errors
+    (all of them, with field paths), 503 the server cannot store right now (retry later).
+    """
+
+    @http.route(f"{API_PREFIX}/orders", type="http", auth="none", csrf=False, save_session=False,
+                readonly=False)
+    def omni_api_orders(self, backend_id, **_kwargs):
+        return self._omni_guard(backend_id, self._omni_post, backend_id, ORDERS)
+
+    @http.route(f"{API_PREFIX}/refunds", type="http", auth="none", csrf=False, save_session=False,
+                readonly=False)
+    def omni_api_refunds(self, backend_id, **_kwargs):
+        return self._omni_guard(backend_id, self._omni_post, backend_id, REFUNDS)
+
+    @http.route(f"{API_PREFIX}/events/<int:event_id>", type="http", auth="none", csrf=False,
+                save_session=False, readonly=False)
+    def omni_api_event(self, backend_id, event_id, **_kwargs):
+        return self._omni_guard(backend_id, self._omni_event_status, backend_id, event_id)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _omni_guard(self, backend_id, handler, *args):
+        """Run ``handler``; turn any unforeseen failure into a clean, retryable 503."""
+        try:
+            return handler(*args)
+        except Exception as error:  # the client must get a clean, retryable answer
+            # Type, masked message and stack only: the message of a database error may quote data.
+            _logger.error("omni api %s %s for backend %s failed: %s: %s\n%s",
+                          request.httprequest.method, request.httprequest.path.rsplit("/", 1)[-1], backend_id,
+                          type(error).__name__, mask_text(error, 300),
+                          "".join(traceback.format_tb(error.__traceback__)))
+            try:
+                request.env.cr.rollback()
+            except Exception:  # the connection itself may be gone; still answer
+                _logger.warning("omni api: rollback failed", exc_info=True)
+            return _json(503, {"error": "temporarily unavailable"}, [("Retry-After", "5")])
+
+    def _omni_backend(self, backend_id):
+        """The active custom-channel backend, or None (as superuser: the caller is anonymous)."""
+        backend = request.env(su=True)["omni.backend"].browse(backend_id).exists()
+        if not backend or not backend.active or backend.channel != "custom":
+            return None
+        return backend
+
+    def _omni_check_key(self, backend, label):
+        """The active key of ``backend`` the request presents, or None.
+
+        A refusal is recorded with the rejected webhooks (masked address), so administrators
+        see who is knocking; the presented key itself is never logged.
+        """
+        scheme, _sep, token = (request.httprequest.headers.get("Authorization") or "").strip().partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        key = request.env(su=True)["omni.api.key"]._omni_authenticate(backend, token) if token else None
+        if key:
+            return key
+        reason = "API: invalid key" if token else "API: missing key"
+        _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
+        request.env(su=True)["omni.webhook.rejection"]._omni_log(
+            backend.id, reason, 401, request.httprequest.remote_addr, label)
+        return None
+
+    # ------------------------------------------------------------------ endpoints
+
+    def _omni_post(self, backend_id, intake):
+        if request.httprequest.method != "POST":
+            return _method_not_allowed("POST")
+        backend = self._omni_backend(backend_id)
+        if not backend:
+            return _json(404, {"error": "unknown backend"})
+        key = self._omni_check_key(backend, intake.topic)
+        if not key:
+            return _unauthorized()
+        httprequest = request.httprequest
+
+        raw_body = self._omni_read_body(backend, intake)
+        if raw_body is None:
+            return _json(413, {"error": "payload too large"})
+        if httprequest.mimetype in FORM_TYPES:
+            return _json(400, {"error": "invalid JSON",
+                               "detail": "send the body with Content-Type: application/json"})
+        idempotency_key = httprequest.headers.get("Idempotency-Key")
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            return _json(400, {"error": "invalid Idempotency-Key",
+                               "detail": "1 to 255 printable ASCII characters, no leading or trailing blank"})
+        try:
+            data = _parse_json(raw_body)
+        except (ValueError, RecursionError) as error:
+            return _json(400, {"error": "invalid JSON", "detail": _json_error_detail(error)})
+
+        errors = _text_errors(data)
+        record = None
+        try:
+            record = intake.parse(data)
+        except ValidationError as error:
+            errors += error.errors
+        if record is not None:
+            errors += intake.checks(record)
+        if errors:
+            _logger.info("omni api: %s refused for backend %s: %s invalid field(s)", intake.topic, backend.id,
+                         len(errors))
+            return _json(422, ValidationError(_unique(errors)).as_dict())
+
+        resource_key, source_ts, derived_key = intake.keys(record)
+        values = {
+            "idempotency_key": idempotency_key or derived_key,
+            "topic": intake.topic,
+            "resource_model": "sale.order",
+            "resource_key": resource_key,
+            "source_ts": source_ts.replace(tzinfo=None),  # canonical datetimes are UTC
+        }
+        Event = request.env(su=True)["omni.event"]
+        event_id, is_new = Event._omni_store_incoming(backend, raw_body, values,
+                                                      headers_json=_trace_headers(httprequest.headers, key))
+        event = Event.browse(event_id)
+        if not is_new and idempotency_key and (event.topic != intake.topic
+                                               or event._omni_payload_bytes() != raw_body):
+            # The client reused its key for another request: acknowledging would lose this one.
+            return _json(422, ValidationError([FieldError(
+                "Idempotency-Key", "was already used for a different request")]).as_dict())
+        _logger.info("omni api: backend %s %s event %s (%s)", backend.id, intake.topic, event_id,
+                     "new" if is_new else "duplicate")
+        return _json(202, {"event_id": event_id, "state": event.state, "duplicate": not is_new})
+
+    def _omni_read_body(self, backend, intake):
+        """The raw body, or None when it exceeds the backend's limit (the refusal is recorded).
+
+        A declared Content-Length is checked before reading; a chunked body is read up to the
+        limit plus one byte, never further.
+        """
+        httprequest = request.httprequest
+        limit = backend.webhook_max_bytes
+        declared = httprequest.content_length
+        if declared is None:
+            raw_body = httprequest.stream.read(limit + 1)
+        else:
+            raw_body = b"" if declared > limit else httprequest.get_data(cache=True)
+        size = declared if declared is not None and declared > limit else len(raw_body)
+        if size > limit:
+            request.env(su=True)["omni.webhook.rejection"]._omni_log(
+                backend.id, "API: body too large", 413, httprequest.remote_addr, intake.topic, size)
+            return None
+        return raw_body
+
+    def _omni_event_status(self, backend_id, event_id):
+        if request.httprequest.method not in ("GET", "HEAD"):
+            return _method_not_allowed("GET")
+        backend = self._omni_backend(backend_id)
+        if not backend:
+            return _json(404, {"error": "unknown backend"})
+        if not self._omni_check_key(backend, "events"):
+            return _unauthorized()
+        event = request.env(su=True)["omni.event"].browse(event_id).exists()
+        if not event or event.backend_id != backend or event.direction != "in":
+            return _json(404, {"error": "not found"})
+        record = _result_record(event)
+        sale_order = None
+        if record is not None and record._name == "sale.order":
+            sale_order = record.name
+        elif event.state == "done" and event.resource_model == "sale.order" and event.resource_key:
+            # A refund points to its credit note; its sale order is the one bound to the order id.
+            order = request.env(su=True)["omni.binding"]._omni_lookup(
+                backend, "sale.order", [event.resource_key]).get(event.resource_key)
+            sale_order = order.name if order else None
+        return _json(200, {
+            "event_id": event.id,
+            "state": event.state,
+            "topic": event.topic,
+            "sale_order": sale_order,
+            "record": {"model": record._name, "id": record.id, "name": record.display_name}
+            if record is not None else None,
+            "error": mask_text(event.last_error, ERROR_MAX_LENGTH) if event.last_error else None,
+        })
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _json(status, body, headers=()):
+    """A JSON response. ASCII-only text (so Content-Length is right whatever the content) and
+    never cached: it may describe a customer's order."""
+    data = json.dumps(body, ensure_ascii=True, default=str)
+    return request.make_response(data, headers=[("Content-Type", "application/json; charset=utf-8"),
+                                                ("Cache-Control", "no-store"), *headers], status=status)
+
+
+def _trace_headers(headers, key):
+    """JSON of the request headers kept for tracing, plus which key (by id) was used."""
+    kept = {name: headers.get(name) for name in TRACE_HEADERS if headers.get(name) is not None}
+    kept["X-Omni-Api-Key-Id"] = key.id
+    return json.dumps(kept)
+
+
+def _unauthorized():
+    return _json(401, {"error": "unauthorized"}, [("WWW-Authenticate", 'Bearer realm="omni-api"')])
+
+
+def _method_not_allowed(allowed):
+    return _json(405, {"error": "method not allowed"}, [("Allow", allowed)])
+
+
+def _parse_json(raw_body):
+    """Strict JSON, numbers as exact ``Decimal``s (money is never float).
+
+    The body must be UTF-8 (no BOM) because the event processor reads the stored body the
+    same way. ``NaN``/``Infinity`` are not JSON and refused. A number too long for exact
+    arithmetic, or in exponent form, becomes an unusable value that the canonical reader
+    reports as a field error (422) rather than a silently huge amount.
+    """
+    text = raw_body.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    return json.loads(text, parse_float=_json_decimal, parse_int=_json_int, parse_constant=_json_constant)
+
+
+class _UnusableNumber:
+    """A JSON number the API refuses: every canonical field rejects this type."""
+
+    __slots__ = ()
+
+
+def _json_decimal(text):
+    if len(text) <= MAX_DECIMAL_LENGTH and DECIMAL_PATTERN.fullmatch(text):
+        return Decimal(text)
+    return _UnusableNumber()
+
+
+def _json_int(text):
+    return int(text) if len(text) <= MAX_DECIMAL_LENGTH else _UnusableNumber()
+
+
+def _json_constant(name):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _json_error_detail(error):
+    if isinstance(error, UnicodeDecodeError):
+        return "the body is not UTF-8 text"
+    if isinstance(error, RecursionError):
+        return "the body is nested too deeply"
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    return str(error)[:200]
+
+
+def _text_errors(data):
+    """Strings the database could not store (NUL, lone surrogates), with their paths.
+
+    Iterative on purpose: a deeply nested body must not exhaust the stack.
+    """
+    errors = []
+    stack = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _storable(value):
+                errors.append(FieldError(path or "$", "must not contain NUL characters or invalid Unicode"))
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                child = f"{path}.{name}" if path else name
+                if not _storable(name):
+                    errors.append(FieldError(path or "$", "has a key with NUL characters or invalid Unicode"))
+                    continue
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    errors.reverse()
+    return errors
+
+
+def _storable(text):
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unique(errors):
+    seen = set()
+    return [error for error in errors if not (error in seen or seen.add(error))]
+
+
+def _result_record(event):
+    """The record the event produced (still existing), or None."""
+    if not event.res_model or not event.res_id or event.res_model not in request.env:
+        return None
+    record = request.env(su=True)[event.res_model].browse(event.res_id).exists()
+    return record or None

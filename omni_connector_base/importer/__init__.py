@@ -1,0 +1,1 @@
+"""Pure-Python planning for the shared order importer (no Odoo import)."""

@@ -1,0 +1,158 @@
+"""Canonical order -> the sale order lines to create, without Odoo.
+
+The Odoo importer only resolves what this plan names (products, taxes) and writes records;
+every money decision is made here, in ``Decimal``, and unit-tested without a database.
+
+Discounts are kept visible in one of two ways (a backend option):
+
+* ``line``: the discount becomes the sale line's discount percentage, computed exactly as
+  ``discount_amount / (quantity * unit_price)``; Odoo stores it with the *Discount* decimal
+  precision, and what that rounding changes is caught by the importer's total check;
+* ``product``: the line keeps its full price and each discount becomes a separate negative
+  line of the discount product carrying the same taxes (so tax totals stay right).
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+DISCOUNT_PRECISION = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class TaxKey:
+    """How a tax is looked up in Odoo: percentage and whether prices include it."""
+
+    percent: Decimal
+    included: bool
+
+
+@dataclass
+class PlannedLine:
+    """One sale order line to create (or update), in the order's currency."""
+
+    kind: str  # product, shipping, fee, discount
+    external_id: str
+    name: str
+    quantity: Decimal
+    price_unit: Decimal
+    discount_percent: Decimal = ZERO
+    tax_keys: tuple = ()
+    sku: str | None = None
+    variant_external_id: str | None = None
+    barcode: str | None = None
+    shipping_code: str | None = None
+    is_gift_card: bool = False
+    source_line: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def net(self):
+        """Quantity x price less the discount, unrounded (what the channel charged)."""
+        return self.quantity * self.price_unit * (1 - self.discount_percent / HUNDRED)
+
+
+def tax_keys_for(tax_lines, included):
+    """Distinct (percent, included) keys of a line's tax lines, in their order."""
+    keys = []
+    for tax in tax_lines:
+        key = TaxKey(percent=(tax.rate * HUNDRED).normalize(), included=included)
+        if key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
+def discount_percent(discount_amount, quantity, unit_price):
+    """Exact percentage a line discount amount represents (0 when nothing to discount)."""
+    gross = quantity * unit_price
+    if not discount_amount or gross <= 0:
+        return ZERO
+    percent = discount_amount / gross * HUNDRED
+    return min(percent, HUNDRED).quantize(DISCOUNT_PRECISION, rounding=ROUND_HALF_UP)
+
+
+def plan_order_lines(order, discount_mode="line"):
+    """The lines of the sale order for a canonical order.
+
+    :param order: canonical ``Order``
+    :param discount_mode: ``'line'`` or ``'product'`` (see module doc)
+    :return: list of :class:`PlannedLine`, products first, then discounts, shipping, fees
+    """
+    included = bool(order.taxes_included)
+    product_lines, discount_lines = [], []
+    for line in order.lines:
+        keys = tax_keys_for(line.tax_lines, included)
+        planned = PlannedLine(
+            kind="product", external_id=line.external_id, name=line.name, quantity=line.quantity,
+            price_unit=line.unit_price, tax_keys=keys, sku=line.sku,
+            variant_external_id=line.variant_external_id, barcode=line.barcode,
+            is_gift_card=line.is_gift_card, source_line=line,
+        )
+        if line.discount_amount:
+            if discount_mode == "product":
+                discount_lines.append(PlannedLine(
+                    kind="discount", external_id=f"{line.external_id}:discount",
+                    name=f"Discount on {line.name}", quantity=Decimal(1),
+                    price_unit=-line.discount_amount, tax_keys=keys,
+                ))
+            else:
+                planned.discount_percent = discount_percent(line.discount_amount, line.quantity, line.unit_price)
+        product_lines.append(planned)
+
+    shipping_lines = []
+    for shipping in order.shipping_lines:
+        keys = tax_keys_for(shipping.tax_lines, included)
+        planned = PlannedLine(
+            kind="shipping", external_id=f"shipping:{shipping.external_id}", name=shipping.title,
+            quantity=Decimal(1), price_unit=shipping.price, tax_keys=keys, shipping_code=shipping.code,
+        )
+        if shipping.discount_amount:
+            if discount_mode == "product":
+                discount_lines.append(PlannedLine(
+                    kind="discount", external_id=f"shipping:{shipping.external_id}:discount",
+                    name=f"Discount on {shipping.title}", quantity=Decimal(1),
+                    price_unit=-shipping.discount_amount, tax_keys=keys,
+                ))
+            else:
+                planned.discount_percent = discount_percent(shipping.discount_amount, Decimal(1), shipping.price)
+        shipping_lines.append(planned)
+
+    fee_lines = [
+        PlannedLine(kind="fee", external_id=f"fee:{fee.external_id}", name=fee.name, quantity=Decimal(1),
+                    price_unit=fee.amount, tax_keys=tax_keys_for(fee.tax_lines, included))
+        for fee in order.fee_lines
+    ]
+    return product_lines + discount_lines + shipping_lines + fee_lines
+
+
+@dataclass(frozen=True)
+class TotalsComparison:
+    """Odoo's totals against the channel's, with the verdict of the tolerance rule."""
+
+    odoo_untaxed: Decimal
+    odoo_tax: Decimal
+    odoo_total: Decimal
+    channel_untaxed: Decimal
+    channel_tax: Decimal
+    channel_total: Decimal
+    tolerance: Decimal
+
+    @property
+    def total_difference(self):
+        """What must be added to Odoo's total to reach the channel's."""
+        return self.channel_total - self.odoo_total
+
+    @property
+    def within_tolerance(self):
+        return all(abs(diff) <= self.tolerance for diff in (
+            self.channel_total - self.odoo_total,
+            self.channel_tax - self.odoo_tax,
+            self.channel_untaxed - self.odoo_untaxed,
+        ))
+
+    def describe(self, currency):
+        return (
+            f"Odoo: untaxed {self.odoo_untaxed} + tax {self.odoo_tax} = {self.odoo_total} {currency}; "
+            f"channel: untaxed {self.channel_untaxed} + tax {self.channel_tax} = {self.channel_total} {currency}; "
+            f"difference {self.total_difference} (tolerance {self.tolerance})"
+        )

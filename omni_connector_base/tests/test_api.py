@@ -1,0 +1,1 @@
+# Placeholder: tests of the custom-channel REST API are being written.

@@ -1,0 +1,1 @@
+"""Benchmarks: real Odoo servers on loopback, measured from the outside (see ``odoo_server``)."""

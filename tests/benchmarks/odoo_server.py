@@ -1,0 +1,249 @@
+"""A small harness for benchmarks that drive a real Odoo 19 over loopback.
+
+- :func:`create_database` — a fresh database with the given addons installed;
+- :func:`odoo_shell` — run Python code in ``odoo shell`` against it (commit inside the code);
+- :class:`OdooServer` — a multi-worker server bound to 127.0.0.1 on a free port, as a context
+  manager that waits for ``/web/health`` and stops the whole process group on exit;
+- :func:`query` — plain SQL through psycopg2, for checks too frequent for a shell;
+- :func:`drop_database` — drop it again, with its filestore.
+
+The addons path is Odoo's own addons folders (``ODOO_ADDONS_PATH``, comma separated, or the
+folders found beside the installed ``odoo`` package) followed by the repository root. Every
+step is bounded in time and raises :class:`OdooHarnessError` with the tail of Odoo's log.
+"""
+
+import contextlib
+import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LOG_TAIL_LINES = 40
+
+
+class OdooHarnessError(RuntimeError):
+    """Odoo could not be installed, started or driven as asked."""
+
+
+@functools.lru_cache(maxsize=1)
+def odoo_package_dir():
+    """Folder of the ``odoo`` package that ``python3`` imports (found without importing it here)."""
+    out = subprocess.run([sys.executable, "-c", "import odoo.release as r; print(r.__file__)"],
+                         capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    return Path(out).parent
+
+
+@functools.lru_cache(maxsize=1)
+def odoo_version():
+    out = subprocess.run([sys.executable, "-c", "import odoo.release as r; print(r.version)"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout.strip()
+
+
+def addons_path():
+    """Odoo's own addons folders followed by this repository, comma separated."""
+    if os.environ.get("ODOO_ADDONS_PATH"):
+        folders = [path for path in os.environ["ODOO_ADDONS_PATH"].split(",") if path]
+    else:
+        package = odoo_package_dir()
+        candidates = (package / "addons", package.parent / "addons")
+        folders = [str(path) for path in candidates
+                   if any((path / addon / "__manifest__.py").exists() for addon in ("base", "web"))]
+    return ",".join([*folders, str(REPO)])
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env():
+    return dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+
+
+def _tail(text_or_path, lines=LOG_TAIL_LINES):
+    if isinstance(text_or_path, Path):
+        try:
+            text_or_path = text_or_path.read_text(errors="replace")
+        except OSError:
+            return ""
+    return "\n".join((text_or_path or "").splitlines()[-lines:])
+
+
+def _run_odoo(args, timeout, stdin_text=None, what="odoo"):
+    cmd = [sys.executable, "-m", "odoo", *args]
+    try:
+        proc = subprocess.run(cmd, input=stdin_text, capture_output=True, text=True, cwd=REPO, env=_env(),
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as error:
+        output = _tail(error.stderr or "")
+        raise OdooHarnessError(f"{what} did not finish within {timeout} s\n{output}") from error
+    if proc.returncode != 0:
+        raise OdooHarnessError(f"{what} failed with exit code {proc.returncode}:\n{_tail(proc.stderr)}")
+    return proc
+
+
+def query(dbname, sql, params=None):
+    """Rows of one SQL statement run in its own committed transaction."""
+    import psycopg2  # noqa: PLC0415 - installed with Odoo; not needed to import this module
+
+    with contextlib.closing(psycopg2.connect(dbname=dbname)) as conn, conn, conn.cursor() as cr:
+        cr.execute(sql, params)
+        return cr.fetchall() if cr.description else []
+
+
+def create_database(dbname, addons, timeout=1800):
+    """Create ``dbname`` with ``addons`` (names) installed, without demo data; fail loudly otherwise."""
+    addons = list(addons)
+    _run_odoo([
+        "-d", dbname, f"--addons-path={addons_path()}", "-i", ",".join(addons), "--stop-after-init",
+        "--workers=0", "--max-cron-threads=0", "--http-interface=127.0.0.1", f"--http-port={free_port()}",
+        "--log-level=warn",
+    ], timeout=timeout, what=f"installing {', '.join(addons)} into {dbname}")
+    states = dict(query(dbname, "SELECT name, state FROM ir_module_module WHERE name IN %s",
+                        (tuple(addons),)))
+    missing = [name for name in addons if states.get(name) != "installed"]
+    if missing:
+        raise OdooHarnessError(f"not installed in {dbname}: {', '.join(missing)} ({states})")
+
+
+def odoo_shell(dbname, python_code, timeout=600):
+    """Run ``python_code`` in ``odoo shell`` on ``dbname`` (``env`` is bound); return its stdout.
+
+    The shell rolls back at the end: commit inside the code (``env.cr.commit()``).
+    """
+    args = ["shell", "-d", dbname, f"--addons-path={addons_path()}", "--no-http", "--log-level=warn"]
+    proc = _run_odoo(args, timeout=timeout, stdin_text=python_code, what=f"odoo shell on {dbname}")
+    return proc.stdout
+
+
+def drop_database(dbname, timeout=120):
+    """Drop ``dbname`` (closing its remaining connections) and its filestore; quiet if absent."""
+    subprocess.run(["dropdb", "--if-exists", "--force", dbname], capture_output=True, check=False,
+                   timeout=timeout)
+    filestore = Path.home() / ".local" / "share" / "Odoo" / "filestore" / dbname
+    if filestore.is_dir():
+        import shutil  # noqa: PLC0415
+
+        shutil.rmtree(filestore, ignore_errors=True)
+
+
+class OdooServer:
+    """``with OdooServer(db, workers=4) as server: ... server.base_url ...``
+
+    Starts ``python3 -m odoo`` in prefork mode on 127.0.0.1 only, in its own process group,
+    with the log in a temporary file (``log_path``). Entering waits (bounded) until
+    ``GET /web/health`` answers 200; leaving sends SIGTERM to the master (a graceful stop)
+    and SIGKILL to the whole group after ``stop_timeout`` seconds.
+    """
+
+    def __init__(self, dbname, workers=4, max_cron_threads=1, port=None, *, extra_args=(), start_timeout=180,
+                 stop_timeout=30, log_level="warn"):
+        self.dbname = dbname
+        self.workers = workers
+        self.max_cron_threads = max_cron_threads
+        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.log_level = log_level
+        self.process = None
+        self.log_path = None
+        self._log_file = None
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def command(self):
+        return [
+            sys.executable, "-m", "odoo", "-d", self.dbname, f"--db-filter=^{self.dbname}$",
+            f"--addons-path={addons_path()}", f"--workers={self.workers}", "--http-interface=127.0.0.1",
+            f"--http-port={self.port}", f"--max-cron-threads={self.max_cron_threads}",
+            "--limit-time-real=600", f"--log-level={self.log_level}", *self.extra_args,
+        ]
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.stop()
+
+    def start(self):
+        handle, path = tempfile.mkstemp(prefix=f"odoo-{self.dbname}-", suffix=".log")
+        self.log_path = Path(path)
+        self._log_file = os.fdopen(handle, "w")
+        self.process = subprocess.Popen(
+            self.command, cwd=REPO, env=_env(), stdin=subprocess.DEVNULL, stdout=self._log_file,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self._close_log()
+                raise OdooHarnessError(f"Odoo exited with code {self.process.returncode} while starting:\n"
+                                       f"{_tail(self.log_path)}")
+            if self._healthy():
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise OdooHarnessError(f"Odoo did not answer /web/health within {self.start_timeout} s:\n"
+                               f"{_tail(self.log_path)}")
+
+    def _healthy(self):
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/web/health", timeout=2) as response:
+                return response.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def stop(self):
+        """Graceful stop, then SIGKILL for the whole process group; never waits unbounded."""
+        if self.process is None:
+            return
+        group = self.process.pid  # start_new_session: the master leads its own group
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        # Workers notice their master is gone within a second or so; stragglers are killed.
+        deadline = time.monotonic() + 5
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _group_alive(group):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        self._close_log()
+
+    def log_tail(self, lines=LOG_TAIL_LINES):
+        return _tail(self.log_path, lines) if self.log_path else ""
+
+    def _close_log(self):
+        if self._log_file and not self._log_file.closed:
+            self._log_file.close()
+
+
+def _group_alive(group):
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
