@@ -42,6 +42,8 @@ from tests.benchmarks.odoo_server import (
     REPO,
     OdooHarnessError,
     OdooServer,
+    cpu_delta,
+    cpu_snapshot,
     create_database,
     drop_database,
     odoo_shell,
@@ -198,8 +200,8 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def summarize(title, result, concurrency, workers):
-    """Print the figures of one load; return the latencies' p99 in ms."""
+def summarize(title, result, concurrency, workers, cpu=None):
+    """Print the figures of one load (and, given, its CPU use per request); return the p99 in ms."""
     outcomes, wall = result.outcomes, result.wall
     latencies = sorted(outcome.latency * 1000 for outcome in outcomes)
     statuses = Counter(outcome.status for outcome in outcomes)
@@ -220,6 +222,12 @@ def summarize(title, result, concurrency, workers):
     print(f"answers           {', '.join(f'{name}: {n}' for name, n in sorted(answers.items()))}")
     reuse = "kept alive" if result.connections <= concurrency else "closed by the server after each answer"
     print(f"TCP connections   {result.connections} ({reuse})")
+    if cpu:
+        ours = {kind: seconds for kind, seconds in cpu.items() if kind != "machine"}
+        parts = [f"{kind} {seconds * 1000 / len(outcomes):.2f}" for kind, seconds in ours.items()]
+        parts.append(f"other processes {(cpu['machine'] - sum(ours.values())) * 1000 / len(outcomes):.2f}")
+        print(f"CPU ms/request    {', '.join(parts)}")
+        print(f"CPU busy          {cpu['machine'] / wall:.2f} of {os.cpu_count()} CPUs during the load")
     return p99
 
 
@@ -276,7 +284,7 @@ def state_counts(dbname, backend_id):
                       (backend_id,)))
 
 
-def wait_for_drain(dbname, backend_id, intake_began, intake_ended, timeout):
+def wait_for_drain(dbname, backend_id, before_intake, *, intake_began, intake_ended, timeout):
     """Poll until no event of the backend is pending or retrying; print the drain figures."""
     at_intake_end = state_counts(dbname, backend_id)
     deadline = time.monotonic() + timeout
@@ -293,7 +301,7 @@ def wait_for_drain(dbname, backend_id, intake_began, intake_ended, timeout):
     print(f"drained           {'yes' if not queued else f'NO, {queued} still queued after {timeout} s'}")
     print(f"drain time        {drain:.2f} s after the last acknowledgement")
     print(f"drain rate        {(finished - finished_at_end) / drain if drain > 0 else 0:.1f} events/s")
-    overall = finished / (drained_at - intake_began)
+    overall = (finished - _finished(before_intake)) / (drained_at - intake_began)
     print(f"overall rate      {overall:.1f} events/s (first measured request to drained)")
     print(f"final states      {_states(counts)}")
     return not queued and not counts.get("dead") and not counts.get("blocked")
@@ -354,17 +362,22 @@ def benchmark(args, dbname, backend_id, secret):
             print(f"warm-up           {len(warmup)} requests, {bad} not 200", flush=True)
         if args.compare_health:
             health = [Delivery("GET", "/web/health", None, {"User-Agent": "omni-bench-webhook/1"})]
+            cpu_before = cpu_snapshot(server, dbname)
             result = run_load(server.port, health * args.requests, args.concurrency, args.rate)
-            summarize("GET /web/health (Odoo's floor)", result, args.concurrency, args.workers)
+            cpu = cpu_delta(cpu_before, cpu_snapshot(server, dbname))
+            summarize("GET /web/health (Odoo's floor)", result, args.concurrency, args.workers, cpu)
 
         deliveries = build_deliveries(backend_id, secret, sign, prefix=MEASURED_PREFIX, count=args.requests,
                                       duplicates=args.duplicates, resources=args.resources, rng=rng)
+        before_intake = state_counts(dbname, backend_id)
+        cpu_before = cpu_snapshot(server, dbname)
         intake_began = time.perf_counter()
         result = run_load(server.port, deliveries, args.concurrency, args.rate)
         intake_ended = time.perf_counter()
+        cpu = cpu_delta(cpu_before, cpu_snapshot(server, dbname))
         mode = f"{args.rate:g} req/s offered" if args.rate else "closed loop"
         summarize(f"POST /omni/webhook/{backend_id} ({args.cron_threads} cron worker(s) running, {mode})",
-                  result, args.concurrency, args.workers)
+                  result, args.concurrency, args.workers, cpu)
 
         not_ok = sum(outcome.status != 200 for outcome in result.outcomes)
         if not_ok:
@@ -376,7 +389,8 @@ def benchmark(args, dbname, backend_id, secret):
         if not check_stored(dbname, backend_id, deliveries):
             failures.append("stored event count differs from the unique delivery ids")
         if args.process:
-            if not wait_for_drain(dbname, backend_id, intake_began, intake_ended, args.process_timeout):
+            if not wait_for_drain(dbname, backend_id, before_intake, intake_began=intake_began,
+                                  intake_ended=intake_ended, timeout=args.process_timeout):
                 failures.append("the queue did not drain cleanly")
         else:
             print(f"\nevent states      {_states(state_counts(dbname, backend_id))}")

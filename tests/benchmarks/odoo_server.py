@@ -5,7 +5,9 @@
 - :class:`OdooServer` — a multi-worker server bound to 127.0.0.1 on a free port, as a context
   manager that waits for ``/web/health`` and stops the whole process group on exit;
 - :func:`query` — plain SQL through psycopg2, for checks too frequent for a shell;
-- :func:`drop_database` — drop it again, with its filestore.
+- :func:`drop_database` — drop it again, with its filestore;
+- :func:`cpu_snapshot` — CPU seconds used so far by the server's processes (by kind), the
+  database's PostgreSQL backends, this process and the whole machine, to attribute a load.
 
 The addons path is Odoo's own addons folders (``ODOO_ADDONS_PATH``, comma separated, or the
 folders found beside the installed ``odoo`` package) followed by the repository root. Every
@@ -247,3 +249,66 @@ def _group_alive(group):
     except PermissionError:
         return True
     return True
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid):
+    """``(process group, cpu seconds)`` of a live process, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ..., utime, stime
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _machine_busy_seconds():
+    """CPU seconds the whole machine spent busy (all CPUs, everything but idle and iowait)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / CLOCK_TICKS
+
+
+def cpu_snapshot(server=None, dbname=None):
+    """CPU seconds used so far, by kind: ``odoo http``/``odoo cron``/``odoo master`` (the server's
+    process group, by process title), ``postgres`` (backends connected to ``dbname``), ``client``
+    (this process, all threads) and ``machine`` (everything). Subtract two snapshots for a load.
+    """
+    totals = dict.fromkeys(("odoo http", "odoo cron", "odoo master", "postgres"), 0.0)
+    group = server.process.pid if server and server.process else None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _proc_stat(entry.name)
+        if stat is None:
+            continue
+        pgrp, seconds = stat
+        if group is not None and pgrp == group:
+            totals[_server_process_kind(_cmdline(entry.name))] += seconds
+        elif dbname:
+            title = _cmdline(entry.name)
+            if title.startswith("postgres:") and f" {dbname} " in title:
+                totals["postgres"] += seconds
+    totals["client"] = time.process_time()
+    totals["machine"] = _machine_busy_seconds()
+    return totals
+
+
+def _server_process_kind(title):
+    if "WorkerHTTP" in title:
+        return "odoo http"
+    if "WorkerCron" in title:
+        return "odoo cron"
+    return "odoo master"
+
+
+def cpu_delta(before, after):
+    return {kind: after[kind] - before.get(kind, 0.0) for kind in after}
