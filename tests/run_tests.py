@@ -99,7 +99,7 @@ def run_odoo(addons, tags, keep_db):
         print(f"ERROR: python3 imports Odoo {version}; this suite targets Odoo 19.0")
         return 0, 1
     dbname = f"omni_test_{os.getpid()}_{int(time.time())}"
-    addons_path = ",".join(odoo_addons_path() + [str(REPO)])
+    addons_path = ",".join([*odoo_addons_path(), str(REPO)])
     log_path = REPO / ".test-logs" / f"{dbname}.log"
     log_path.parent.mkdir(exist_ok=True)
     tags = tags or ",".join(f"/{addon}" for addon in addons)

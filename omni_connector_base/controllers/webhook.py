@@ -33,7 +33,7 @@ class OmniWebhookController(http.Controller):
     def omni_webhook(self, backend_id, **_kwargs):
         try:
             return self._omni_webhook(backend_id)
-        except Exception:  # noqa: BLE001 - the channel must get a clean, retryable answer
+        except Exception:
             _logger.exception("omni webhook for backend %s failed", backend_id)
             request.env.cr.rollback()
             return _json(503, {"error": "temporarily unavailable"})

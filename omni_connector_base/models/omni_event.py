@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import psycopg2.errors
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -338,7 +337,7 @@ class OmniEvent(models.Model):
                 self, BusinessError(_("Odoo refused the change: %s", error), category="validation"))
         except TRANSIENT_DB_ERRORS as error:
             self._omni_fail_transient(attempts, _("Database conflict: %s", error.pgerror or error), None, None)
-        except Exception as error:  # noqa: BLE001 - an unforeseen failure must never be lost
+        except Exception as error:
             _logger.exception("omni.event %s: unexpected error in handler", self.id)
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
             self._omni_fail_transient(attempts, _("Unexpected error: %s", detail), None, None)

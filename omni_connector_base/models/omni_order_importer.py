@@ -170,10 +170,12 @@ class OmniOrderImporter(models.AbstractModel):
         if unknown:
             first = unknown[0]
             label = first.sku or first.barcode or first.variant_external_id or first.name
+            message = _("Unknown SKU %(sku)s on order %(order)s (%(name)s). Map it to a product or create the "
+                        "product, then retry.", sku=label, order=order.name, name=first.name)
+            if unknown[1:]:
+                message += "\n" + _("Also unknown: %s", ", ".join(p.sku or p.name for p in unknown[1:]))
             raise BusinessError(
-                _("Unknown SKU %(sku)s on order %(order)s (%(name)s). Map it to a product or create the "
-                  "product, then retry.", sku=label, order=order.name, name=first.name)
-                + ("\n" + _("Also unknown: %s", ", ".join(p.sku or p.name for p in unknown[1:])) if unknown[1:] else ""),
+                message,
                 category="mapping", actions=("map_product", "create_product"),
                 data={"lines": [{"sku": p.sku, "barcode": p.barcode, "variant_external_id": p.variant_external_id,
                                  "name": p.name, "price": str(p.price_unit)} for p in unknown],
@@ -447,7 +449,7 @@ class OmniOrderImporter(models.AbstractModel):
         if invoice and payments:
             lines = (payments.move_id.line_ids | invoice.line_ids).filtered(
                 lambda line: line.account_id == invoice.line_ids.filtered(
-                    lambda l: l.display_type == "payment_term").account_id[:1] and not line.reconciled)
+                    lambda move_line: move_line.display_type == "payment_term").account_id[:1] and not line.reconciled)
             lines.reconcile()
         sale.omni_payment_ids |= payments
         return payments

@@ -42,4 +42,4 @@ def mask_address(address):
     if ":" in address:
         return ":".join(address.split(":")[:4]) + ":x"
     parts = address.split(".")
-    return ".".join(parts[:3] + ["x"]) if len(parts) == 4 else "x"
+    return ".".join([*parts[:3], "x"]) if len(parts) == 4 else "x"

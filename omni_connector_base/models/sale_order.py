@@ -29,9 +29,9 @@ class SaleOrder(models.Model):
         counts = {}
         bound = self.filtered("omni_external_id")
         if bound:
-            for backend, key, count in Event._read_group(
-                    [("backend_id", "in", bound.omni_backend_id.ids), ("resource_key", "in", bound.mapped("omni_external_id"))],
-                    ["backend_id", "resource_key"], ["__count"]):
+            domain = [("backend_id", "in", bound.omni_backend_id.ids),
+                      ("resource_key", "in", bound.mapped("omni_external_id"))]
+            for backend, key, count in Event._read_group(domain, ["backend_id", "resource_key"], ["__count"]):
                 counts[(backend.id, key)] = count
         for order in self:
             order.omni_event_count = counts.get((order.omni_backend_id.id, order.omni_external_id), 0)

@@ -1,1 +1,9 @@
-from . import test_access, test_api, test_concurrency, test_importer, test_importer_concurrency, test_processor, test_webhook
+from . import (
+    test_access,
+    test_api,
+    test_concurrency,
+    test_importer,
+    test_importer_concurrency,
+    test_processor,
+    test_webhook,
+)

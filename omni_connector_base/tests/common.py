@@ -7,7 +7,7 @@ from odoo.tests import tagged
 from ..models.omni_backend import TEST_EVENT_ID_HEADER, TEST_SIGNATURE_HEADER, TEST_TOPIC_HEADER
 from ..pipeline.signatures import hmac_sha256_base64
 
-WEBHOOK_SECRET = "shpss_test_secret_for_omni"  # noqa: S105 - test-only secret
+WEBHOOK_SECRET = "shpss_test_secret_for_omni"
 
 
 class OmniTestMixin:

@@ -89,7 +89,7 @@ class TestCustomApi(OmniTestMixin, HttpCase):
         cls.key_record, cls.key = ApiKey._omni_generate(cls.backend, "POS Berlin")
         cls.other_key_record, cls.other_key = ApiKey._omni_generate(cls.other_backend, "Other POS")
         cls.openapi = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))
-        cls.registry = Registry().with_resource(
+        cls.schema_registry = Registry().with_resource(
             OPENAPI_URI, Resource.from_contents(cls.openapi, default_specification=DRAFT202012))
 
     # ------------------------------------------------------------------ helpers
@@ -125,7 +125,7 @@ class TestCustomApi(OmniTestMixin, HttpCase):
     def _validate(self, instance, schema):
         if "$ref" in schema and schema["$ref"].startswith("#"):
             schema = {"$ref": OPENAPI_URI + schema["$ref"]}
-        validator = jsonschema.Draft202012Validator(schema, registry=self.registry)
+        validator = jsonschema.Draft202012Validator(schema, registry=self.schema_registry)
         errors = sorted(validator.iter_errors(instance), key=str)
         self.assertFalse(errors, "; ".join(error.message for error in errors))
 

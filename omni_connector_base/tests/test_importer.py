@@ -3,6 +3,7 @@
 import json
 from decimal import Decimal as D
 
+import psycopg2.errors
 from odoo import Command
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import tagged
@@ -218,7 +219,7 @@ class TestOrderImporter(OmniImporterCommon):
 
     def test_database_refuses_a_second_sale_order_for_the_same_channel_order(self):
         sale = self.Importer._omni_import_order(self.backend, shopify_1042())
-        with self.assertRaises(Exception), self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+        with self.assertRaises(psycopg2.errors.UniqueViolation), self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
             sale.copy({"omni_backend_id": self.backend.id, "omni_external_id": sale.omni_external_id})
             self.env.flush_all()
 

@@ -17,7 +17,8 @@ EMAIL = "first.time.buyer@example.org"
 
 def _order(external_id):
     return woocommerce_727(
-        external_id=external_id, name=external_id, customer=Customer(email=EMAIL, first_name="First", last_name="Buyer"),
+        external_id=external_id, name=external_id,
+        customer=Customer(email=EMAIL, first_name="First", last_name="Buyer"),
         lines=[Line(external_id=f"{external_id}-1", sku="CONC-SKU-1", name="Thing", quantity=D(1),
                     unit_price=D("10.00"))],
         shipping_lines=[], fee_lines=[], discounts=[], payments=[], financial_status="pending",
@@ -95,7 +96,7 @@ class TestConcurrentCustomerImport(BaseCase):
             time.sleep(1.0)  # worker B is now waiting on A's uncommitted contact key
             cr_a.commit()
             partner_a = sale_a.partner_id.id
-        thread.join(30)
+            thread.join(30)
         self.assertFalse(thread.is_alive())
         self.assertEqual(outcome.get("claimed"), event_b_id)
         self.assertEqual(outcome.get("state"), "retry", "the conflicting worker retries instead of duplicating")

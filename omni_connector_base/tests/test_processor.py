@@ -128,9 +128,12 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
 
     def test_events_of_one_resource_apply_in_source_order(self):
         # Delivered out of order: v3, v1, v2 (by source time). Applied v1, v2, v3.
-        v3 = self._omni_store(self.backend, {"resource": "C3", "name": "v3", "updated_at": "2026-11-01T10:03:00Z"}, "e3")
-        v1 = self._omni_store(self.backend, {"resource": "C3", "name": "v1", "updated_at": "2026-11-01T10:01:00Z"}, "e1")
-        v2 = self._omni_store(self.backend, {"resource": "C3", "name": "v2", "updated_at": "2026-11-01T10:02:00Z"}, "e2")
+        v3 = self._omni_store(self.backend, {"resource": "C3", "name": "v3",
+                                                "updated_at": "2026-11-01T10:03:00Z"}, "e3")
+        v1 = self._omni_store(self.backend, {"resource": "C3", "name": "v1",
+                                                "updated_at": "2026-11-01T10:01:00Z"}, "e1")
+        v2 = self._omni_store(self.backend, {"resource": "C3", "name": "v2",
+                                                "updated_at": "2026-11-01T10:02:00Z"}, "e2")
         other = self._omni_store(self.backend, {"resource": "C4", "name": "x", "updated_at": "2026-11-01T09:00:00Z"},
                                  "e4")
         # Only the head of each resource is claimable: v1 and the other resource's event.

@@ -453,7 +453,7 @@ class ShopifyClient:
     THROTTLED retry path.
     """
 
-    def __init__(  # noqa: PLR0917 - the positional order is the documented signature
+    def __init__(
         self,
         shop_domain,
         access_token=None,

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import random
 from datetime import datetime
 
 from omni_connector_base.pipeline.backoff import parse_retry_after, retry_delay
@@ -30,8 +31,6 @@ def test_backoff_is_capped_and_retry_after_is_a_floor():
 
 
 def test_backoff_jitter_spreads_simultaneous_failures():
-    import random
-
     rng = random.Random(7)
     delays = {round(retry_delay(3, 30, rng=rng.random), 3) for _ in range(50)}
     assert len(delays) > 40
