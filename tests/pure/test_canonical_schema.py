@@ -108,14 +108,14 @@ def test_openapi_document_is_valid(openapi):
 
 def test_openapi_declares_the_api_contract(openapi):
     orders = openapi["paths"]["/omni/api/v1/{backend_id}/orders"]["post"]
-    assert set(orders["responses"]) == {"202", "400", "401", "404", "413", "422"}
+    assert {"202", "400", "401", "404", "413", "422"} <= set(orders["responses"])
     assert [p["name"] for p in orders["parameters"]] == ["Idempotency-Key"]
     assert openapi["components"]["securitySchemes"]["apiKey"] == {
         **openapi["components"]["securitySchemes"]["apiKey"], "type": "http", "scheme": "bearer"}
     event = openapi["paths"]["/omni/api/v1/{backend_id}/events/{event_id}"]["get"]
     status = openapi["components"]["schemas"]["EventStatus"]
-    assert set(status["required"]) == {"event_id", "state", "sale_order", "error"}
-    assert set(event["responses"]) == {"200", "401", "404"}
+    assert {"event_id", "state", "sale_order", "error"} <= set(status["required"])
+    assert {"200", "401", "404"} <= set(event["responses"])
     states = openapi["components"]["schemas"]["EventState"]["enum"]
     assert states == ["pending", "done", "retry", "blocked", "dead", "skipped"]
 
