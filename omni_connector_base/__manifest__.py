@@ -8,7 +8,6 @@
     "author": "Odoo Omnichannel contributors",
     "website": "https://github.com/odoo-omnichannel/odoo-omnichannel",
     "depends": ["sale_management", "sale_stock", "account", "mail"],
-    "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/omni_security.xml",
         "security/ir.model.access.csv",

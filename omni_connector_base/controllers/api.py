@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from odoo import http
 from odoo.http import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
 from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
@@ -212,18 +213,21 @@ class OmniApiController(http.Controller):
     def _omni_read_body(self, backend, intake):
         """The raw body, or None when it exceeds the backend's limit (the refusal is recorded).
 
-        A declared Content-Length is checked before reading; a chunked body is read up to the
-        limit plus one byte, never further.
+        A declared Content-Length is checked before anything is read. A chunked body (no
+        length) can only be read whole through Odoo's request wrapper, which caps it at Odoo's
+        global request size; it is then measured. Only an authenticated client gets this far.
         """
         httprequest = request.httprequest
         limit = backend.webhook_max_bytes
-        declared = httprequest.content_length
-        if declared is None:
-            raw_body = httprequest.stream.read(limit + 1)
-        else:
-            raw_body = b"" if declared > limit else httprequest.get_data(cache=True)
-        size = declared if declared is not None and declared > limit else len(raw_body)
-        if size > limit:
+        size = httprequest.content_length
+        raw_body = None
+        if size is None or size <= limit:
+            try:
+                raw_body = httprequest.get_data(cache=True)
+                size = len(raw_body)
+            except RequestEntityTooLarge:  # chunked, and beyond Odoo's own cap
+                size = httprequest.max_content_length
+        if raw_body is None or size > limit:
             request.env(su=True)["omni.webhook.rejection"]._omni_log(
                 backend.id, "API: body too large", 413, httprequest.remote_addr, intake.topic, size)
             return None

@@ -37,6 +37,8 @@ TRANSIENT_DB_ERRORS = (
 # A cron run leaves this much of its time budget unused and re-triggers itself instead.
 CRON_TIME_MARGIN_SECONDS = 20
 PURGE_BATCH = 1000
+# Above this many ready events, the other processor crons are woken to share the queue.
+SCALE_OUT_BACKLOG = 20
 
 
 class OmniEvent(models.Model):
@@ -267,7 +269,10 @@ class OmniEvent(models.Model):
         One transaction per event, so a failing event never rolls back another. Stops early
         (and re-triggers itself) before the cron's time budget runs out.
         """
-        self._omni_commit_progress(remaining=self._omni_ready_count())
+        ready = self._omni_ready_count()
+        if ready > SCALE_OUT_BACKLOG:
+            self._omni_wake_other_workers()
+        self._omni_commit_progress(remaining=ready)
         processed = 0
         while batch_limit is None or processed < batch_limit:
             event = self._omni_claim(limit=1)
@@ -281,6 +286,15 @@ class OmniEvent(models.Model):
                 break
         self._omni_schedule_next_retry()
         return processed
+
+    @api.model
+    def _omni_wake_other_workers(self):
+        """Trigger every other cron running the processor: they claim disjoint events."""
+        current = self.env.context.get("cron_id")
+        crons = self.env["ir.cron"].sudo().search([("model_id.model", "=", self._name),
+                                                   ("code", "=", "model._cron_process()"), ("id", "!=", current)])
+        for cron in crons:
+            cron._trigger()
 
     @api.model
     def _omni_commit_progress(self, processed=0, remaining=None):

@@ -15,7 +15,7 @@ from odoo.tools import SQL, float_is_zero
 from ..canonical import ValidationError, order_from_dict, record_digest, refund_from_dict
 from ..canonical.normalize import address_key, normalize_email
 from ..canonical.totals import compute_totals
-from ..importer.plan import TotalsComparison, plan_order_lines
+from ..importer.plan import TotalsComparison, content_digest, plan_order_lines
 from ..pipeline.errors import BusinessError, StaleEvent, TransientError
 
 _logger = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class OmniOrderImporter(models.AbstractModel):
             "omni_channel_order_name": order.name,
             "omni_financial_status": order.financial_status,
             "omni_payment_gateway": self._omni_gateway(order) or False,
+            "omni_content_digest": content_digest(order),
             "order_line": [Command.create(values) for _planned, values in line_values],
         })
         self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values])
@@ -390,26 +391,30 @@ class OmniOrderImporter(models.AbstractModel):
 
     @staticmethod
     def _omni_gateway(order):
-        collected = [p for p in order.payments if p.collected and not p.is_gift_card]
-        return (collected or order.payments or [None])[0] and (collected or order.payments)[0].gateway
+        """The gateway that collected the money (a gift card only when nothing else did)."""
+        collected = [p for p in order.payments if p.collected]
+        preferred = [p for p in collected if not p.is_gift_card] or collected or order.payments
+        return preferred[0].gateway if preferred else None
 
     def _omni_apply_workflow(self, backend, sale, order):
-        """Confirm, invoice and register the payment as the first matching rule says."""
+        """Confirm, invoice and register the payment as the first matching rule says.
+
+        Idempotent, and applied again after every channel update: an order imported as
+        authorized and later captured gets its invoice and payment then, exactly once.
+        """
         rule = backend._omni_payment_rule(self._omni_gateway(order) or "", order.financial_status)
-        if not rule or not rule.confirm_order:
+        if not rule or not rule.confirm_order or sale.state == "cancel":
             return
         if sale.state in ("draft", "sent"):
             sale.action_confirm()
             # Confirmation stamps "now"; the order date is when the customer ordered.
             sale.date_order = _naive(order.created_at)
-        if not rule.create_invoice:
-            if rule.register_payment:
-                self._omni_register_payments(backend, sale, order, rule, invoice=None)
-            return
-        invoice = sale._create_invoices()
-        invoice.action_post()
+        invoice = sale.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state == "posted")
+        if rule.create_invoice and not invoice and sale.invoice_status == "to invoice":
+            invoice = sale._create_invoices()
+            invoice.action_post()
         if rule.register_payment:
-            self._omni_register_payments(backend, sale, order, rule, invoice=invoice)
+            self._omni_register_payments(backend, sale, order, rule, invoice=invoice[:1] or None)
 
     def _omni_register_payments(self, backend, sale, order, rule, invoice):
         """One payment per collected channel transaction, memo = the channel transaction id.
@@ -461,12 +466,14 @@ class OmniOrderImporter(models.AbstractModel):
         if sale.state == "cancel":
             raise BusinessError(_("Order %s was cancelled in Odoo but changed on the channel.", order.name),
                                 category="validation", record=(sale._name, sale.id))
+        if sale.omni_content_digest == content_digest(order):
+            # Only statuses, payments or notes moved (paid, fulfilled...): no line to touch.
+            sale.write({"omni_financial_status": order.financial_status})
+            self._omni_apply_workflow(backend, sale, order)
+            return
         shipped = any(line.qty_delivered for line in sale.order_line)
         invoiced = sale.invoice_ids.filtered(lambda move: move.state == "posted")
         if shipped or invoiced:
-            if self._omni_only_status_changed(sale, order):
-                sale.omni_financial_status = order.financial_status
-                return
             raise BusinessError(
                 _("Order %s changed on the channel after it was shipped or invoiced in Odoo; review it by hand.",
                   order.name), category="validation", record=(sale._name, sale.id))
@@ -499,16 +506,9 @@ class OmniOrderImporter(models.AbstractModel):
         for planned_line, sale_line in zip(new_planned, added, strict=False):
             Binding._omni_bind(backend, sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
         self._omni_check_totals(backend, sale, order)
+        sale.omni_content_digest = content_digest(order)
         sale.message_post(body=_("Updated from the channel (order edited before shipping)."))
-        if sale.state in ("draft", "sent"):
-            self._omni_apply_workflow(backend, sale, order)
-
-    def _omni_only_status_changed(self, sale, order):
-        planned = plan_order_lines(order, "line")
-        return len([line for line in planned if line.kind == "product"]) == len(
-            sale.order_line.filtered(lambda line: line.product_id.type != "service" or not line.product_id.default_code
-                                     .startswith("OMNI-") if line.product_id.default_code else True)
-        ) and sale.omni_financial_status != order.financial_status
+        self._omni_apply_workflow(backend, sale, order)
 
     def _omni_cancel_order(self, backend, sale, order):
         """Cancel the sale order and its pickings when nothing has shipped; else a person decides."""
@@ -570,7 +570,6 @@ class OmniOrderImporter(models.AbstractModel):
 
     def _omni_create_credit_note(self, backend, sale, refund, invoice_lines):
         """Lines priced so the credit note equals what the channel refunded, taxes included."""
-        taxes_included = any(tax.price_include for tax in sale.order_line.tax_ids)
         move_lines = []
         for sale_line, quantity, amount in invoice_lines:
             qty = float(quantity) if quantity else 1.0
@@ -584,13 +583,11 @@ class OmniOrderImporter(models.AbstractModel):
             shipping_line = sale.order_line.filtered(
                 lambda line: line.product_id == backend._omni_shipping_product(None) or line.product_id in
                 backend.shipping_map_ids.product_id)[:1]
-            amount = refund.shipping_amount + (refund.shipping_tax if not taxes_included else 0)
             move_lines.append(Command.create({
                 "product_id": (shipping_line.product_id or backend._omni_shipping_product(None)).id,
                 "name": _("Shipping refund"), "quantity": 1, "price_unit": float(refund.shipping_amount),
                 "tax_ids": [Command.set(shipping_line.tax_ids.ids)],
             }))
-            del amount
         if refund.adjustment_amount:
             move_lines.append(Command.create({
                 "product_id": backend._omni_service_product("rounding").id, "name": _("Refund adjustment"),

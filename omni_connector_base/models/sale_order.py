@@ -14,6 +14,8 @@ class SaleOrder(models.Model):
     omni_payment_gateway = fields.Char(string="Channel Gateway", readonly=True, copy=False)
     omni_payment_ids = fields.Many2many("account.payment", "omni_sale_order_payment_rel", "order_id", "payment_id",
                                         string="Channel Payments", readonly=True, copy=False)
+    omni_content_digest = fields.Char(readonly=True, copy=False,
+                                      help="Digest of the channel order's lines and totals last applied.")
     omni_event_count = fields.Integer(compute="_compute_omni_event_count", string="Channel Events")
 
     # One sale order per channel order, enforced by the database itself: the last line of

@@ -355,3 +355,32 @@ class TestOrderImporter(OmniImporterCommon):
                 state_code="CA", country_code="US"),
             payments=[Payment(gateway="stripe", transaction_id="ch_730", amount=D("119.63"), currency="USD")]))
         self.assertNotEqual(flatmate.partner_id, first.partner_id, "never merges two people at one address")
+
+    def test_authorized_then_paid_invoices_and_pays_once(self):
+        authorized = woocommerce_727(financial_status="authorized")
+        sale = self.Importer._omni_import_order(self.backend, authorized)
+        self.assertEqual(sale.state, "sale")
+        self.assertFalse(sale.invoice_ids)
+        self._ship(sale)
+        paid = woocommerce_727(updated_at=authorized.updated_at.replace(hour=22))
+        self.Importer._omni_import_order(self.backend, paid)
+        self.assertEqual(len(sale.invoice_ids), 1, "captured after shipping: the status change still applies")
+        self.assertIn(sale.invoice_ids.payment_state, ("paid", "in_payment"))
+        self.assertEqual(sale.omni_financial_status, "paid")
+        self.assertEqual(len(sale.omni_payment_ids), 1)
+        # The same paid version again (a poll after the webhook) changes nothing.
+        self.Importer._omni_import_order(self.backend, paid)
+        self.Importer._omni_import_order(self.backend, woocommerce_727(
+            updated_at=authorized.updated_at.replace(hour=23), note="gift message changed"))
+        self.assertEqual(len(sale.invoice_ids), 1)
+        self.assertEqual(len(sale.omni_payment_ids), 1)
+
+    def test_line_change_after_shipping_opens_exception(self):
+        sale = self.Importer._omni_import_order(self.backend, woocommerce_727(financial_status="authorized"))
+        self._ship(sale)
+        changed = woocommerce_727(financial_status="authorized", total_tax=D("8.05"), total=D("100.05"),
+                                  lines=woocommerce_727().lines[:1],
+                                  updated_at=woocommerce_727().updated_at.replace(hour=21))
+        with self.assertRaises(BusinessError) as caught:
+            self.Importer._omni_import_order(self.backend, changed)
+        self.assertIn("after it was shipped or invoiced", caught.exception.message)

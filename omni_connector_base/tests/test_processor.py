@@ -202,3 +202,12 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         self.assertTrue(dead.exists())
         self.assertTrue(fresh.exists())
         self.assertTrue(exception.exists())
+
+    def test_large_backlog_wakes_the_second_worker(self):
+        worker_2 = self.env.ref("omni_connector_base.cron_omni_event_process_2")
+        Trigger = self.env["ir.cron.trigger"]
+        Trigger.search([("cron_id", "=", worker_2.id)]).unlink()
+        for index in range(25):
+            self._omni_store(self.backend, {"resource": f"B{index}", "name": "bulk"}, f"bulk-{index}")
+        self.env["omni.event"]._cron_process(batch_limit=1)
+        self.assertTrue(Trigger.search([("cron_id", "=", worker_2.id)]), "the second worker is called in")

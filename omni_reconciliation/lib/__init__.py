@@ -15,12 +15,14 @@ from .matching import (
     match_lines,
 )
 from .money import from_minor, to_minor
+from .posting import Entry, EntryLine, Part, build_entry, split_fee
 from .settlement import (
     LINE_KINDS,
     BalanceCheck,
     SettlementData,
     SettlementLineData,
     check_balance,
+    settlement_digest,
     totals_by_kind,
 )
 
@@ -29,15 +31,21 @@ __all__ = [
     "BalanceCheck",
     "BankMatch",
     "Candidate",
+    "Entry",
+    "EntryLine",
     "MatchResult",
     "MatchStats",
+    "Part",
     "SettlementData",
     "SettlementLineData",
     "StatementLine",
     "bank_match",
+    "build_entry",
     "check_balance",
     "from_minor",
     "match_lines",
+    "settlement_digest",
+    "split_fee",
     "to_minor",
     "totals_by_kind",
 ]

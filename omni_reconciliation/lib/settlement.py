@@ -20,6 +20,8 @@ Sign convention (all importers follow it, the posting code relies on it):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -228,3 +230,38 @@ def period_from_lines(lines: list[SettlementLineData]) -> tuple[datetime | None,
     if not times:
         return None, None
     return min(times), max(times)
+
+
+def settlement_digest(settlement: SettlementData) -> str:
+    """SHA-256 of what a settlement says (deposit, lines, amounts, references).
+
+    The same payout imported twice has the same digest, so a re-import is a no-op;
+    a payout whose content changed (a corrected report) gets a new one.
+    """
+    lines = [
+        [
+            line.external_id,
+            line.kind,
+            str(line.gross),
+            str(line.fee),
+            str(line.net),
+            line.currency,
+            line.transaction_ref,
+            line.order_ref,
+            line.refund_ref,
+            line.dispute_ref,
+            line.original_currency,
+            str(line.original_amount) if line.original_amount is not None else None,
+            sorted((key, str(value)) for key, value in line.fee_breakdown.items()),
+        ]
+        for line in settlement.lines
+    ]
+    body = [
+        settlement.source,
+        settlement.external_id,
+        settlement.currency,
+        str(settlement.expected_amount),
+        settlement.payout_date.isoformat() if settlement.payout_date else None,
+        lines,
+    ]
+    return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode("utf-8")).hexdigest()

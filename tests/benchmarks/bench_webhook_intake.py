@@ -55,6 +55,7 @@ ADDON = "omni_connector_base"
 REQUEST_TIMEOUT = 30  # seconds for one request; a stuck server fails the run instead of hanging it
 WARMUP_PREFIX = "warm"
 MEASURED_PREFIX = "bench"
+NOISE_WARNING = 0.10  # share of the machine used by other processes above which the figures are flagged
 
 
 def load_signer():
@@ -228,6 +229,10 @@ def summarize(title, result, concurrency, workers, cpu=None):
         parts.append(f"other processes {(cpu['machine'] - sum(ours.values())) * 1000 / len(outcomes):.2f}")
         print(f"CPU ms/request    {', '.join(parts)}")
         print(f"CPU busy          {cpu['machine'] / wall:.2f} of {os.cpu_count()} CPUs during the load")
+        foreign = (cpu["machine"] - sum(ours.values())) / (wall * (os.cpu_count() or 1))
+        if foreign > NOISE_WARNING:
+            print(f"WARNING           other processes used {foreign:.0%} of the machine during the load: "
+                  "the latency and throughput figures are inflated by them; the CPU ms/request are not")
     return p99
 
 

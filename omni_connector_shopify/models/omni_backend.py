@@ -1,0 +1,366 @@
+"""The Shopify backend: configuration, the API client, webhook intake hooks and the buttons."""
+
+import hashlib
+import json
+import logging
+import threading
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.omni_connector_base.pipeline.errors import OmniError
+from odoo.addons.omni_connector_base.pipeline.masking import mask_text
+
+from ..lib.client import DEFAULT_API_VERSION, ShopifyApiError, ShopifyClient, normalize_shop_domain
+from ..lib.sync import WEBHOOK_TOPICS, polled_order_event_values, webhook_event_values
+from ..lib.webhook import verify_webhook
+
+_logger = logging.getLogger(__name__)
+
+# One client per backend and process: its view of Shopify's cost bucket survives from
+# one event to the next, so the throttle is honoured across handler runs.
+_CLIENTS = {}
+_CLIENTS_LOCK = threading.Lock()
+CRON_TIME_MARGIN_SECONDS = 20
+
+
+class OmniBackend(models.Model):
+    _inherit = "omni.backend"
+
+    channel = fields.Selection(selection_add=[("shopify", "Shopify")], ondelete={"shopify": "cascade"})
+    shopify_shop_domain = fields.Char(
+        string="Shop Domain", tracking=True,
+        help="The shop's permanent domain, e.g. acme-retail.myshopify.com (the shop name alone also works). "
+        "Webhooks naming another shop are refused.")
+    shopify_api_version = fields.Char(
+        string="API Version", default=DEFAULT_API_VERSION, tracking=True,
+        help="Admin API version requested (YYYY-MM). The connector is written and tested for the default; "
+        "change it deliberately after reading Shopify's release notes.")
+    shopify_api_version_answered = fields.Char(
+        string="API Version Served", readonly=True, copy=False,
+        help="The version Shopify answered the last request with (X-Shopify-API-Version). When it differs "
+        "from the requested one, Shopify no longer supports the requested version and 'fell forward'.")
+    shopify_auth_method = fields.Selection(
+        [("token", "Admin API access token"), ("client_credentials", "Client ID and secret")],
+        string="Authentication", default="token", required=True,
+        help="Access token: the token of a custom app installed on the shop. Client credentials: the app's "
+        "client id and client secret (the webhook secret below) are exchanged for a token, renewed when it "
+        "expires.")
+    shopify_access_token = fields.Char(
+        string="Access Token", groups="base.group_system", copy=False,
+        help="Admin API access token (shpat_...). Only system administrators can read it; it is never logged. "
+        "With client credentials, the token obtained by the exchange is kept here.")
+    has_shopify_access_token = fields.Boolean(
+        compute="_compute_has_shopify_access_token", string="Access Token Set",
+        help="Whether an access token is stored (its value stays hidden).")
+    shopify_client_id = fields.Char(
+        string="Client ID", copy=False,
+        help="The app's client id (API key), for the client-credentials exchange. The app's client secret is "
+        "the webhook secret.")
+    shopify_base_url = fields.Char(
+        string="API Base URL Override", groups="base.group_system", copy=False,
+        help="Only for the local Shopify simulator (tests, benchmarks): every API request goes to this address "
+        "instead of https://<shop>.myshopify.com. Leave empty in production. Only system administrators can "
+        "change it, since requests carry the access token.")
+    shopify_location_ids = fields.One2many(
+        "omni.shopify.location", "backend_id", string="Shopify Locations",
+        help="Which Odoo stock location each Shopify location publishes and ships from.")
+    shopify_variant_ids = fields.One2many("omni.shopify.variant", "backend_id", string="Shopify Variants")
+    shopify_variant_count = fields.Integer(compute="_compute_shopify_variant_counts", string="Variants")
+    shopify_unmatched_count = fields.Integer(compute="_compute_shopify_variant_counts", string="Unmatched Variants")
+    shopify_handles_delivery = fields.Boolean(
+        string="Shopify Handles Deliveries",
+        help="On: goods are shipped from Shopify's side (Shopify Fulfillment Network, a 3PL app, or staff "
+        "fulfilling in the Shopify admin); each Shopify fulfillment validates the matching Odoo delivery (a "
+        "partial one leaves a backorder). Off: Odoo ships, and each validated delivery creates the fulfillment "
+        "in Shopify with carrier and tracking.")
+    shopify_notify_customer = fields.Boolean(
+        string="Notify Customer on Shipment", default=True,
+        help="Ask Shopify to e-mail the shipping confirmation (with tracking) when Odoo creates a fulfillment.")
+    shopify_export_stock = fields.Boolean(
+        string="Export Stock", default=True,
+        help="Publish the free quantity (on hand minus reserved) of every bound product in the mapped "
+        "locations whenever it changes. Odoo is the stock master: Shopify's quantity is overwritten.")
+    shopify_export_refunds = fields.Boolean(
+        string="Export Odoo Refunds",
+        help="A credit note posted in Odoo on a Shopify order creates the refund in Shopify (money back "
+        "through the order's gateway). Refunds made in Shopify are always imported; a refund is never "
+        "created both ways.")
+    shopify_poll_enabled = fields.Boolean(
+        string="Polling Backstop", default=True,
+        help="Periodically read the orders updated since the last poll and feed them through the same intake "
+        "as webhooks, so a lost webhook is repaired. Nothing is imported twice.")
+    shopify_poll_checkpoint = fields.Datetime(
+        string="Polled Up To", default=fields.Datetime.now, copy=False,
+        help="Orders updated after this moment (minus the overlap) are read by the next poll. Set it back to "
+        "re-read a period.")
+    shopify_poll_overlap = fields.Integer(
+        string="Poll Overlap (min)", default=10,
+        help="Each poll also re-reads this many minutes before the checkpoint, for clock differences and "
+        "orders saved while the previous poll ran. Re-read versions are recognised and change nothing.")
+
+    _check_shopify_poll_overlap = models.Constraint(
+        "CHECK (shopify_poll_overlap IS NULL OR shopify_poll_overlap >= 0)",
+        "The poll overlap cannot be negative.",
+    )
+
+    @api.depends("channel")
+    def _compute_has_shopify_access_token(self):
+        for backend, token in zip(self, self.sudo().mapped("shopify_access_token"), strict=True):
+            backend.has_shopify_access_token = bool(token)
+
+    def _compute_shopify_variant_counts(self):
+        Variant = self.env["omni.shopify.variant"]
+        total = dict(Variant._read_group([("backend_id", "in", self.ids)], ["backend_id"], ["__count"]))
+        unmatched = dict(Variant._read_group([("backend_id", "in", self.ids), ("product_id", "=", False)],
+                                             ["backend_id"], ["__count"]))
+        for backend in self:
+            backend.shopify_variant_count = total.get(backend, 0)
+            backend.shopify_unmatched_count = unmatched.get(backend, 0)
+
+    @api.constrains("shopify_shop_domain")
+    def _check_shopify_shop_domain(self):
+        for backend in self.filtered("shopify_shop_domain"):
+            try:
+                normalize_shop_domain(backend.shopify_shop_domain)
+            except ValueError:
+                raise UserError(_("'%s' is not a Shopify shop domain (expected <shop>.myshopify.com).",
+                                  backend.shopify_shop_domain)) from None
+
+    # ------------------------------------------------------------------ client
+
+    def _shopify_has_credentials(self):
+        self.ensure_one()
+        backend = self.sudo()
+        if not backend.shopify_shop_domain:
+            return False
+        if backend.shopify_auth_method == "client_credentials":
+            return bool(backend.shopify_client_id and backend.webhook_secret)
+        return bool(backend.shopify_access_token)
+
+    def _shopify_client(self):
+        """The API client of this backend, shared by the process (see ``_CLIENTS``).
+
+        :raises BusinessError: when the backend has no usable credentials
+        """
+        self.ensure_one()
+        backend = self.sudo()
+        if not self._shopify_has_credentials():
+            raise ShopifyApiError(_("Shopify backend %s has no shop domain or credentials.", self.name))
+        client_credentials = backend.shopify_auth_method == "client_credentials"
+        config = {
+            "shop_domain": backend.shopify_shop_domain,
+            "api_version": backend.shopify_api_version or DEFAULT_API_VERSION,
+            "base_url": backend.shopify_base_url or None,
+            "client_id": backend.shopify_client_id if client_credentials else None,
+            "client_secret": backend.webhook_secret if client_credentials else None,
+        }
+        # The fingerprint names the configuration without keeping a secret in clear.
+        material = dict(config, token=None if client_credentials else backend.shopify_access_token)
+        fingerprint = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+        key = (self.env.cr.dbname, self.id)
+        with _CLIENTS_LOCK:
+            cached = _CLIENTS.get(key)
+            if cached and cached[0] == fingerprint:
+                return cached[1]
+            client = ShopifyClient(access_token=backend.shopify_access_token or None, **config)
+            if cached:
+                cached[1].close()
+            _CLIENTS[key] = (fingerprint, client)
+        return client
+
+    def _shopify_save_client_state(self, client):
+        """Keep what the client learnt (version served, a renewed token) -- only when it changed,
+        so that workers processing events in parallel do not all lock the backend row."""
+        self.ensure_one()
+        backend = self.sudo()
+        values = {}
+        if client.api_version_answered and client.api_version_answered != backend.shopify_api_version_answered:
+            values["shopify_api_version_answered"] = client.api_version_answered
+        if backend.shopify_auth_method == "client_credentials" and client.access_token \
+                and client.access_token != backend.shopify_access_token:
+            values["shopify_access_token"] = client.access_token
+        if values:
+            backend.write(values)
+
+    def _shopify_idempotency_key(self, key):
+        """``key`` made unique to this database (a staging copy of production talking to the same
+        shop must never have its mutations taken for replays of production's)."""
+        uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
+        return f"odoo-{uuid[:8]}-{key}"
+
+    def _shopify_call(self, method, *args, **kwargs):
+        """Run ``client.<method>(...)`` and keep the client's state; errors propagate."""
+        client = self._shopify_client()
+        try:
+            return getattr(client, method)(*args, **kwargs)
+        finally:
+            self._shopify_save_client_state(client)
+
+    def _shopify_action_call(self, method, *args, **kwargs):
+        """Like ``_shopify_call`` for a button: channel errors become a readable UserError."""
+        try:
+            return self._shopify_call(method, *args, **kwargs)
+        except OmniError as error:
+            raise UserError(_("Shopify (%(name)s): %(error)s", name=self.name, error=error.message)) from error
+
+    # ------------------------------------------------------------- webhooks
+
+    def _omni_verify_webhook(self, raw_body, headers):
+        if self.channel != "shopify":
+            return super()._omni_verify_webhook(raw_body, headers)
+        self.ensure_one()
+        ok, reason = verify_webhook(raw_body, headers, self._omni_webhook_secret(),
+                                    shop_domain=self.shopify_shop_domain or None)
+        return (True, "") if ok else (False, reason)
+
+    def _omni_webhook_event_values(self, raw_body, headers, payload):
+        if self.channel != "shopify":
+            return super()._omni_webhook_event_values(raw_body, headers, payload)
+        self.ensure_one()
+        return webhook_event_values(headers, payload, raw_body)
+
+    def _omni_test_connection(self):
+        if self.channel != "shopify":
+            return super()._omni_test_connection()
+        self.ensure_one()
+        shop = self._shopify_call("shop_info")
+        message = _("Connected to %(name)s (%(domain)s), currency %(currency)s, API version %(version)s.",
+                    name=shop.get("name"), domain=shop.get("myshopifyDomain"), currency=shop.get("currencyCode"),
+                    version=shop.get("api_version_answered") or shop.get("api_version_requested"))
+        requested = shop.get("api_version_requested")
+        answered = shop.get("api_version_answered")
+        if answered and requested and answered != requested:
+            message += " " + _("Shopify no longer serves %(requested)s: it answered with %(answered)s.",
+                               requested=requested, answered=answered)
+        return message
+
+    # ---------------------------------------------------------------- buttons
+
+    def _shopify_notify(self, title, message, kind="success", next_action=None):
+        params = {"title": title, "message": message, "type": kind, "sticky": kind != "success"}
+        if next_action:
+            params["next"] = next_action
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
+
+    def action_shopify_register_webhooks(self):
+        """Subscribe every topic the connector handles to this backend's webhook URL (idempotent)."""
+        self.ensure_one()
+        self._shopify_check_channel()
+        url = self.webhook_url
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for topic in WEBHOOK_TOPICS:
+            result = self._shopify_action_call("register_webhook", topic, url)
+            counts[result["action"]] = counts.get(result["action"], 0) + 1
+        message = _("%(created)s created, %(updated)s re-pointed, %(unchanged)s already in place, for %(url)s.",
+                    url=url, **counts)
+        self.message_post(body=_("Webhooks registered: %s", message))
+        return self._shopify_notify(_("Shopify webhooks"), message)
+
+    def action_shopify_import_variants(self):
+        """Page through the shop's variants and bind them to Odoo products by SKU (then barcode)."""
+        self.ensure_one()
+        self._shopify_check_channel()
+        variants = list(self._shopify_action_call("iter_variants"))
+        result = self.env["omni.shopify.variant"]._shopify_sync_variants(self, variants)
+        message = _("%(total)s variants read: %(bound)s bound to products, %(unmatched)s without a matching SKU.",
+                    total=result["total"], bound=result["bound"], unmatched=len(result["unmatched"]))
+        if result["unmatched"]:
+            message += " " + _("Unmatched SKUs: %s", ", ".join(s or _("(no SKU)") for s in result["unmatched"][:10]))
+            if len(result["unmatched"]) > 10:
+                message += " …"
+        self.message_post(body=_("Product mapping imported: %s", message))
+        next_action = self.action_shopify_view_variants(unmatched=True) if result["unmatched"] else None
+        return self._shopify_notify(_("Shopify product mapping"), message,
+                                    "warning" if result["unmatched"] else "success", next_action)
+
+    def action_shopify_view_variants(self, unmatched=False):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("omni_connector_shopify.action_omni_shopify_variant")
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id, "search_default_filter_unmatched": 1 if unmatched else 0}
+        return action
+
+    def action_shopify_view_unmatched(self):
+        return self.action_shopify_view_variants(unmatched=True)
+
+    def action_shopify_sync_orders(self):
+        """Run the polling backstop now for this backend."""
+        self.ensure_one()
+        self._shopify_check_channel()
+        try:
+            stored, read = self._shopify_poll_orders()
+        except OmniError as error:
+            raise UserError(_("Shopify (%(name)s): %(error)s", name=self.name, error=error.message)) from error
+        message = _("%(read)s orders read from Shopify, %(stored)s new versions queued for import.",
+                    read=read, stored=stored)
+        return self._shopify_notify(_("Shopify orders"), message)
+
+    def action_shopify_push_stock(self):
+        """Queue the quantity of every bound product in every mapped location, sent or not before."""
+        self.ensure_one()
+        self._shopify_check_channel()
+        count = self.env["omni.shopify.variant"]._shopify_enqueue_stock(self, force=True)
+        return self._shopify_notify(_("Shopify stock"), _("%s inventory levels queued for export.", count))
+
+    def _shopify_check_channel(self):
+        if self.channel != "shopify":
+            raise UserError(_("%s is not a Shopify backend.", self.name))
+
+    # ------------------------------------------------------------ polling
+
+    def _shopify_poll_orders(self):
+        """Read the orders updated since the checkpoint (minus the overlap) into the inbox.
+
+        Each version is stored with the key ``poll:<id>:<updated_at>``, so re-reading the
+        overlap stores nothing twice, and the order handler recognises a version a webhook
+        already delivered. Returns ``(stored, read)``.
+        """
+        self.ensure_one()
+        started = fields.Datetime.now()
+        since = (self.shopify_poll_checkpoint or started) - timedelta(minutes=self.shopify_poll_overlap or 0)
+        since_iso = since.replace(microsecond=0).isoformat() + "Z"
+        Event = self.env["omni.event"].sudo()
+        headers = json.dumps({"X-Omni-Source": "poll"})
+        stored = read = 0
+        for order in self._shopify_call("iter_orders_updated_since", since_iso):
+            read += 1
+            body = json.dumps(order, sort_keys=True, default=str).encode()
+            _event_id, is_new = Event._omni_store_incoming(self, body, polled_order_event_values(order),
+                                                           headers_json=headers)
+            stored += int(is_new)
+        self.sudo().shopify_poll_checkpoint = started
+        _logger.info("Shopify backend %s: poll since %s read %s orders, stored %s", self.id, since_iso, read,
+                     stored)
+        return stored, read
+
+    @api.model
+    def _cron_shopify_poll_orders(self):
+        """Backstop cron: poll every active Shopify backend; a failing shop never stops the others."""
+        backends = self.sudo().search([("channel", "=", "shopify"), ("shopify_poll_enabled", "=", True)])
+        backends = backends.filtered(lambda backend: backend._shopify_has_credentials())
+        self.env["omni.event"]._omni_commit_progress(remaining=len(backends))
+        for backend in backends:
+            try:
+                with self.env.cr.savepoint():
+                    backend._shopify_poll_orders()
+            except OmniError as error:
+                _logger.warning("Shopify backend %s: poll failed: %s", backend.id, mask_text(error.message))
+                self.env["omni.exception"]._omni_raise(
+                    _("Polling Shopify failed: %s", error.message), backend=backend, category="channel_api",
+                    dedupe_key="shopify:poll")
+            time_left = self.env["omni.event"]._omni_commit_progress(1)
+            if time_left < CRON_TIME_MARGIN_SECONDS:
+                self.env.ref("omni_connector_shopify.cron_shopify_poll_orders")._trigger()
+                break
+        return True
+
+    @api.model
+    def _cron_shopify_stock_sync(self):
+        """Stock backstop: queue every inventory level that differs from what was last sent."""
+        backends = self.sudo().search([("channel", "=", "shopify"), ("shopify_export_stock", "=", True)])
+        for backend in backends.filtered(lambda backend: backend._shopify_has_credentials()):
+            self.env["omni.shopify.variant"]._shopify_enqueue_stock(backend)
+            self.env["omni.event"]._omni_commit_progress(1)
+        return True

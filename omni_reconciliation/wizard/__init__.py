@@ -1,0 +1,1 @@
+from . import omni_settlement_import_wizard
