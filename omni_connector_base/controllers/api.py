@@ -16,9 +16,10 @@ import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odoo import http
 from odoo.http import request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
 from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import psycopg2.errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL

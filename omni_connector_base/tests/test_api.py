@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import SQL
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from ..models.omni_api_key import KEY_PREFIX, hash_key
 from .common import OmniTestMixin

@@ -4,10 +4,12 @@ import json
 from decimal import Decimal as D
 
 import psycopg2.errors
+
 from odoo import Command
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 from ..canonical import Line, Payment, TaxLine, order_to_dict, refund_to_dict
 from ..pipeline.errors import BusinessError
