@@ -1,6 +1,8 @@
 import json
 import logging
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odoo import http
 from odoo.http import request
 
@@ -53,10 +55,15 @@ class OmniWebhookController(http.Controller):
         if declared is not None and declared > limit:
             env["omni.webhook.rejection"]._omni_log(backend.id, "body too large", 413, remote, topic_hint, declared)
             return _json(413, {"error": "body too large"})
-        raw_body = httprequest.stream.read(limit + 1) if declared is None else httprequest.get_data(cache=True)
-        if len(raw_body) > limit:
+        # A chunked body declares no length: werkzeug stops reading past max_content_length.
+        httprequest.max_content_length = limit
+        try:
+            raw_body = httprequest.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raw_body = None
+        if raw_body is None or len(raw_body) > limit:
             env["omni.webhook.rejection"]._omni_log(backend.id, "body too large", 413, remote, topic_hint,
-                                                    len(raw_body))
+                                                    len(raw_body or b"") or limit)
             return _json(413, {"error": "body too large"})
 
         verified, reason = backend._omni_verify_webhook(raw_body, headers)

@@ -70,7 +70,6 @@ class OmniApiKey(models.Model):
     )
 
     _unique_key_hash = models.Constraint("UNIQUE(key_hash)", "This API key already exists.")
-    _backend_active_index = models.Index("(backend_id) WHERE active")
 
     @api.depends("name", "key_prefix")
     def _compute_display_name(self):

@@ -81,6 +81,19 @@ class TestWebhookIntake(OmniTestMixin, HttpCase):
         self.assertFalse(self._events())
         self.assertEqual(self._rejections().http_status, 413)
 
+    def test_chunked_bodies_are_read_and_limited(self):
+        body = json.dumps({"resource": "W5c", "name": "Chunked"}).encode()
+        headers = self._omni_signed_headers(body, event_id="wh-5c")
+        response = self._post((part for part in (body[:10], body[10:])), headers)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._events().payload.encode(), body)
+        self.backend.webhook_max_bytes = 1024
+        big = json.dumps({"resource": "W5d", "blob": "x" * 4000}).encode()
+        headers = self._omni_signed_headers(big, event_id="wh-5d")
+        response = self._post((big[i:i + 500] for i in range(0, len(big), 500)), headers)
+        self.assertEqual(response.status_code, 413)
+        self.assertEqual(len(self._events()), 1)
+
     def test_signed_non_json_is_stored_then_dead_with_parse_error(self):
         body = b"\xff\xfe not json at all \x00"
         response = self._post(body, self._omni_signed_headers(body, event_id="wh-6"))
