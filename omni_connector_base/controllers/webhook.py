@@ -12,11 +12,21 @@ _logger = logging.getLogger(__name__)
 
 # Channel headers worth keeping for tracing. Signatures and credentials are never stored.
 TRACE_HEADERS = (
-    "X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id",
-    "X-Shopify-Triggered-At", "X-Shopify-API-Version",
-    "X-WC-Webhook-Topic", "X-WC-Webhook-Resource", "X-WC-Webhook-Event", "X-WC-Webhook-ID",
-    "X-WC-Webhook-Delivery-ID", "X-WC-Webhook-Source",
-    "X-Omni-Topic", "X-Omni-Event-Id", "User-Agent",
+    "X-Shopify-Topic",
+    "X-Shopify-Shop-Domain",
+    "X-Shopify-Webhook-Id",
+    "X-Shopify-Event-Id",
+    "X-Shopify-Triggered-At",
+    "X-Shopify-API-Version",
+    "X-WC-Webhook-Topic",
+    "X-WC-Webhook-Resource",
+    "X-WC-Webhook-Event",
+    "X-WC-Webhook-ID",
+    "X-WC-Webhook-Delivery-ID",
+    "X-WC-Webhook-Source",
+    "X-Omni-Topic",
+    "X-Omni-Event-Id",
+    "User-Agent",
 )
 
 
@@ -30,8 +40,15 @@ class OmniWebhookController(http.Controller):
     channel retries). Never a 500, never a traceback in the response.
     """
 
-    @http.route("/omni/webhook/<int:backend_id>", type="http", auth="none", methods=["POST"], csrf=False,
-                save_session=False, readonly=False)
+    @http.route(
+        "/omni/webhook/<int:backend_id>",
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
     def omni_webhook(self, backend_id, **_kwargs):
         try:
             return self._omni_webhook(backend_id)
@@ -62,8 +79,9 @@ class OmniWebhookController(http.Controller):
         except RequestEntityTooLarge:
             raw_body = None
         if raw_body is None or len(raw_body) > limit:
-            env["omni.webhook.rejection"]._omni_log(backend.id, "body too large", 413, remote, topic_hint,
-                                                    len(raw_body or b"") or limit)
+            env["omni.webhook.rejection"]._omni_log(
+                backend.id, "body too large", 413, remote, topic_hint, len(raw_body or b"") or limit
+            )
             return _json(413, {"error": "body too large"})
 
         verified, reason = backend._omni_verify_webhook(raw_body, headers)
@@ -81,7 +99,8 @@ class OmniWebhookController(http.Controller):
             # The connector recognised a delivery it deliberately ignores (e.g. a ping).
             return _json(200, {"status": "ignored"})
         event_id, is_new = env["omni.event"]._omni_store_incoming(
-            backend, raw_body, values, headers_json=dumps_headers(headers, TRACE_HEADERS))
+            backend, raw_body, values, headers_json=dumps_headers(headers, TRACE_HEADERS)
+        )
         return _json(200, {"status": "stored" if is_new else "duplicate", "event_id": event_id})
 
 

@@ -85,18 +85,30 @@ def plan_order_lines(order, discount_mode="line"):
     for line in order.lines:
         keys = tax_keys_for(line.tax_lines, included)
         planned = PlannedLine(
-            kind="product", external_id=line.external_id, name=line.name, quantity=line.quantity,
-            price_unit=line.unit_price, tax_keys=keys, sku=line.sku,
-            variant_external_id=line.variant_external_id, barcode=line.barcode,
-            is_gift_card=line.is_gift_card, source_line=line,
+            kind="product",
+            external_id=line.external_id,
+            name=line.name,
+            quantity=line.quantity,
+            price_unit=line.unit_price,
+            tax_keys=keys,
+            sku=line.sku,
+            variant_external_id=line.variant_external_id,
+            barcode=line.barcode,
+            is_gift_card=line.is_gift_card,
+            source_line=line,
         )
         if line.discount_amount:
             if discount_mode == "product":
-                discount_lines.append(PlannedLine(
-                    kind="discount", external_id=f"{line.external_id}:discount",
-                    name=f"Discount on {line.name}", quantity=Decimal(1),
-                    price_unit=-line.discount_amount, tax_keys=keys,
-                ))
+                discount_lines.append(
+                    PlannedLine(
+                        kind="discount",
+                        external_id=f"{line.external_id}:discount",
+                        name=f"Discount on {line.name}",
+                        quantity=Decimal(1),
+                        price_unit=-line.discount_amount,
+                        tax_keys=keys,
+                    )
+                )
             else:
                 planned.discount_percent = discount_percent(line.discount_amount, line.quantity, line.unit_price)
         product_lines.append(planned)
@@ -105,23 +117,39 @@ def plan_order_lines(order, discount_mode="line"):
     for shipping in order.shipping_lines:
         keys = tax_keys_for(shipping.tax_lines, included)
         planned = PlannedLine(
-            kind="shipping", external_id=f"shipping:{shipping.external_id}", name=shipping.title,
-            quantity=Decimal(1), price_unit=shipping.price, tax_keys=keys, shipping_code=shipping.code,
+            kind="shipping",
+            external_id=f"shipping:{shipping.external_id}",
+            name=shipping.title,
+            quantity=Decimal(1),
+            price_unit=shipping.price,
+            tax_keys=keys,
+            shipping_code=shipping.code,
         )
         if shipping.discount_amount:
             if discount_mode == "product":
-                discount_lines.append(PlannedLine(
-                    kind="discount", external_id=f"shipping:{shipping.external_id}:discount",
-                    name=f"Discount on {shipping.title}", quantity=Decimal(1),
-                    price_unit=-shipping.discount_amount, tax_keys=keys,
-                ))
+                discount_lines.append(
+                    PlannedLine(
+                        kind="discount",
+                        external_id=f"shipping:{shipping.external_id}:discount",
+                        name=f"Discount on {shipping.title}",
+                        quantity=Decimal(1),
+                        price_unit=-shipping.discount_amount,
+                        tax_keys=keys,
+                    )
+                )
             else:
                 planned.discount_percent = discount_percent(shipping.discount_amount, Decimal(1), shipping.price)
         shipping_lines.append(planned)
 
     fee_lines = [
-        PlannedLine(kind="fee", external_id=f"fee:{fee.external_id}", name=fee.name, quantity=Decimal(1),
-                    price_unit=fee.amount, tax_keys=tax_keys_for(fee.tax_lines, included))
+        PlannedLine(
+            kind="fee",
+            external_id=f"fee:{fee.external_id}",
+            name=fee.name,
+            quantity=Decimal(1),
+            price_unit=fee.amount,
+            tax_keys=tax_keys_for(fee.tax_lines, included),
+        )
         for fee in order.fee_lines
     ]
     return product_lines + discount_lines + shipping_lines + fee_lines
@@ -146,11 +174,14 @@ class TotalsComparison:
 
     @property
     def within_tolerance(self):
-        return all(abs(diff) <= self.tolerance for diff in (
-            self.channel_total - self.odoo_total,
-            self.channel_tax - self.odoo_tax,
-            self.channel_untaxed - self.odoo_untaxed,
-        ))
+        return all(
+            abs(diff) <= self.tolerance
+            for diff in (
+                self.channel_total - self.odoo_total,
+                self.channel_tax - self.odoo_tax,
+                self.channel_untaxed - self.odoo_untaxed,
+            )
+        )
 
     def describe(self, currency):
         return (
@@ -166,17 +197,34 @@ def content_digest(order):
     Statuses, payments, notes and timestamps are left out: a channel update that changes only
     those (paid, fulfilled) must not rewrite the order's lines, even after it shipped.
     """
+
     def line_key(line):
-        return [line.external_id, line.sku, str(line.quantity), str(line.unit_price), str(line.discount_amount),
-                [(str(tax.rate), str(tax.amount)) for tax in line.tax_lines]]
+        return [
+            line.external_id,
+            line.sku,
+            str(line.quantity),
+            str(line.unit_price),
+            str(line.discount_amount),
+            [(str(tax.rate), str(tax.amount)) for tax in line.tax_lines],
+        ]
 
     content = {
-        "currency": order.currency, "taxes_included": order.taxes_included,
+        "currency": order.currency,
+        "taxes_included": order.taxes_included,
         "lines": [line_key(line) for line in order.lines],
-        "shipping": [[s.external_id, s.code, str(s.price), str(s.discount_amount),
-                      [(str(t.rate), str(t.amount)) for t in s.tax_lines]] for s in order.shipping_lines],
-        "fees": [[f.external_id, str(f.amount), [(str(t.rate), str(t.amount)) for t in f.tax_lines]]
-                 for f in order.fee_lines],
+        "shipping": [
+            [
+                s.external_id,
+                s.code,
+                str(s.price),
+                str(s.discount_amount),
+                [(str(t.rate), str(t.amount)) for t in s.tax_lines],
+            ]
+            for s in order.shipping_lines
+        ],
+        "fees": [
+            [f.external_id, str(f.amount), [(str(t.rate), str(t.amount)) for t in f.tax_lines]] for f in order.fee_lines
+        ],
         "totals": [str(order.total_untaxed), str(order.total_tax), str(order.total)],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -38,12 +38,18 @@ class OmniApiKey(models.Model):
     _order = "backend_id, create_date desc, id desc"
 
     backend_id = fields.Many2one(
-        "omni.backend", required=True, ondelete="cascade", index=True, readonly=True,
+        "omni.backend",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        readonly=True,
         domain=[("channel", "=", "custom")],
         help="The custom-channel backend this key posts to; a key never opens another backend.",
     )
     company_id = fields.Many2one(
-        related="backend_id.company_id", store=True, index=True,
+        related="backend_id.company_id",
+        store=True,
+        index=True,
         help="Company of the backend; keys follow their backend's multi-company rules.",
     )
     name = fields.Char(
@@ -51,12 +57,15 @@ class OmniApiKey(models.Model):
         help="What uses this key, e.g. 'Berlin POS' or 'B2B portal', so it can be revoked knowingly.",
     )
     key_prefix = fields.Char(
-        readonly=True, copy=False,
+        readonly=True,
+        copy=False,
         help="First characters of the key, shown so people can recognise it. The full key is shown "
         "only once, when it is created, and never stored.",
     )
     key_hash = fields.Char(
-        required=True, readonly=True, copy=False,
+        required=True,
+        readonly=True,
+        copy=False,
         help="SHA-256 digest of the full key; requests are checked against it.",
     )
     active = fields.Boolean(
@@ -65,7 +74,8 @@ class OmniApiKey(models.Model):
         "cannot be restored; create a new one.",
     )
     last_used_at = fields.Datetime(
-        readonly=True, copy=False,
+        readonly=True,
+        copy=False,
         help="Last accepted request with this key (refreshed at most once a minute).",
     )
 
@@ -80,14 +90,15 @@ class OmniApiKey(models.Model):
 
     def write(self, vals):
         if vals.get("active") and any(not key.active for key in self):
-            raise UserError(_("A revoked API key cannot be restored: it may have leaked. Create a new key."))
+            raise UserError(self.env._("A revoked API key cannot be restored: it may have leaked. Create a new key."))
         if "backend_id" in vals and any(key.backend_id.id != vals["backend_id"] for key in self):
-            raise UserError(_("An API key cannot be moved to another backend."))
+            raise UserError(self.env._("An API key cannot be moved to another backend."))
         revoked = self.filtered("active") if "active" in vals and not vals["active"] else self.browse()
         result = super().write(vals)
         for key in revoked:
-            key.backend_id.message_post(body=_("API key %(key)s revoked by %(user)s.",
-                                                key=key.display_name, user=self.env.user.name))
+            key.backend_id.message_post(
+                body=self.env._("API key %(key)s revoked by %(user)s.", key=key.display_name, user=self.env.user.name)
+            )
         return result
 
     def action_revoke(self):
@@ -106,17 +117,25 @@ class OmniApiKey(models.Model):
         """
         backend.ensure_one()
         if backend.channel != "custom":
-            raise UserError(_("API keys are for custom-channel backends; %(name)s is a %(channel)s backend.",
-                              name=backend.name, channel=backend.channel))
+            raise UserError(
+                self.env._(
+                    "API keys are for custom-channel backends; %(name)s is a %(channel)s backend.",
+                    name=backend.name,
+                    channel=backend.channel,
+                )
+            )
         full_key = KEY_PREFIX + secrets.token_urlsafe(32)
-        record = self.create({
-            "backend_id": backend.id,
-            "name": name,
-            "key_prefix": full_key[:DISPLAY_PREFIX_LENGTH],
-            "key_hash": hash_key(full_key),
-        })
-        backend.message_post(body=_("API key %(key)s created by %(user)s.",
-                                    key=record.display_name, user=self.env.user.name))
+        record = self.create(
+            {
+                "backend_id": backend.id,
+                "name": name,
+                "key_prefix": full_key[:DISPLAY_PREFIX_LENGTH],
+                "key_hash": hash_key(full_key),
+            }
+        )
+        backend.message_post(
+            body=self.env._("API key %(key)s created by %(user)s.", key=record.display_name, user=self.env.user.name)
+        )
         return record, full_key
 
     @api.private
@@ -129,8 +148,12 @@ class OmniApiKey(models.Model):
         is an anonymous HTTP request.
         """
         match = self.browse()
-        if not backend or not isinstance(presented_key, str) or not presented_key \
-                or len(presented_key) > MAX_PRESENTED_KEY_LENGTH:
+        if (
+            not backend
+            or not isinstance(presented_key, str)
+            or not presented_key
+            or len(presented_key) > MAX_PRESENTED_KEY_LENGTH
+        ):
             return match
         digest = hash_key(presented_key)
         for key in self.sudo().search([("backend_id", "=", backend.id), ("active", "=", True)]):
@@ -151,81 +174,35 @@ class OmniApiKey(models.Model):
         now = fields.Datetime.now()
         if self.last_used_at and self.last_used_at > now - LAST_USED_RESOLUTION:
             return
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE omni_api_key SET last_used_at = %(now)s
              WHERE id IN (SELECT id FROM omni_api_key
                            WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at <= %(since)s)
                              FOR UPDATE SKIP LOCKED)
             """,
-            now=now, id=self.id, since=now - LAST_USED_RESOLUTION,
-        ))
+                now=now,
+                id=self.id,
+                since=now - LAST_USED_RESOLUTION,
+            )
+        )
         self.invalidate_recordset(["last_used_at"])
-
-
-class OmniApiKeyWizard(models.TransientModel):
-    """Create an API key and show it once.
-
-    The first step asks for a name; ``action_generate`` creates the key and opens the second
-    step, an unsaved form whose ``key`` field is filled from the action context. ``key`` is
-    not stored, so the full key never reaches the database, not even the wizard's table.
-    """
-
-    _name = "omni.api.key.wizard"
-    _description = "Omnichannel API Key Creation"
-
-    backend_id = fields.Many2one(
-        "omni.backend", required=True, ondelete="cascade", domain=[("channel", "=", "custom")],
-        help="Custom-channel backend the new key will post to.",
-    )
-    name = fields.Char(
-        required=True,
-        help="What will use this key, e.g. 'Berlin POS' or 'B2B portal'.",
-    )
-    api_key_id = fields.Many2one(
-        "omni.api.key", string="API Key", readonly=True,
-        help="The key just created (its full value is shown below, once).",
-    )
-    key = fields.Char(
-        store=False, readonly=True,
-        help="The full key. Copy it now: Odoo keeps only a digest and cannot show it again.",
-    )
-    api_url = fields.Char(
-        related="backend_id.api_url",
-        help="Base address of the API for this backend.",
-    )
-
-    def action_generate(self):
-        """Create the key, then show it once in a dialog that is never saved."""
-        self.ensure_one()
-        record, full_key = self.env["omni.api.key"]._omni_generate(self.backend_id, self.name)
-        backend, name = self.backend_id, self.name
-        self.unlink()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("API Key Created"),
-            "res_model": "omni.api.key.wizard",
-            "view_mode": "form",
-            "views": [(self.env.ref("omni_connector_base.view_omni_api_key_wizard_show_form").id, "form")],
-            "target": "new",
-            "context": {
-                "default_backend_id": backend.id,
-                "default_name": name,
-                "default_api_key_id": record.id,
-                "default_key": full_key,
-            },
-        }
 
 
 class OmniBackend(models.Model):
     _inherit = "omni.backend"
 
     api_key_ids = fields.One2many(
-        "omni.api.key", "backend_id", string="API Keys", groups="omni_connector_base.group_omni_manager",
+        "omni.api.key",
+        "backend_id",
+        string="API Keys",
+        groups="omni_connector_base.group_omni_manager",
         help="Active keys that may post to this backend's REST API (custom channel only).",
     )
     api_url = fields.Char(
-        string="API Base URL", compute="_compute_api_url",
+        string="API Base URL",
+        compute="_compute_api_url",
         help="Base address of the REST API for this backend: POST <url>/orders and <url>/refunds, "
         "GET <url>/events/<event_id>.",
     )
@@ -239,10 +216,10 @@ class OmniBackend(models.Model):
         """Open the wizard that creates an API key for this backend and shows it once."""
         self.ensure_one()
         if self.channel != "custom":
-            raise UserError(_("Only custom-channel backends take API keys."))
+            raise UserError(self.env._("Only custom-channel backends take API keys."))
         return {
             "type": "ir.actions.act_window",
-            "name": _("New API Key"),
+            "name": self.env._("New API Key"),
             "res_model": "omni.api.key.wizard",
             "view_mode": "form",
             "views": [(self.env.ref("omni_connector_base.view_omni_api_key_wizard_form").id, "form")],

@@ -1,7 +1,7 @@
 import json
 import logging
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..pipeline.errors import BusinessError, PermanentError, TransientError
@@ -43,30 +43,40 @@ class OmniBackend(models.Model):
         "creates or updates a contact, so the whole pipeline can be checked without a shop.",
     )
     company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, index=True, tracking=True,
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        index=True,
+        tracking=True,
         help="Orders, payments and events of this channel belong to this company.",
     )
     warehouse_id = fields.Many2one(
-        "stock.warehouse", check_company=True,
+        "stock.warehouse",
+        check_company=True,
         default=lambda self: self.env["stock.warehouse"].search([("company_id", "=", self.env.company.id)], limit=1),
         help="Warehouse that ships this channel's orders and whose stock is published to it.",
     )
     team_id = fields.Many2one(
-        "crm.team", string="Sales Team", check_company=True,
+        "crm.team",
+        string="Sales Team",
+        check_company=True,
         help="Sales team set on the sale orders imported from this channel.",
     )
     pricelist_id = fields.Many2one(
-        "product.pricelist", check_company=True,
+        "product.pricelist",
+        check_company=True,
         help="Pricelist for orders in the company currency. Orders in another currency use a "
         "pricelist in that currency (see the order importer's currency policy).",
     )
     webhook_secret = fields.Char(
-        groups="base.group_system", copy=False,
+        groups="base.group_system",
+        copy=False,
         help="Shared secret the channel signs its webhooks with (Shopify: the app's client "
         "secret; WooCommerce: the webhook secret). Only system administrators can read it.",
     )
     has_webhook_secret = fields.Boolean(
-        compute="_compute_has_webhook_secret", string="Webhook Secret Set",
+        compute="_compute_has_webhook_secret",
+        string="Webhook Secret Set",
         help="Whether a webhook secret is configured (its value stays hidden).",
     )
     webhook_url = fields.Char(
@@ -74,16 +84,17 @@ class OmniBackend(models.Model):
         help="Give this address to the channel as the webhook endpoint.",
     )
     webhook_max_bytes = fields.Integer(
-        string="Webhook Size Limit (bytes)", default=DEFAULT_WEBHOOK_MAX_BYTES,
+        string="Webhook Size Limit (bytes)",
+        default=DEFAULT_WEBHOOK_MAX_BYTES,
         help="Bodies larger than this are refused with HTTP 413 before being read.",
     )
     max_attempts = fields.Integer(
         default=8,
-        help="How many times a failing event is tried before it is dead-lettered and a person "
-        "is alerted.",
+        help="How many times a failing event is tried before it is dead-lettered and a person is alerted.",
     )
     retry_base_delay = fields.Integer(
-        string="Retry Base Delay (s)", default=30,
+        string="Retry Base Delay (s)",
+        default=30,
         help="Delay before the first retry; it doubles on each further attempt (with +/-20 % "
         "jitter, capped at 6 hours). A channel's Retry-After is always honoured.",
     )
@@ -94,48 +105,64 @@ class OmniBackend(models.Model):
     )
     # --- order import (the shared importer reads these) ---
     import_test_orders = fields.Boolean(
-        help="Import orders the channel flags as test orders. Off: they are skipped (visible as skipped events).")
+        help="Import orders the channel flags as test orders. Off: they are skipped (visible as skipped events)."
+    )
     discount_mode = fields.Selection(
         [("line", "Discount % on the order line"), ("product", "Separate discount lines")],
-        default="line", required=True,
+        default="line",
+        required=True,
         help="How channel discounts stay visible on sale orders: as each line's discount, or as negative "
-        "lines of the discount product with the same taxes.")
+        "lines of the discount product with the same taxes.",
+    )
     total_tolerance = fields.Float(
-        digits=(16, 4), default=0.01,
+        digits=(16, 4),
+        default=0.01,
         help="Largest difference accepted between Odoo's and the channel's order totals (in the order's "
-        "currency). A difference within it is booked on a rounding line; beyond it the order is blocked.")
+        "currency). A difference within it is booked on a rounding line; beyond it the order is blocked.",
+    )
     currency_policy = fields.Selection(
         [("create", "Use or create a pricelist per currency"), ("block", "Block orders without a pricelist")],
-        default="create", required=True,
-        help="Orders are created in their own currency through a pricelist in that currency.")
+        default="create",
+        required=True,
+        help="Orders are created in their own currency through a pricelist in that currency.",
+    )
     shipping_product_id = fields.Many2one(
-        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_shipping",
-                                                             raise_if_not_found=False),
-        help="Delivery product for channel shipping lines without a specific mapping.")
+        "product.product",
+        default=lambda self: self.env.ref("omni_connector_base.product_omni_shipping", raise_if_not_found=False),
+        help="Delivery product for channel shipping lines without a specific mapping.",
+    )
     fee_product_id = fields.Many2one(
-        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_fee",
-                                                             raise_if_not_found=False),
-        help="Product for channel fee lines (gift wrap, handling...).")
+        "product.product",
+        default=lambda self: self.env.ref("omni_connector_base.product_omni_fee", raise_if_not_found=False),
+        help="Product for channel fee lines (gift wrap, handling...).",
+    )
     discount_product_id = fields.Many2one(
-        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_discount",
-                                                             raise_if_not_found=False),
-        help="Product of the discount lines (when discounts are separate lines).")
+        "product.product",
+        default=lambda self: self.env.ref("omni_connector_base.product_omni_discount", raise_if_not_found=False),
+        help="Product of the discount lines (when discounts are separate lines).",
+    )
     rounding_product_id = fields.Many2one(
-        "product.product", default=lambda self: self.env.ref("omni_connector_base.product_omni_rounding",
-                                                             raise_if_not_found=False),
-        help="Product of the rounding line booking a difference within the tolerance.")
+        "product.product",
+        default=lambda self: self.env.ref("omni_connector_base.product_omni_rounding", raise_if_not_found=False),
+        help="Product of the rounding line booking a difference within the tolerance.",
+    )
     tax_map_ids = fields.One2many("omni.tax.map", "backend_id", string="Tax Mapping")
     shipping_map_ids = fields.One2many("omni.shipping.map", "backend_id", string="Shipping Mapping")
     payment_rule_ids = fields.One2many(
-        "omni.payment.rule", "backend_id", string="Order Workflow", copy=True,
+        "omni.payment.rule",
+        "backend_id",
+        string="Order Workflow",
+        copy=True,
         help="What happens to imported orders by payment gateway and financial status: confirm, "
-        "invoice, register the payment in the gateway's clearing journal.")
+        "invoice, register the payment in the gateway's clearing journal.",
+    )
     event_ids = fields.One2many("omni.event", "backend_id")
     event_pending_count = fields.Integer(compute="_compute_event_counts", string="Queued Events")
     event_failed_count = fields.Integer(compute="_compute_event_counts", string="Failed Events")
     exception_open_count = fields.Integer(compute="_compute_event_counts", string="Open Exceptions")
     webhook_rejected_count = fields.Integer(
-        compute="_compute_event_counts", string="Rejected Webhooks (24 h)",
+        compute="_compute_event_counts",
+        string="Rejected Webhooks (24 h)",
         help="Webhook calls refused in the last 24 hours (bad or missing signature, too large).",
     )
 
@@ -156,15 +183,29 @@ class OmniBackend(models.Model):
 
     def _compute_event_counts(self):
         Event = self.env["omni.event"].sudo()
-        queued = dict(Event._read_group(
-            [("backend_id", "in", self.ids), ("state", "in", ("pending", "retry"))], ["backend_id"], ["__count"]))
-        failed = dict(Event._read_group(
-            [("backend_id", "in", self.ids), ("state", "in", ("blocked", "dead"))], ["backend_id"], ["__count"]))
-        opened = dict(self.env["omni.exception"].sudo()._read_group(
-            [("backend_id", "in", self.ids), ("state", "in", ("open", "assigned"))], ["backend_id"], ["__count"]))
+        queued = dict(
+            Event._read_group(
+                [("backend_id", "in", self.ids), ("state", "in", ("pending", "retry"))], ["backend_id"], ["__count"]
+            )
+        )
+        failed = dict(
+            Event._read_group(
+                [("backend_id", "in", self.ids), ("state", "in", ("blocked", "dead"))], ["backend_id"], ["__count"]
+            )
+        )
+        opened = dict(
+            self.env["omni.exception"]
+            .sudo()
+            ._read_group(
+                [("backend_id", "in", self.ids), ("state", "in", ("open", "assigned"))], ["backend_id"], ["__count"]
+            )
+        )
         since = fields.Datetime.subtract(fields.Datetime.now(), days=1)
-        rejected = dict(self.env["omni.webhook.rejection"].sudo()._read_group(
-            [("backend_id", "in", self.ids), ("create_date", ">=", since)], ["backend_id"], ["__count"]))
+        rejected = dict(
+            self.env["omni.webhook.rejection"]
+            .sudo()
+            ._read_group([("backend_id", "in", self.ids), ("create_date", ">=", since)], ["backend_id"], ["__count"])
+        )
         for backend in self:
             backend.event_pending_count = queued.get(backend, 0)
             backend.event_failed_count = failed.get(backend, 0)
@@ -176,10 +217,23 @@ class OmniBackend(models.Model):
         backends = super().create(vals_list)
         for backend in backends.filtered(lambda b: not b.payment_rule_ids):
             backend.payment_rule_ids = [
-                Command.create({"sequence": 10, "financial_status": "paid", "confirm_order": True,
-                                "create_invoice": True, "register_payment": True}),
-                Command.create({"sequence": 20, "financial_status": "partially_paid", "confirm_order": True,
-                                "register_payment": True}),
+                Command.create(
+                    {
+                        "sequence": 10,
+                        "financial_status": "paid",
+                        "confirm_order": True,
+                        "create_invoice": True,
+                        "register_payment": True,
+                    }
+                ),
+                Command.create(
+                    {
+                        "sequence": 20,
+                        "financial_status": "partially_paid",
+                        "confirm_order": True,
+                        "register_payment": True,
+                    }
+                ),
                 Command.create({"sequence": 30, "financial_status": "authorized", "confirm_order": True}),
                 Command.create({"sequence": 40, "gateway": "cash_on_delivery", "confirm_order": True}),
             ]
@@ -193,12 +247,13 @@ class OmniBackend(models.Model):
         try:
             message = self._omni_test_connection()
         except (TransientError, BusinessError, PermanentError) as error:
-            raise UserError(_("Connection to %(name)s failed: %(error)s", name=self.name, error=error.message)) \
-                from error
+            raise UserError(
+                self.env._("Connection to %(name)s failed: %(error)s", name=self.name, error=error.message)
+            ) from error
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": _("Connection OK"), "message": message, "type": "success", "sticky": False},
+            "params": {"title": self.env._("Connection OK"), "message": message, "type": "success", "sticky": False},
         }
 
     def action_view_events(self):
@@ -242,10 +297,18 @@ class OmniBackend(models.Model):
         for mapping in self.tax_map_ids:
             if abs(mapping.rate - float(percent)) < 0.00005 and mapping.price_include == included:
                 return mapping.tax_id
-        candidates = self.env["account.tax"].with_company(self.company_id).search([
-            ("type_tax_use", "=", "sale"), ("amount_type", "=", "percent"),
-            ("company_id", "=", self.company_id.id), ("active", "=", True),
-        ])
+        candidates = (
+            self.env["account.tax"]
+            .with_company(self.company_id)
+            .search(
+                [
+                    ("type_tax_use", "=", "sale"),
+                    ("amount_type", "=", "percent"),
+                    ("company_id", "=", self.company_id.id),
+                    ("active", "=", True),
+                ]
+            )
+        )
         for tax in candidates.sorted("sequence"):
             if abs(tax.amount - float(percent)) < 0.00005 and tax.price_include == included:
                 return tax
@@ -285,10 +348,10 @@ class OmniBackend(models.Model):
         """Return a short human message on success; raise an OmniError otherwise."""
         self.ensure_one()
         if self.channel == "test":
-            return _("The test channel is always reachable.")
+            return self.env._("The test channel is always reachable.")
         if self.channel == "custom":
-            return _("Custom channels push orders to Odoo; there is nothing to reach.")
-        raise BusinessError(_("No connector handles the channel %s.", self.channel))
+            return self.env._("Custom channels push orders to Odoo; there is nothing to reach.")
+        raise BusinessError(self.env._("No connector handles the channel %s.", self.channel))
 
     def _omni_webhook_secret(self):
         """The secret webhooks of this backend are signed with (read as superuser, never logged)."""
@@ -344,8 +407,9 @@ class OmniBackend(models.Model):
             return self._omni_handle_test_event(event)
         if self.channel == "custom" and event.direction == "in":
             return self.env["omni.order.importer"]._omni_handle_canonical_event(self, event)
-        raise PermanentError(_("No handler for channel %(channel)s, topic %(topic)s",
-                               channel=self.channel, topic=event.topic))
+        raise PermanentError(
+            self.env._("No handler for channel %(channel)s, topic %(topic)s", channel=self.channel, topic=event.topic)
+        )
 
     def _omni_handle_test_event(self, event):
         """The diagnostic channel: ``{"resource": "42", "name": "Ping"}`` upserts a contact.
@@ -370,8 +434,13 @@ class OmniBackend(models.Model):
             partner.write(values)
         else:
             partner = self.env["res.partner"].create(dict(values, company_id=self.company_id.id))
-        Binding._omni_bind(self, partner, event.resource_key, external_updated_at=event.source_ts,
-                           digest=payload_digest(event.payload or ""))
+        Binding._omni_bind(
+            self,
+            partner,
+            event.resource_key,
+            external_updated_at=event.source_ts,
+            digest=payload_digest(event.payload or ""),
+        )
         return partner
 
 

@@ -46,8 +46,13 @@ class OmniBinding(models.Model):
 
     def action_open_record(self):
         self.ensure_one()
-        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
-                "view_mode": "form", "target": "current"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+            "target": "current",
+        }
 
     # ------------------------------------------------------------------ API
 
@@ -60,13 +65,16 @@ class OmniBinding(models.Model):
         """
         record.ensure_one()
         external_id = str(external_id)
-        binding = self.sudo().search([("backend_id", "=", backend.id), ("res_model", "=", record._name),
-                                      ("external_id", "=", external_id)], limit=1)
+        binding = self.sudo().search(
+            [("backend_id", "=", backend.id), ("res_model", "=", record._name), ("external_id", "=", external_id)],
+            limit=1,
+        )
         values = {"res_id": record.id}
         if digest:
             values["payload_digest"] = digest
-        if external_updated_at and (not binding.external_updated_at
-                                    or external_updated_at > binding.external_updated_at):
+        if external_updated_at and (
+            not binding.external_updated_at or external_updated_at > binding.external_updated_at
+        ):
             values["external_updated_at"] = external_updated_at
         if binding:
             binding.write(values)
@@ -98,8 +106,9 @@ class OmniBinding(models.Model):
         external_ids = [str(external_id) for external_id in external_ids if external_id]
         if not external_ids:
             return {}
-        bindings = self.sudo().search([("backend_id", "=", backend.id), ("res_model", "=", res_model),
-                                       ("external_id", "in", external_ids)])
+        bindings = self.sudo().search(
+            [("backend_id", "=", backend.id), ("res_model", "=", res_model), ("external_id", "in", external_ids)]
+        )
         return {binding.external_id: binding for binding in bindings}
 
     @api.model
@@ -116,8 +125,13 @@ class OmniBinding(models.Model):
     @api.model
     def _omni_unbind(self, backend, res_model, external_ids):
         """Forget bindings (e.g. a product deleted on the channel); return how many were removed."""
-        bindings = self.sudo().search([("backend_id", "=", backend.id), ("res_model", "=", res_model),
-                                       ("external_id", "in", [str(external_id) for external_id in external_ids])])
+        bindings = self.sudo().search(
+            [
+                ("backend_id", "=", backend.id),
+                ("res_model", "=", res_model),
+                ("external_id", "in", [str(external_id) for external_id in external_ids]),
+            ]
+        )
         count = len(bindings)
         bindings.unlink()
         return count

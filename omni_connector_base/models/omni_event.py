@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import psycopg2.errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -59,22 +59,24 @@ class OmniEvent(models.Model):
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True, readonly=True)
     company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     channel = fields.Selection(related="backend_id.channel")
-    direction = fields.Selection([("in", "Incoming"), ("out", "Outgoing")], required=True, default="in",
-                                 readonly=True)
+    direction = fields.Selection([("in", "Incoming"), ("out", "Outgoing")], required=True, default="in", readonly=True)
     topic = fields.Char(required=True, readonly=True, help="What happened, in the channel's words (orders/create...).")
     idempotency_key = fields.Char(
-        required=True, readonly=True,
+        required=True,
+        readonly=True,
         help="The channel's delivery id (or a digest of the body). A second delivery with the same "
         "key is acknowledged and ignored.",
     )
     resource_model = fields.Char(readonly=True, help="Odoo model the channel object maps to.")
     resource_key = fields.Char(
-        index=True, readonly=True,
+        index=True,
+        readonly=True,
         help="The channel object this event is about (e.g. the order id). Events of one object are "
         "applied one at a time, in source order.",
     )
     source_ts = fields.Datetime(
-        string="Source Time", readonly=True,
+        string="Source Time",
+        readonly=True,
         help="When the channel changed the object (its updated-at), in UTC. Decides the order of "
         "application and what is stale.",
     )
@@ -107,7 +109,7 @@ class OmniEvent(models.Model):
     @api.depends("topic", "resource_key")
     def _compute_display_name(self):
         for event in self:
-            event.display_name = f"{event.topic or ''} {event.resource_key or ''}".strip() or _("Event")
+            event.display_name = f"{event.topic or ''} {event.resource_key or ''}".strip() or self.env._("Event")
 
     # ------------------------------------------------------------------ intake
 
@@ -121,8 +123,9 @@ class OmniEvent(models.Model):
         """
         payload, encoding = _encode_body(raw_body)
         uid = self.env.uid or self.env.ref("base.user_root").id
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             INSERT INTO omni_event (backend_id, company_id, direction, topic, idempotency_key, resource_model,
                                     resource_key, source_ts, payload, payload_encoding, headers, state, attempts,
                                     received_at, create_uid, write_uid, create_date, write_date)
@@ -131,22 +134,37 @@ class OmniEvent(models.Model):
             ON CONFLICT (backend_id, idempotency_key) DO NOTHING
             RETURNING id
             """,
-            backend=backend.id, company=backend.company_id.id, topic=values["topic"][:256],
-            key=values["idempotency_key"][:512], rmodel=values.get("resource_model") or None,
-            rkey=values.get("resource_key") or None, ts=values.get("source_ts") or None, payload=payload,
-            encoding=encoding, headers=headers_json, now=fields.Datetime.now(), uid=uid,
-        ))
+                backend=backend.id,
+                company=backend.company_id.id,
+                topic=values["topic"][:256],
+                key=values["idempotency_key"][:512],
+                rmodel=values.get("resource_model") or None,
+                rkey=values.get("resource_key") or None,
+                ts=values.get("source_ts") or None,
+                payload=payload,
+                encoding=encoding,
+                headers=headers_json,
+                now=fields.Datetime.now(),
+                uid=uid,
+            )
+        )
         row = self.env.cr.fetchone()
         if row:
             self._omni_trigger_processor()
             return row[0], True
-        self.env.cr.execute(SQL("SELECT id FROM omni_event WHERE backend_id = %s AND idempotency_key = %s",
-                                backend.id, values["idempotency_key"][:512]))
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM omni_event WHERE backend_id = %s AND idempotency_key = %s",
+                backend.id,
+                values["idempotency_key"][:512],
+            )
+        )
         return self.env.cr.fetchone()[0], False
 
     @api.model
-    def _omni_enqueue_outgoing(self, backend, topic, payload, resource_model=None, resource_key=None,
-                               idempotency_key=None, coalesce=False):
+    def _omni_enqueue_outgoing(
+        self, backend, topic, payload, resource_model=None, resource_key=None, idempotency_key=None, coalesce=False
+    ):
         """Write an outgoing event in the caller's transaction (the outbox pattern).
 
         With ``coalesce``, a still-pending, unclaimed event of the same backend, topic and
@@ -157,29 +175,37 @@ class OmniEvent(models.Model):
         body = json.dumps(payload, default=_json_default, sort_keys=True)
         if coalesce and resource_key:
             self.flush_model()
-            self.env.cr.execute(SQL(
-                """
+            self.env.cr.execute(
+                SQL(
+                    """
                 SELECT id FROM omni_event
                  WHERE backend_id = %s AND direction = 'out' AND topic = %s AND resource_key = %s
                    AND state = 'pending' AND attempts = 0
                  ORDER BY id DESC LIMIT 1
                    FOR UPDATE SKIP LOCKED
-                """, backend.id, topic, str(resource_key)))
+                """,
+                    backend.id,
+                    topic,
+                    str(resource_key),
+                )
+            )
             row = self.env.cr.fetchone()
             if row:
                 event = self.browse(row[0])
                 event.sudo().write({"payload": body})
                 return event
-        event = self.sudo().create({
-            "backend_id": backend.id,
-            "direction": "out",
-            "topic": topic,
-            "resource_model": resource_model,
-            "resource_key": str(resource_key) if resource_key else False,
-            "idempotency_key": idempotency_key or f"out:{topic}:{uuid.uuid4().hex}",
-            "payload": body,
-            "source_ts": fields.Datetime.now(),
-        })
+        event = self.sudo().create(
+            {
+                "backend_id": backend.id,
+                "direction": "out",
+                "topic": topic,
+                "resource_model": resource_model,
+                "resource_key": str(resource_key) if resource_key else False,
+                "idempotency_key": idempotency_key or f"out:{topic}:{uuid.uuid4().hex}",
+                "payload": body,
+                "source_ts": fields.Datetime.now(),
+            }
+        )
         self._omni_trigger_processor()
         return event
 
@@ -189,8 +215,13 @@ class OmniEvent(models.Model):
         cron = self.env.ref("omni_connector_base.cron_omni_event_process", raise_if_not_found=False)
         if not cron:
             return
-        self.env.cr.execute(SQL("SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
-                                cron.id, fields.Datetime.now()))
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
+                cron.id,
+                fields.Datetime.now(),
+            )
+        )
         if not self.env.cr.fetchone():
             cron.sudo()._trigger()
 
@@ -209,11 +240,11 @@ class OmniEvent(models.Model):
         """
         self.ensure_one()
         if self.payload_encoding == "base64":
-            raise PermanentError(_("The body is not UTF-8 text, so it cannot be JSON."))
+            raise PermanentError(self.env._("The body is not UTF-8 text, so it cannot be JSON."))
         try:
             return json.loads(self.payload or "", parse_float=Decimal)
         except ValueError as error:
-            raise PermanentError(_("The body is not valid JSON: %s", error)) from error
+            raise PermanentError(self.env._("The body is not valid JSON: %s", error)) from error
 
     # -------------------------------------------------------------- processor
 
@@ -227,14 +258,17 @@ class OmniEvent(models.Model):
         the transaction ends, so a crashed worker's events are claimable again at once.
         """
         self.env["omni.event"].flush_model()
-        conditions = [SQL("e.state IN ('pending', 'retry')"),
-                      SQL("COALESCE(e.next_attempt_at, e.received_at) <= %s", fields.Datetime.now())]
+        conditions = [
+            SQL("e.state IN ('pending', 'retry')"),
+            SQL("COALESCE(e.next_attempt_at, e.received_at) <= %s", fields.Datetime.now()),
+        ]
         if direction:
             conditions.append(SQL("e.direction = %s", direction))
         if backend_ids:
             conditions.append(SQL("e.backend_id IN %s", tuple(backend_ids)))
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT e.id
               FROM omni_event e
               JOIN omni_backend b ON b.id = e.backend_id AND b.active
@@ -251,16 +285,23 @@ class OmniEvent(models.Model):
              LIMIT %(limit)s
                FOR UPDATE OF e SKIP LOCKED
             """,
-            conditions=SQL(" AND ").join(conditions), holding=ORDER_HOLDING_STATES, limit=limit,
-        ))
+                conditions=SQL(" AND ").join(conditions),
+                holding=ORDER_HOLDING_STATES,
+                limit=limit,
+            )
+        )
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 
     @api.model
     def _omni_ready_count(self):
         self.flush_model()
-        self.env.cr.execute(SQL(
-            "SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry') "
-            "AND COALESCE(next_attempt_at, received_at) <= %s", fields.Datetime.now()))
+        self.env.cr.execute(
+            SQL(
+                "SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry') "
+                "AND COALESCE(next_attempt_at, received_at) <= %s",
+                fields.Datetime.now(),
+            )
+        )
         return self.env.cr.fetchone()[0]
 
     @api.model
@@ -292,8 +333,13 @@ class OmniEvent(models.Model):
     def _omni_wake_other_workers(self):
         """Trigger every other cron running the processor: they claim disjoint events."""
         current = self.env.context.get("cron_id")
-        crons = self.env["ir.cron"].sudo().search([("model_id.model", "=", self._name),
-                                                   ("code", "=", "model._cron_process()"), ("id", "!=", current)])
+        crons = (
+            self.env["ir.cron"]
+            .sudo()
+            .search(
+                [("model_id.model", "=", self._name), ("code", "=", "model._cron_process()"), ("id", "!=", current)]
+            )
+        )
         for cron in crons:
             cron._trigger()
 
@@ -349,13 +395,14 @@ class OmniEvent(models.Model):
             # person must act, retrying alone would fail the same way.
             self._omni_finish("blocked", attempts, error=str(error))
             self.env["omni.exception"]._omni_raise_for_event(
-                self, BusinessError(_("Odoo refused the change: %s", error), category="validation"))
+                self, BusinessError(self.env._("Odoo refused the change: %s", error), category="validation")
+            )
         except TRANSIENT_DB_ERRORS as error:
-            self._omni_fail_transient(attempts, _("Database conflict: %s", error.pgerror or error), None, None)
+            self._omni_fail_transient(attempts, self.env._("Database conflict: %s", error.pgerror or error), None, None)
         except Exception as error:
             _logger.exception("omni.event %s: unexpected error in handler", self.id)
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            self._omni_fail_transient(attempts, _("Unexpected error: %s", detail), None, None)
+            self._omni_fail_transient(attempts, self.env._("Unexpected error: %s", detail), None, None)
         else:
             values = {}
             if result:
@@ -366,34 +413,55 @@ class OmniEvent(models.Model):
     def _omni_fail_transient(self, attempts, message, retry_after, outcome):
         backend = self.backend_id
         if attempts >= backend.max_attempts:
-            self._omni_finish("dead", attempts, error=_("Gave up after %(n)s attempts. Last error: %(error)s",
-                                                        n=attempts, error=message))
+            self._omni_finish(
+                "dead",
+                attempts,
+                error=self.env._("Gave up after %(n)s attempts. Last error: %(error)s", n=attempts, error=message),
+            )
             self.env["omni.exception"]._omni_raise_for_event(
-                self, outcome or TransientError(message), category="channel_api" if outcome else "other",
-                severity="error")
+                self,
+                outcome or TransientError(message),
+                category="channel_api" if outcome else "other",
+                severity="error",
+            )
             return
         delay = retry_delay(attempts, backend.retry_base_delay, retry_after)
-        self.write({
-            "state": "retry",
-            "attempts": attempts,
-            "last_error": mask_text(message),
-            "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
-        })
+        self.write(
+            {
+                "state": "retry",
+                "attempts": attempts,
+                "last_error": mask_text(message),
+                "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
+            }
+        )
 
     def _omni_finish(self, state, attempts, error=None, **values):
-        values.update(state=state, attempts=attempts, processed_at=fields.Datetime.now(), next_attempt_at=False,
-                      last_error=mask_text(error) if error else False)
+        values.update(
+            state=state,
+            attempts=attempts,
+            processed_at=fields.Datetime.now(),
+            next_attempt_at=False,
+            last_error=mask_text(error) if error else False,
+        )
         self.write(values)
 
     def _omni_check_stale(self):
         """Skip an incoming event older than what its binding has already seen."""
         if self.direction != "in" or not (self.source_ts and self.resource_model and self.resource_key):
             return
-        binding = self.env["omni.binding"]._omni_bindings(self.backend_id, self.resource_model,
-                                                           [self.resource_key]).get(self.resource_key)
+        binding = (
+            self.env["omni.binding"]
+            ._omni_bindings(self.backend_id, self.resource_model, [self.resource_key])
+            .get(self.resource_key)
+        )
         if binding and binding.external_updated_at and binding.external_updated_at > self.source_ts:
-            raise StaleEvent(_("A newer version (%(newer)s) was already applied; this one is from %(older)s.",
-                               newer=binding.external_updated_at, older=self.source_ts))
+            raise StaleEvent(
+                self.env._(
+                    "A newer version (%(newer)s) was already applied; this one is from %(older)s.",
+                    newer=binding.external_updated_at,
+                    older=self.source_ts,
+                )
+            )
 
     # ----------------------------------------------------------------- actions
 
@@ -405,7 +473,7 @@ class OmniEvent(models.Model):
         """
         replayable = self.filtered(lambda event: event.state in ("done", "dead", "blocked", "skipped", "retry"))
         if not replayable and self:
-            raise UserError(_("Only finished or failed events can be replayed; these are already queued."))
+            raise UserError(self.env._("Only finished or failed events can be replayed; these are already queued."))
         replayable.sudo().write({"state": "pending", "attempts": 0, "next_attempt_at": False, "last_error": False})
         replayable._omni_note_replay()
         self._omni_trigger_processor()
@@ -414,7 +482,7 @@ class OmniEvent(models.Model):
     def _omni_note_replay(self):
         """Record who replayed what on the related open exceptions' chatter."""
         for exception in self.exception_ids.filtered(lambda exc: exc.state in ("open", "assigned")):
-            exception.message_post(body=_("Event replayed by %s.", self.env.user.name))
+            exception.message_post(body=self.env._("Event replayed by %s.", self.env.user.name))
 
     def action_process_now(self):
         """Process these events now in this transaction (for a person testing a fix)."""
@@ -425,9 +493,14 @@ class OmniEvent(models.Model):
     def action_open_result(self):
         self.ensure_one()
         if not self.res_model:
-            raise UserError(_("This event produced no record."))
-        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
-                "view_mode": "form", "target": "current"}
+            raise UserError(self.env._("This event produced no record."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+            "target": "current",
+        }
 
     # ------------------------------------------------------------------ purge
 
@@ -450,9 +523,14 @@ class OmniEvent(models.Model):
         self._omni_commit_progress(remaining=self.env.cr.fetchone()[0])
         purged = 0
         while True:
-            self.env.cr.execute(SQL(
-                "DELETE FROM omni_event WHERE id IN (SELECT id FROM omni_event WHERE %s LIMIT %s "
-                "FOR UPDATE SKIP LOCKED)", where, PURGE_BATCH))
+            self.env.cr.execute(
+                SQL(
+                    "DELETE FROM omni_event WHERE id IN (SELECT id FROM omni_event WHERE %s LIMIT %s "
+                    "FOR UPDATE SKIP LOCKED)",
+                    where,
+                    PURGE_BATCH,
+                )
+            )
             deleted = self.env.cr.rowcount
             purged += deleted
             time_left = self._omni_commit_progress(deleted)

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..pipeline.masking import mask_text
@@ -32,14 +32,18 @@ class OmniException(models.Model):
     message = fields.Text(required=True, help="What went wrong and what would fix it (personal data masked).")
     state = fields.Selection(
         [("open", "Open"), ("assigned", "Assigned"), ("resolved", "Resolved"), ("ignored", "Ignored")],
-        required=True, default="open", tracking=True, index=True,
+        required=True,
+        default="open",
+        tracking=True,
+        index=True,
     )
     state_sequence = fields.Integer(compute="_compute_sequences", store=True)
     user_id = fields.Many2one("res.users", string="Assignee", tracking=True, index=True)
     backend_id = fields.Many2one("omni.backend", ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
-    event_id = fields.Many2one("omni.event", ondelete="set null", index=True,
-                               help="The event that failed; replaying it retries the work.")
+    event_id = fields.Many2one(
+        "omni.event", ondelete="set null", index=True, help="The event that failed; replaying it retries the work."
+    )
     event_state = fields.Selection(related="event_id.state", string="Event State")
     event_topic = fields.Char(related="event_id.topic")
     resource_key = fields.Char(help="The channel object concerned (order id, payout id...).")
@@ -48,8 +52,9 @@ class OmniException(models.Model):
     occurrence_count = fields.Integer(default=1, help="How many times this failure happened.")
     last_seen_at = fields.Datetime(default=fields.Datetime.now)
     resolved_at = fields.Datetime()
-    age_hours = fields.Integer(compute="_compute_age", string="Age (hours)",
-                               help="Hours since the exception was first raised.")
+    age_hours = fields.Integer(
+        compute="_compute_age", string="Age (hours)", help="Hours since the exception was first raised."
+    )
     action_codes = fields.Char(help="Extra actions the connector offers for this exception (comma separated).")
     action_data = fields.Json(help="What the extra actions need (e.g. the unknown SKU).")
 
@@ -94,24 +99,44 @@ class OmniException(models.Model):
             values["action_data"] = getattr(outcome, "data", None) or {}
         existing = self.sudo().search([("event_id", "=", event.id)], limit=1, order="id desc")
         if existing:
-            values.update(occurrence_count=existing.occurrence_count + 1,
-                          state="assigned" if existing.user_id else "open", resolved_at=False)
+            values.update(
+                occurrence_count=existing.occurrence_count + 1,
+                state="assigned" if existing.user_id else "open",
+                resolved_at=False,
+            )
             existing.write(values)
             return existing
-        values.update(event_id=event.id, backend_id=event.backend_id.id, company_id=event.company_id.id,
-                      resource_key=event.resource_key)
+        values.update(
+            event_id=event.id,
+            backend_id=event.backend_id.id,
+            company_id=event.company_id.id,
+            resource_key=event.resource_key,
+        )
         return self.sudo().create(values)
 
     @api.model
-    def _omni_raise(self, message, backend=None, category="other", severity="warning", record=None,
-                    resource_key=None, dedupe_key=None):
+    def _omni_raise(
+        self,
+        message,
+        backend=None,
+        category="other",
+        severity="warning",
+        record=None,
+        resource_key=None,
+        dedupe_key=None,
+    ):
         """Open an exception that is not tied to an event (reconciliation, monitoring...).
 
         With ``resource_key``, an open exception of the same backend, category and key is
         updated instead of opening a second one.
         """
-        values = {"message": mask_text(message), "category": category, "severity": severity,
-                  "last_seen_at": fields.Datetime.now(), "resource_key": dedupe_key or resource_key}
+        values = {
+            "message": mask_text(message),
+            "category": category,
+            "severity": severity,
+            "last_seen_at": fields.Datetime.now(),
+            "resource_key": dedupe_key or resource_key,
+        }
         if record:
             values.update(res_model=record._name, res_id=record.id)
         if backend:
@@ -119,10 +144,15 @@ class OmniException(models.Model):
         elif record and "company_id" in record._fields and record.company_id:
             values["company_id"] = record.company_id.id
         if values["resource_key"]:
-            existing = self.sudo().search([
-                ("backend_id", "=", backend.id if backend else False), ("category", "=", category),
-                ("resource_key", "=", values["resource_key"]), ("state", "in", ("open", "assigned")),
-            ], limit=1)
+            existing = self.sudo().search(
+                [
+                    ("backend_id", "=", backend.id if backend else False),
+                    ("category", "=", category),
+                    ("resource_key", "=", values["resource_key"]),
+                    ("state", "in", ("open", "assigned")),
+                ],
+                limit=1,
+            )
             if existing:
                 values["occurrence_count"] = existing.occurrence_count + 1
                 existing.write(values)
@@ -132,7 +162,7 @@ class OmniException(models.Model):
     def _omni_auto_resolve(self):
         self.sudo().write({"state": "resolved", "resolved_at": fields.Datetime.now()})
         for exception in self:
-            exception.message_post(body=_("Resolved automatically: the event succeeded."))
+            exception.message_post(body=self.env._("Resolved automatically: the event succeeded."))
 
     # ------------------------------------------------------------ actions
 
@@ -140,7 +170,7 @@ class OmniException(models.Model):
         """Replay the related events; the exception resolves itself when they succeed."""
         events = self.mapped("event_id")
         if not events:
-            raise UserError(_("There is no event to replay for this exception."))
+            raise UserError(self.env._("There is no event to replay for this exception."))
         events.action_replay()
         return True
 
@@ -148,8 +178,9 @@ class OmniException(models.Model):
         """Ignore: a blocked event is skipped, so later events of the same object can flow."""
         for exception in self:
             if exception.event_id.state == "blocked":
-                exception.event_id.sudo().write({"state": "skipped",
-                                                 "last_error": _("Ignored by %s", self.env.user.name)})
+                exception.event_id.sudo().write(
+                    {"state": "skipped", "last_error": self.env._("Ignored by %s", self.env.user.name)}
+                )
         self.write({"state": "ignored", "resolved_at": fields.Datetime.now()})
         return True
 
@@ -168,14 +199,24 @@ class OmniException(models.Model):
     def action_open_record(self):
         self.ensure_one()
         if self.res_model and self.res_id:
-            return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
-                    "view_mode": "form", "target": "current"}
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": self.res_model,
+                "res_id": self.res_id,
+                "view_mode": "form",
+                "target": "current",
+            }
         if self.event_id.res_model:
             return self.event_id.action_open_result()
         if self.event_id:
-            return {"type": "ir.actions.act_window", "res_model": "omni.event", "res_id": self.event_id.id,
-                    "view_mode": "form", "target": "current"}
-        raise UserError(_("No record is linked to this exception."))
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "omni.event",
+                "res_id": self.event_id.id,
+                "view_mode": "form",
+                "target": "current",
+            }
+        raise UserError(self.env._("No record is linked to this exception."))
 
     def write(self, vals):
         if vals.get("user_id") and "state" not in vals:

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -15,15 +15,15 @@ class OmniTaxMap(models.Model):
 
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
-    rate = fields.Float(string="Rate (%)", digits=(6, 4), required=True,
-                        help="The channel's tax rate in percent, e.g. 19 for 19 %.")
-    price_include = fields.Boolean(string="Included in Price",
-                                   help="Whether the channel's prices include this tax.")
-    tax_id = fields.Many2one("account.tax", required=True, check_company=True,
-                             domain="[('type_tax_use', '=', 'sale')]")
+    rate = fields.Float(
+        string="Rate (%)", digits=(6, 4), required=True, help="The channel's tax rate in percent, e.g. 19 for 19 %."
+    )
+    price_include = fields.Boolean(string="Included in Price", help="Whether the channel's prices include this tax.")
+    tax_id = fields.Many2one("account.tax", required=True, check_company=True, domain="[('type_tax_use', '=', 'sale')]")
 
-    _unique_rate = models.Constraint("UNIQUE(backend_id, rate, price_include)",
-                                     "This rate is already mapped for this backend.")
+    _unique_rate = models.Constraint(
+        "UNIQUE(backend_id, rate, price_include)", "This rate is already mapped for this backend."
+    )
 
 
 class OmniShippingMap(models.Model):
@@ -52,35 +52,49 @@ class OmniPaymentRule(models.Model):
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     sequence = fields.Integer(default=10)
-    gateway = fields.Char(help="Payment gateway as the channel names it (shopify_payments, paypal, stripe, "
-                               "manual, gift_card, cash_on_delivery...). Empty: any gateway.")
+    gateway = fields.Char(
+        help="Payment gateway as the channel names it (shopify_payments, paypal, stripe, "
+        "manual, gift_card, cash_on_delivery...). Empty: any gateway."
+    )
     financial_status = fields.Selection(
-        [("pending", "Pending"), ("authorized", "Authorized"), ("paid", "Paid"),
-         ("partially_paid", "Partially paid"), ("refunded", "Refunded"),
-         ("partially_refunded", "Partially refunded"), ("voided", "Voided"), ("unpaid", "Unpaid")],
+        [
+            ("pending", "Pending"),
+            ("authorized", "Authorized"),
+            ("paid", "Paid"),
+            ("partially_paid", "Partially paid"),
+            ("refunded", "Refunded"),
+            ("partially_refunded", "Partially refunded"),
+            ("voided", "Voided"),
+            ("unpaid", "Unpaid"),
+        ],
         help="Channel financial status this rule applies to. Empty: any status.",
     )
     confirm_order = fields.Boolean(default=True, help="Confirm the sale order (creates the delivery).")
     create_invoice = fields.Boolean(help="Create and post the customer invoice right away.")
     register_payment = fields.Boolean(
         help="Register the channel's payment in the clearing journal, referenced by the channel's "
-        "transaction id so the payout can be matched later.")
+        "transaction id so the payout can be matched later."
+    )
     journal_id = fields.Many2one(
-        "account.journal", string="Clearing Journal", check_company=True,
+        "account.journal",
+        string="Clearing Journal",
+        check_company=True,
         domain="[('type', 'in', ('bank', 'cash', 'credit'))]",
         help="Journal of the gateway's clearing (outstanding receipts) account, where order-time "
-        "payments wait for the payout. Created automatically when empty.")
+        "payments wait for the payout. Created automatically when empty.",
+    )
 
     @api.constrains("register_payment", "create_invoice", "confirm_order")
     def _check_consistency(self):
         for rule in self:
             if rule.create_invoice and not rule.confirm_order:
-                raise ValidationError(_("An order must be confirmed to be invoiced."))
+                raise ValidationError(self.env._("An order must be confirmed to be invoiced."))
 
     def _omni_matches(self, gateway, financial_status):
         self.ensure_one()
-        return (not self.gateway or self.gateway == gateway) and \
-            (not self.financial_status or self.financial_status == financial_status)
+        return (not self.gateway or self.gateway == gateway) and (
+            not self.financial_status or self.financial_status == financial_status
+        )
 
 
 class OmniPartnerKey(models.Model):

@@ -9,7 +9,7 @@ changes nothing.
 import logging
 from decimal import Decimal
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import SQL, float_is_zero
 
 from ..canonical import ValidationError, order_from_dict, record_digest, refund_from_dict
@@ -44,10 +44,11 @@ class OmniOrderImporter(models.AbstractModel):
         :raises StaleEvent: test orders when the backend skips them
         """
         if order.is_test and not backend.import_test_orders:
-            raise StaleEvent(_("Test order %s skipped (the backend does not import test orders).", order.name))
+            raise StaleEvent(self.env._("Test order %s skipped (the backend does not import test orders).", order.name))
         digest = record_digest(order)
-        binding = self.env["omni.binding"]._omni_bindings(backend, ORDER_MODEL, [order.external_id]) \
-            .get(order.external_id)
+        binding = (
+            self.env["omni.binding"]._omni_bindings(backend, ORDER_MODEL, [order.external_id]).get(order.external_id)
+        )
         sale = binding._omni_record() if binding else None
         if sale:
             if binding.payload_digest == digest:
@@ -56,12 +57,14 @@ class OmniOrderImporter(models.AbstractModel):
                 self._omni_cancel_order(backend, sale, order)
             else:
                 self._omni_update_order(backend, sale, order)
-            self.env["omni.binding"]._omni_bind(backend, sale, order.external_id,
-                                                external_updated_at=_naive(order.updated_at), digest=digest)
+            self.env["omni.binding"]._omni_bind(
+                backend, sale, order.external_id, external_updated_at=_naive(order.updated_at), digest=digest
+            )
             return sale
         sale = self._omni_create_order(backend, order)
-        self.env["omni.binding"]._omni_bind(backend, sale, order.external_id,
-                                            external_updated_at=_naive(order.updated_at), digest=digest)
+        self.env["omni.binding"]._omni_bind(
+            backend, sale, order.external_id, external_updated_at=_naive(order.updated_at), digest=digest
+        )
         if order.cancelled:
             self._omni_cancel_order(backend, sale, order)
         else:
@@ -74,26 +77,32 @@ class OmniOrderImporter(models.AbstractModel):
         pricelist = self._omni_pricelist(backend, order.currency)
         planned = plan_order_lines(order, backend.discount_mode)
         line_values = self._omni_line_values(backend, order, planned)
-        sale = self.env["sale.order"].with_company(company).create({
-            "partner_id": customer.id,
-            "partner_invoice_id": invoice_address.id,
-            "partner_shipping_id": shipping_address.id,
-            "pricelist_id": pricelist.id,
-            "company_id": company.id,
-            **({"warehouse_id": backend.warehouse_id.id} if backend.warehouse_id else {}),
-            **({"team_id": backend.team_id.id} if backend.team_id else {}),
-            "client_order_ref": order.name,
-            "origin": f"{backend.name}: {order.name}",
-            "date_order": _naive(order.created_at),
-            "note": order.note or False,
-            "omni_backend_id": backend.id,
-            "omni_external_id": order.external_id,
-            "omni_channel_order_name": order.name,
-            "omni_financial_status": order.financial_status,
-            "omni_payment_gateway": self._omni_gateway(order) or False,
-            "omni_content_digest": content_digest(order),
-            "order_line": [Command.create(values) for _planned, values in line_values],
-        })
+        sale = (
+            self.env["sale.order"]
+            .with_company(company)
+            .create(
+                {
+                    "partner_id": customer.id,
+                    "partner_invoice_id": invoice_address.id,
+                    "partner_shipping_id": shipping_address.id,
+                    "pricelist_id": pricelist.id,
+                    "company_id": company.id,
+                    **({"warehouse_id": backend.warehouse_id.id} if backend.warehouse_id else {}),
+                    **({"team_id": backend.team_id.id} if backend.team_id else {}),
+                    "client_order_ref": order.name,
+                    "origin": f"{backend.name}: {order.name}",
+                    "date_order": _naive(order.created_at),
+                    "note": order.note or False,
+                    "omni_backend_id": backend.id,
+                    "omni_external_id": order.external_id,
+                    "omni_channel_order_name": order.name,
+                    "omni_financial_status": order.financial_status,
+                    "omni_payment_gateway": self._omni_gateway(order) or False,
+                    "omni_content_digest": content_digest(order),
+                    "order_line": [Command.create(values) for _planned, values in line_values],
+                }
+            )
+        )
         self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values])
         self._omni_check_totals(backend, sale, order)
         return sale
@@ -112,14 +121,19 @@ class OmniOrderImporter(models.AbstractModel):
                 product = backend._omni_service_product("fee")
             else:
                 product = backend._omni_service_product("discount")
-            result.append((line, {
-                "product_id": product.id,
-                "name": line.name,
-                "product_uom_qty": float(line.quantity),
-                "price_unit": float(line.price_unit),
-                "discount": float(line.discount_percent),
-                "tax_ids": [Command.set([taxes[key].id for key in line.tax_keys])],
-            }))
+            result.append(
+                (
+                    line,
+                    {
+                        "product_id": product.id,
+                        "name": line.name,
+                        "product_uom_qty": float(line.quantity),
+                        "price_unit": float(line.price_unit),
+                        "discount": float(line.discount_percent),
+                        "tax_ids": [Command.set([taxes[key].id for key in line.tax_keys])],
+                    },
+                )
+            )
         return result
 
     def _omni_bind_lines(self, backend, sale, planned_lines):
@@ -131,8 +145,7 @@ class OmniOrderImporter(models.AbstractModel):
         """Binding (variant id), then SKU (internal reference), then barcode; else blocked."""
         Product = self.env["product.product"].with_company(backend.company_id)
         Binding = self.env["omni.binding"]
-        by_variant = Binding._omni_lookup(backend, "product.product",
-                                          [p.variant_external_id for p in planned_products])
+        by_variant = Binding._omni_lookup(backend, "product.product", [p.variant_external_id for p in planned_products])
         resolved, missing = {}, []
         for planned_line in planned_products:
             product = by_variant.get(planned_line.variant_external_id or "")
@@ -171,16 +184,32 @@ class OmniOrderImporter(models.AbstractModel):
         if unknown:
             first = unknown[0]
             label = first.sku or first.barcode or first.variant_external_id or first.name
-            message = _("Unknown SKU %(sku)s on order %(order)s (%(name)s). Map it to a product or create the "
-                        "product, then retry.", sku=label, order=order.name, name=first.name)
+            message = self.env._(
+                "Unknown SKU %(sku)s on order %(order)s (%(name)s). Map it to a product or create the "
+                "product, then retry.",
+                sku=label,
+                order=order.name,
+                name=first.name,
+            )
             if unknown[1:]:
-                message += "\n" + _("Also unknown: %s", ", ".join(p.sku or p.name for p in unknown[1:]))
+                message += "\n" + self.env._("Also unknown: %s", ", ".join(p.sku or p.name for p in unknown[1:]))
             raise BusinessError(
                 message,
-                category="mapping", actions=("map_product", "create_product"),
-                data={"lines": [{"sku": p.sku, "barcode": p.barcode, "variant_external_id": p.variant_external_id,
-                                 "name": p.name, "price": str(p.price_unit)} for p in unknown],
-                      "order": order.name},
+                category="mapping",
+                actions=("map_product", "create_product"),
+                data={
+                    "lines": [
+                        {
+                            "sku": p.sku,
+                            "barcode": p.barcode,
+                            "variant_external_id": p.variant_external_id,
+                            "name": p.name,
+                            "price": str(p.price_unit),
+                        }
+                        for p in unknown
+                    ],
+                    "order": order.name,
+                },
             )
         return resolved
 
@@ -195,11 +224,17 @@ class OmniOrderImporter(models.AbstractModel):
                 missing.append(key)
         if missing:
             described = ", ".join(
-                f"{key.percent} % {_('included') if key.included else _('excluded')}" for key in sorted(
-                    missing, key=lambda k: (k.percent, k.included)))
+                f"{key.percent} % {self.env._('included') if key.included else self.env._('excluded')}"
+                for key in sorted(missing, key=lambda k: (k.percent, k.included))
+            )
             raise BusinessError(
-                _("No sale tax for %(taxes)s in %(company)s (order %(order)s). Create the tax or map the rate "
-                  "on the backend, then retry.", taxes=described, company=backend.company_id.name, order=order.name),
+                self.env._(
+                    "No sale tax for %(taxes)s in %(company)s (order %(order)s). Create the tax or map the rate "
+                    "on the backend, then retry.",
+                    taxes=described,
+                    company=backend.company_id.name,
+                    order=order.name,
+                ),
                 category="mapping",
             )
         return taxes
@@ -215,23 +250,41 @@ class OmniOrderImporter(models.AbstractModel):
         channel_tax = order.total_tax if order.total_tax is not None else computed.tax
         channel_untaxed = order.total_untaxed if order.total_untaxed is not None else channel_total - channel_tax
         comparison = TotalsComparison(
-            odoo_untaxed=_decimal(sale.amount_untaxed), odoo_tax=_decimal(sale.amount_tax),
-            odoo_total=_decimal(sale.amount_total), channel_untaxed=channel_untaxed, channel_tax=channel_tax,
-            channel_total=channel_total, tolerance=_decimal(backend.total_tolerance),
+            odoo_untaxed=_decimal(sale.amount_untaxed),
+            odoo_tax=_decimal(sale.amount_tax),
+            odoo_total=_decimal(sale.amount_total),
+            channel_untaxed=channel_untaxed,
+            channel_tax=channel_tax,
+            channel_total=channel_total,
+            tolerance=_decimal(backend.total_tolerance),
         )
         if not comparison.within_tolerance:
             raise BusinessError(
-                _("Totals of order %(order)s do not match the channel beyond the tolerance. %(details)s",
-                  order=order.name, details=comparison.describe(order.currency)),
+                self.env._(
+                    "Totals of order %(order)s do not match the channel beyond the tolerance. %(details)s",
+                    order=order.name,
+                    details=comparison.describe(order.currency),
+                ),
                 category="validation",
             )
         difference = comparison.total_difference
         if not float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
             rounding = backend._omni_service_product("rounding")
-            sale.write({"order_line": [Command.create({
-                "product_id": rounding.id, "name": _("Channel rounding"), "product_uom_qty": 1,
-                "price_unit": float(difference), "tax_ids": [Command.clear()],
-            })]})
+            sale.write(
+                {
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": rounding.id,
+                                "name": self.env._("Channel rounding"),
+                                "product_uom_qty": 1,
+                                "price_unit": float(difference),
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                    ]
+                }
+            )
 
     # ---------------------------------------------------------------- partners
 
@@ -253,15 +306,23 @@ class OmniOrderImporter(models.AbstractModel):
             bound = Binding._omni_lookup(backend, "res.partner", [source.external_id]).get(source.external_id)
             if bound:
                 return bound
-        email = normalize_email((source.email if source else None)
-                                or (order.billing_address.email if order.billing_address else None))
+        email = normalize_email(
+            (source.email if source else None) or (order.billing_address.email if order.billing_address else None)
+        )
         partner = None
         if email:
             key = f"email:{email}"
             partner = self._omni_partner_by_key(company, key)
             if not partner:
-                partner = Partner.search([("email_normalized", "=", email), ("parent_id", "=", False),
-                                          ("company_id", "in", (company.id, False))], limit=1, order="id")
+                partner = Partner.search(
+                    [
+                        ("email_normalized", "=", email),
+                        ("parent_id", "=", False),
+                        ("company_id", "in", (company.id, False)),
+                    ],
+                    limit=1,
+                    order="id",
+                )
                 if not partner:
                     partner = Partner.create(self._omni_customer_values(company, order))
                 self._omni_register_partner_key(company, key, partner)
@@ -281,11 +342,19 @@ class OmniOrderImporter(models.AbstractModel):
     def _omni_customer_values(self, company, order):
         source = order.customer
         address = order.billing_address or order.shipping_address
-        name = (source.name if source else "") or (address.name if address else "") \
-            or (source.email if source and source.email else "") or _("Channel customer")
-        values = {"name": name, "company_id": company.id, "customer_rank": 1,
-                  "email": (source.email if source else None) or (address.email if address else None) or False,
-                  "phone": (source.phone if source else None) or (address.phone if address else None) or False}
+        name = (
+            (source.name if source else "")
+            or (address.name if address else "")
+            or (source.email if source and source.email else "")
+            or self.env._("Channel customer")
+        )
+        values = {
+            "name": name,
+            "company_id": company.id,
+            "customer_rank": 1,
+            "email": (source.email if source else None) or (address.email if address else None) or False,
+            "phone": (source.phone if source else None) or (address.phone if address else None) or False,
+        }
         if source and source.vat:
             values["vat"] = source.vat
         if address:
@@ -295,13 +364,22 @@ class OmniOrderImporter(models.AbstractModel):
         return values
 
     def _omni_address_values(self, address):
-        country = self.env["res.country"].search([("code", "=", (address.country_code or "").upper())], limit=1) \
-            if address.country_code else self.env["res.country"]
+        country = (
+            self.env["res.country"].search([("code", "=", (address.country_code or "").upper())], limit=1)
+            if address.country_code
+            else self.env["res.country"]
+        )
         state = self.env["res.country.state"]
         if country and address.state_code:
             state = state.search([("country_id", "=", country.id), ("code", "=", address.state_code.upper())], limit=1)
-        return {"street": address.street or False, "street2": address.street2 or False, "city": address.city or False,
-                "zip": address.zip or False, "country_id": country.id or False, "state_id": state.id or False}
+        return {
+            "street": address.street or False,
+            "street2": address.street2 or False,
+            "city": address.city or False,
+            "zip": address.zip or False,
+            "country_id": country.id or False,
+            "state_id": state.id or False,
+        }
 
     def _omni_address_contact(self, company, customer, address, kind):
         """The customer itself when the address is its own, else a deduplicated child contact."""
@@ -321,29 +399,41 @@ class OmniOrderImporter(models.AbstractModel):
         if contact:
             return contact
         values = self._omni_address_values(address)
-        values.update(parent_id=customer.id, type=kind, name=address.name or customer.name,
-                      phone=address.phone or False, email=address.email or False, company_id=company.id)
+        values.update(
+            parent_id=customer.id,
+            type=kind,
+            name=address.name or customer.name,
+            phone=address.phone or False,
+            email=address.email or False,
+            company_id=company.id,
+        )
         contact = self.env["res.partner"].create(values)
         self._omni_register_partner_key(company, key, contact)
         return contact
 
     def _omni_same_as_partner(self, partner, address):
         values = self._omni_address_values(address)
-        return all((partner[field].id if hasattr(partner[field], "id") else partner[field] or False) == value
-                   for field, value in values.items()) and (not address.name or address.name == partner.name)
+        return all(
+            (partner[field].id if hasattr(partner[field], "id") else partner[field] or False) == value
+            for field, value in values.items()
+        ) and (not address.name or address.name == partner.name)
 
     def _omni_partner_by_key(self, company, key):
         if not key:
             return None
-        row = self.env["omni.partner.key"].sudo().search_read([("company_id", "=", company.id), ("key", "=", key)],
-                                                              ["partner_id"], limit=1)
+        row = (
+            self.env["omni.partner.key"]
+            .sudo()
+            .search_read([("company_id", "=", company.id), ("key", "=", key)], ["partner_id"], limit=1)
+        )
         if not row:
             return None
         return self.env["res.partner"].browse(row[0]["partner_id"][0])
 
     def _omni_partner_key_extra(self, company, key):
-        self.env.cr.execute(SQL("SELECT extra FROM omni_partner_key WHERE company_id = %s AND key = %s",
-                                company.id, key))
+        self.env.cr.execute(
+            SQL("SELECT extra FROM omni_partner_key WHERE company_id = %s AND key = %s", company.id, key)
+        )
         row = self.env.cr.fetchone()
         return row[0] if row else None
 
@@ -354,38 +444,55 @@ class OmniOrderImporter(models.AbstractModel):
         transaction) finds it through the key, so one contact results, never two.
         """
         self.env["omni.partner.key"].flush_model()
-        self.env.cr.execute(SQL(
-            "INSERT INTO omni_partner_key (company_id, key, partner_id, extra, create_uid, write_uid, create_date, "
-            "write_date) VALUES (%(company)s, %(key)s, %(partner)s, %(extra)s, %(uid)s, %(uid)s, now() at time zone "
-            "'UTC', now() at time zone 'UTC') ON CONFLICT (company_id, key) DO NOTHING RETURNING id",
-            company=company.id, key=key, partner=partner.id, extra=extra, uid=self.env.uid))
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO omni_partner_key (company_id, key, partner_id, extra,
+                                              create_uid, write_uid, create_date, write_date)
+                VALUES (%(company)s, %(key)s, %(partner)s, %(extra)s, %(uid)s, %(uid)s,
+                        now() at time zone 'UTC', now() at time zone 'UTC')
+                ON CONFLICT (company_id, key) DO NOTHING
+                RETURNING id
+                """,
+                company=company.id,
+                key=key,
+                partner=partner.id,
+                extra=extra,
+                uid=self.env.uid,
+            )
+        )
         if not self.env.cr.fetchone():
-            raise TransientError(_("Another worker is creating the same contact; retrying."), retry_after=1)
+            raise TransientError(self.env._("Another worker is creating the same contact; retrying."), retry_after=1)
 
     # ---------------------------------------------------------------- currency
 
     def _omni_pricelist(self, backend, currency_code):
         """A pricelist in the order's currency: the backend's, a mapped one, or one made for it."""
-        currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", currency_code)],
-                                                                                  limit=1)
+        currency = (
+            self.env["res.currency"].with_context(active_test=False).search([("name", "=", currency_code)], limit=1)
+        )
         if not currency:
-            raise BusinessError(_("Unknown currency %s.", currency_code), category="validation")
+            raise BusinessError(self.env._("Unknown currency %s.", currency_code), category="validation")
         if not currency.active:
             if backend.currency_policy == "block":
-                raise BusinessError(_("Currency %s is not active in Odoo.", currency_code), category="mapping")
+                raise BusinessError(self.env._("Currency %s is not active in Odoo.", currency_code), category="mapping")
             currency.sudo().active = True
         if backend.pricelist_id and backend.pricelist_id.currency_id == currency:
             return backend.pricelist_id
         Pricelist = self.env["product.pricelist"].with_company(backend.company_id)
-        pricelist = Pricelist.search([("currency_id", "=", currency.id),
-                                      ("company_id", "in", (backend.company_id.id, False))], limit=1)
+        pricelist = Pricelist.search(
+            [("currency_id", "=", currency.id), ("company_id", "in", (backend.company_id.id, False))], limit=1
+        )
         if pricelist:
             return pricelist
         if backend.currency_policy == "block":
-            raise BusinessError(_("No pricelist in %s: create one or allow the backend to create it.", currency_code),
-                                category="mapping")
-        return Pricelist.create({"name": f"{backend.name} {currency.name}", "currency_id": currency.id,
-                                 "company_id": backend.company_id.id})
+            raise BusinessError(
+                self.env._("No pricelist in %s: create one or allow the backend to create it.", currency_code),
+                category="mapping",
+            )
+        return Pricelist.create(
+            {"name": f"{backend.name} {currency.name}", "currency_id": currency.id, "company_id": backend.company_id.id}
+        )
 
     # ---------------------------------------------------------------- workflow
 
@@ -434,27 +541,39 @@ class OmniOrderImporter(models.AbstractModel):
             if transaction.is_gift_card:
                 gift_rule = backend._omni_payment_rule(transaction.gateway, order.financial_status)
                 journal = (gift_rule.journal_id if gift_rule else None) or journal
-            payment = self.env["account.payment"].with_company(backend.company_id).create({
-                "payment_type": "inbound",
-                "partner_type": "customer",
-                "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
-                "amount": float(transaction.amount),
-                "currency_id": sale.currency_id.id,
-                "journal_id": journal.id,
-                "date": _naive(transaction.processed_at or order.created_at).date(),
-                "memo": reference,
-                "payment_reference": reference,
-                "omni_backend_id": backend.id,
-                "omni_gateway": transaction.gateway,
-                "omni_transaction_id": transaction.transaction_id or False,
-            })
+            payment = (
+                self.env["account.payment"]
+                .with_company(backend.company_id)
+                .create(
+                    {
+                        "payment_type": "inbound",
+                        "partner_type": "customer",
+                        "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
+                        "amount": float(transaction.amount),
+                        "currency_id": sale.currency_id.id,
+                        "journal_id": journal.id,
+                        "date": _naive(transaction.processed_at or order.created_at).date(),
+                        "memo": reference,
+                        "payment_reference": reference,
+                        "omni_backend_id": backend.id,
+                        "omni_gateway": transaction.gateway,
+                        "omni_transaction_id": transaction.transaction_id or False,
+                    }
+                )
+            )
             payment.action_post()
             Binding._omni_bind(backend, payment, reference)
             payments |= payment
         if invoice and payments:
             lines = (payments.move_id.line_ids | invoice.line_ids).filtered(
-                lambda line: line.account_id == invoice.line_ids.filtered(
-                    lambda move_line: move_line.display_type == "payment_term").account_id[:1] and not line.reconciled)
+                lambda line: (
+                    line.account_id
+                    == invoice.line_ids.filtered(lambda move_line: move_line.display_type == "payment_term").account_id[
+                        :1
+                    ]
+                    and not line.reconciled
+                )
+            )
             lines.reconcile()
         sale.omni_payment_ids |= payments
         return payments
@@ -464,8 +583,11 @@ class OmniOrderImporter(models.AbstractModel):
     def _omni_update_order(self, backend, sale, order):
         """Apply a channel edit: allowed until something shipped or got invoiced."""
         if sale.state == "cancel":
-            raise BusinessError(_("Order %s was cancelled in Odoo but changed on the channel.", order.name),
-                                category="validation", record=(sale._name, sale.id))
+            raise BusinessError(
+                self.env._("Order %s was cancelled in Odoo but changed on the channel.", order.name),
+                category="validation",
+                record=(sale._name, sale.id),
+            )
         if sale.omni_content_digest == content_digest(order):
             # Only statuses, payments or notes moved (paid, fulfilled...): no line to touch.
             sale.write({"omni_financial_status": order.financial_status})
@@ -475,8 +597,13 @@ class OmniOrderImporter(models.AbstractModel):
         invoiced = sale.invoice_ids.filtered(lambda move: move.state == "posted")
         if shipped or invoiced:
             raise BusinessError(
-                _("Order %s changed on the channel after it was shipped or invoiced in Odoo; review it by hand.",
-                  order.name), category="validation", record=(sale._name, sale.id))
+                self.env._(
+                    "Order %s changed on the channel after it was shipped or invoiced in Odoo; review it by hand.",
+                    order.name,
+                ),
+                category="validation",
+                record=(sale._name, sale.id),
+            )
         planned = plan_order_lines(order, backend.discount_mode)
         line_values = self._omni_line_values(backend, order, planned)
         Binding = self.env["omni.binding"]
@@ -488,8 +615,14 @@ class OmniOrderImporter(models.AbstractModel):
             line = existing.get(external_id)
             if line:
                 kept |= line
-                commands.append(Command.update(line.id, {k: v for k, v in values.items() if k != "product_id"}
-                                               if line.product_id.id == values["product_id"] else values))
+                commands.append(
+                    Command.update(
+                        line.id,
+                        {k: v for k, v in values.items() if k != "product_id"}
+                        if line.product_id.id == values["product_id"]
+                        else values,
+                    )
+                )
             else:
                 commands.append(Command.create(values))
                 new_planned.append(planned_line)
@@ -500,33 +633,49 @@ class OmniOrderImporter(models.AbstractModel):
             else:
                 commands.append(Command.update(line.id, {"product_uom_qty": 0}))
         before = set(sale.order_line.ids)
-        sale.write({"order_line": commands, "omni_financial_status": order.financial_status,
-                    "note": order.note or sale.note})
+        sale.write(
+            {"order_line": commands, "omni_financial_status": order.financial_status, "note": order.note or sale.note}
+        )
         added = sale.order_line.filtered(lambda line: line.id not in before).sorted("id")
         for planned_line, sale_line in zip(new_planned, added, strict=False):
             Binding._omni_bind(backend, sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
         self._omni_check_totals(backend, sale, order)
         sale.omni_content_digest = content_digest(order)
-        sale.message_post(body=_("Updated from the channel (order edited before shipping)."))
+        sale.message_post(body=self.env._("Updated from the channel (order edited before shipping)."))
         self._omni_apply_workflow(backend, sale, order)
 
     def _omni_cancel_order(self, backend, sale, order):
         """Cancel the sale order and its pickings when nothing has shipped; else a person decides."""
         if sale.state == "cancel":
             return
-        shipped = any(picking.state == "done" and picking.picking_type_code == "outgoing"
-                      for picking in sale.picking_ids)
+        shipped = any(
+            picking.state == "done" and picking.picking_type_code == "outgoing" for picking in sale.picking_ids
+        )
         posted = sale.invoice_ids.filtered(lambda move: move.state == "posted" and move.move_type == "out_invoice")
         if shipped:
             raise BusinessError(
-                _("Order %s was cancelled on the channel but has already shipped: arrange the return and "
-                  "refund by hand.", order.name), category="validation", record=(sale._name, sale.id))
+                self.env._(
+                    "Order %s was cancelled on the channel but has already shipped: arrange the return and "
+                    "refund by hand.",
+                    order.name,
+                ),
+                category="validation",
+                record=(sale._name, sale.id),
+            )
         if posted:
             raise BusinessError(
-                _("Order %s was cancelled on the channel but is invoiced: the channel's refund will credit it; "
-                  "cancel the order once refunded.", order.name), category="validation", record=(sale._name, sale.id))
+                self.env._(
+                    "Order %s was cancelled on the channel but is invoiced: the channel's refund will credit it; "
+                    "cancel the order once refunded.",
+                    order.name,
+                ),
+                category="validation",
+                record=(sale._name, sale.id),
+            )
         sale.with_context(disable_cancel_warning=True)._action_cancel()
-        sale.message_post(body=_("Cancelled on the channel (%s).", order.cancel_reason or _("no reason given")))
+        sale.message_post(
+            body=self.env._("Cancelled on the channel (%s).", order.cancel_reason or self.env._("no reason given"))
+        )
 
     # ----------------------------------------------------------------- refunds
 
@@ -541,8 +690,9 @@ class OmniOrderImporter(models.AbstractModel):
             return existing
         sale = Binding._omni_lookup(backend, ORDER_MODEL, [refund.order_external_id]).get(refund.order_external_id)
         if not sale:
-            raise TransientError(_("Order %s of this refund is not imported yet.", refund.order_external_id),
-                                 retry_after=60)
+            raise TransientError(
+                self.env._("Order %s of this refund is not imported yet.", refund.order_external_id), retry_after=60
+            )
         line_ids = [f"{sale.omni_external_id}/{line.order_line_external_id}" for line in refund.lines]
         sale_lines = Binding._omni_lookup(backend, LINE_MODEL, line_ids)
         invoice_lines = []
@@ -550,9 +700,15 @@ class OmniOrderImporter(models.AbstractModel):
         for refund_line, key in zip(refund.lines, line_ids, strict=True):
             sale_line = sale_lines.get(key)
             if not sale_line:
-                raise BusinessError(_("Refund %(refund)s names an order line %(line)s that Odoo does not know.",
-                                      refund=refund.external_id, line=refund_line.order_line_external_id),
-                                    category="validation", record=(sale._name, sale.id))
+                raise BusinessError(
+                    self.env._(
+                        "Refund %(refund)s names an order line %(line)s that Odoo does not know.",
+                        refund=refund.external_id,
+                        line=refund_line.order_line_external_id,
+                    ),
+                    category="validation",
+                    record=(sale._name, sale.id),
+                )
             if refund_line.quantity:
                 invoice_lines.append((sale_line, refund_line.quantity, refund_line.amount))
             elif refund_line.amount:
@@ -564,8 +720,14 @@ class OmniOrderImporter(models.AbstractModel):
         if restock:
             self._omni_return_goods(sale, restock)
         self._omni_register_refund_payments(backend, sale, refund, credit_note)
-        sale.message_post(body=_("Refund %(refund)s of %(amount)s %(currency)s imported from the channel.",
-                                 refund=refund.external_id, amount=refund.amount, currency=refund.currency))
+        sale.message_post(
+            body=self.env._(
+                "Refund %(refund)s of %(amount)s %(currency)s imported from the channel.",
+                refund=refund.external_id,
+                amount=refund.amount,
+                currency=refund.currency,
+            )
+        )
         return credit_note
 
     def _omni_create_credit_note(self, backend, sale, refund, invoice_lines):
@@ -574,47 +736,95 @@ class OmniOrderImporter(models.AbstractModel):
         for sale_line, quantity, amount in invoice_lines:
             qty = float(quantity) if quantity else 1.0
             price_unit = float(Decimal(amount) / Decimal(str(qty)))
-            move_lines.append(Command.create({
-                "product_id": sale_line.product_id.id, "name": sale_line.name, "quantity": qty,
-                "price_unit": price_unit, "tax_ids": [Command.set(sale_line.tax_ids.ids)],
-                "sale_line_ids": [Command.link(sale_line.id)],
-            }))
+            move_lines.append(
+                Command.create(
+                    {
+                        "product_id": sale_line.product_id.id,
+                        "name": sale_line.name,
+                        "quantity": qty,
+                        "price_unit": price_unit,
+                        "tax_ids": [Command.set(sale_line.tax_ids.ids)],
+                        "sale_line_ids": [Command.link(sale_line.id)],
+                    }
+                )
+            )
         if refund.shipping_amount:
             shipping_line = sale.order_line.filtered(
-                lambda line: line.product_id == backend._omni_shipping_product(None) or line.product_id in
-                backend.shipping_map_ids.product_id)[:1]
-            move_lines.append(Command.create({
-                "product_id": (shipping_line.product_id or backend._omni_shipping_product(None)).id,
-                "name": _("Shipping refund"), "quantity": 1, "price_unit": float(refund.shipping_amount),
-                "tax_ids": [Command.set(shipping_line.tax_ids.ids)],
-            }))
+                lambda line: (
+                    line.product_id == backend._omni_shipping_product(None)
+                    or line.product_id in backend.shipping_map_ids.product_id
+                )
+            )[:1]
+            move_lines.append(
+                Command.create(
+                    {
+                        "product_id": (shipping_line.product_id or backend._omni_shipping_product(None)).id,
+                        "name": self.env._("Shipping refund"),
+                        "quantity": 1,
+                        "price_unit": float(refund.shipping_amount),
+                        "tax_ids": [Command.set(shipping_line.tax_ids.ids)],
+                    }
+                )
+            )
         if refund.adjustment_amount:
-            move_lines.append(Command.create({
-                "product_id": backend._omni_service_product("rounding").id, "name": _("Refund adjustment"),
-                "quantity": 1, "price_unit": float(refund.adjustment_amount), "tax_ids": [Command.clear()],
-            }))
-        credit_note = self.env["account.move"].with_company(backend.company_id).create({
-            "move_type": "out_refund",
-            "partner_id": sale.partner_invoice_id.id,
-            "currency_id": sale.currency_id.id,
-            "invoice_origin": sale.name,
-            "ref": _("Refund %s", refund.external_id or ""),
-            "invoice_date": _naive(refund.created_at).date(),
-            "omni_backend_id": backend.id,
-            "omni_external_id": refund.external_id or False,
-            "invoice_line_ids": move_lines,
-        })
+            move_lines.append(
+                Command.create(
+                    {
+                        "product_id": backend._omni_service_product("rounding").id,
+                        "name": self.env._("Refund adjustment"),
+                        "quantity": 1,
+                        "price_unit": float(refund.adjustment_amount),
+                        "tax_ids": [Command.clear()],
+                    }
+                )
+            )
+        credit_note = (
+            self.env["account.move"]
+            .with_company(backend.company_id)
+            .create(
+                {
+                    "move_type": "out_refund",
+                    "partner_id": sale.partner_invoice_id.id,
+                    "currency_id": sale.currency_id.id,
+                    "invoice_origin": sale.name,
+                    "ref": self.env._("Refund %s", refund.external_id or ""),
+                    "invoice_date": _naive(refund.created_at).date(),
+                    "omni_backend_id": backend.id,
+                    "omni_external_id": refund.external_id or False,
+                    "invoice_line_ids": move_lines,
+                }
+            )
+        )
         difference = refund.amount - _decimal(credit_note.amount_total)
         tolerance = _decimal(backend.total_tolerance)
         if abs(difference) > tolerance:
             raise BusinessError(
-                _("Credit note for refund %(refund)s comes to %(odoo)s but the channel refunded %(channel)s %(cur)s.",
-                  refund=refund.external_id, odoo=credit_note.amount_total, channel=refund.amount,
-                  cur=refund.currency), category="validation", record=(sale._name, sale.id))
+                self.env._(
+                    "Credit note for refund %(refund)s comes to %(odoo)s but the channel refunded %(channel)s %(cur)s.",
+                    refund=refund.external_id,
+                    odoo=credit_note.amount_total,
+                    channel=refund.amount,
+                    cur=refund.currency,
+                ),
+                category="validation",
+                record=(sale._name, sale.id),
+            )
         if difference:
-            credit_note.write({"invoice_line_ids": [Command.create({
-                "product_id": backend._omni_service_product("rounding").id, "name": _("Channel rounding"),
-                "quantity": 1, "price_unit": float(difference), "tax_ids": [Command.clear()]})]})
+            credit_note.write(
+                {
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": backend._omni_service_product("rounding").id,
+                                "name": self.env._("Channel rounding"),
+                                "quantity": 1,
+                                "price_unit": float(difference),
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                    ]
+                }
+            )
         credit_note.action_post()
         return credit_note
 
@@ -631,8 +841,11 @@ class OmniOrderImporter(models.AbstractModel):
         if not to_return or not done_pickings:
             return self.env["stock.picking"]
         picking = done_pickings.sorted("id")[-1]
-        wizard = self.env["stock.return.picking"].with_context(active_id=picking.id, active_model="stock.picking") \
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_id=picking.id, active_model="stock.picking")
             .create({"picking_id": picking.id})
+        )
         for return_line in wizard.product_return_moves:
             return_line.quantity = float(to_return.get(return_line.product_id, 0))
         returned = wizard._create_return()
@@ -652,21 +865,34 @@ class OmniOrderImporter(models.AbstractModel):
             if Binding._omni_lookup(backend, "account.payment", [reference]):
                 continue
             journal = (rule.journal_id if rule else None) or backend._omni_clearing_journal(transaction.gateway)
-            payment = self.env["account.payment"].with_company(backend.company_id).create({
-                "payment_type": "outbound", "partner_type": "customer",
-                "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
-                "amount": float(transaction.amount), "currency_id": sale.currency_id.id, "journal_id": journal.id,
-                "date": _naive(transaction.processed_at or refund.created_at).date(), "memo": reference,
-                "payment_reference": reference, "omni_backend_id": backend.id, "omni_gateway": transaction.gateway,
-                "omni_transaction_id": transaction.transaction_id or False,
-            })
+            payment = (
+                self.env["account.payment"]
+                .with_company(backend.company_id)
+                .create(
+                    {
+                        "payment_type": "outbound",
+                        "partner_type": "customer",
+                        "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
+                        "amount": float(transaction.amount),
+                        "currency_id": sale.currency_id.id,
+                        "journal_id": journal.id,
+                        "date": _naive(transaction.processed_at or refund.created_at).date(),
+                        "memo": reference,
+                        "payment_reference": reference,
+                        "omni_backend_id": backend.id,
+                        "omni_gateway": transaction.gateway,
+                        "omni_transaction_id": transaction.transaction_id or False,
+                    }
+                )
+            )
             payment.action_post()
             Binding._omni_bind(backend, payment, reference)
             payments |= payment
         if payments:
             account = credit_note.line_ids.filtered(lambda line: line.display_type == "payment_term").account_id[:1]
             (payments.move_id.line_ids | credit_note.line_ids).filtered(
-                lambda line: line.account_id == account and not line.reconciled).reconcile()
+                lambda line: line.account_id == account and not line.reconciled
+            ).reconcile()
         return payments
 
     @staticmethod
@@ -685,9 +911,10 @@ class OmniOrderImporter(models.AbstractModel):
             if event.topic in ("refunds/create",):
                 return self._omni_import_refund(backend, refund_from_dict(payload), event)
         except ValidationError as error:
-            raise BusinessError(_("The payload is not a valid canonical record: %s", error),
-                                category="validation") from error
-        raise BusinessError(_("Unknown topic %s for a custom channel.", event.topic), category="validation")
+            raise BusinessError(
+                self.env._("The payload is not a valid canonical record: %s", error), category="validation"
+            ) from error
+        raise BusinessError(self.env._("Unknown topic %s for a custom channel.", event.topic), category="validation")
 
 
 def _naive(value):

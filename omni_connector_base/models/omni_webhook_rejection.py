@@ -22,11 +22,16 @@ class OmniWebhookRejection(models.Model):
 
     @api.model
     def _omni_log(self, backend_id, reason, http_status, remote_addr=None, topic=None, body_size=0):
-        self.sudo().create({
-            "backend_id": backend_id, "reason": reason, "http_status": http_status,
-            "remote_addr": mask_address(remote_addr), "topic": (topic or "")[:128] or False,
-            "body_size": body_size,
-        })
+        self.sudo().create(
+            {
+                "backend_id": backend_id,
+                "reason": reason,
+                "http_status": http_status,
+                "remote_addr": mask_address(remote_addr),
+                "topic": (topic or "")[:128] or False,
+                "body_size": body_size,
+            }
+        )
 
     @api.model
     def _omni_purge(self, days=30):

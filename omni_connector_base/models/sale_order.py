@@ -4,18 +4,38 @@ from odoo import api, fields, models
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
-    omni_backend_id = fields.Many2one("omni.backend", string="Channel", index=True, readonly=True, copy=False,
-                                      help="The channel account this order came from.")
-    omni_external_id = fields.Char(string="Channel Order ID", readonly=True, copy=False,
-                                   help="The order's id on the channel.")
-    omni_channel_order_name = fields.Char(string="Channel Order", readonly=True, copy=False, index="trigram",
-                                          help="The order number the customer sees on the channel (e.g. #1042).")
+    omni_backend_id = fields.Many2one(
+        "omni.backend",
+        string="Channel",
+        index=True,
+        readonly=True,
+        copy=False,
+        help="The channel account this order came from.",
+    )
+    omni_external_id = fields.Char(
+        string="Channel Order ID", readonly=True, copy=False, help="The order's id on the channel."
+    )
+    omni_channel_order_name = fields.Char(
+        string="Channel Order",
+        readonly=True,
+        copy=False,
+        index="trigram",
+        help="The order number the customer sees on the channel (e.g. #1042).",
+    )
     omni_financial_status = fields.Char(string="Channel Payment Status", readonly=True, copy=False)
     omni_payment_gateway = fields.Char(string="Channel Gateway", readonly=True, copy=False)
-    omni_payment_ids = fields.Many2many("account.payment", "omni_sale_order_payment_rel", "order_id", "payment_id",
-                                        string="Channel Payments", readonly=True, copy=False)
-    omni_content_digest = fields.Char(readonly=True, copy=False,
-                                      help="Digest of the channel order's lines and totals last applied.")
+    omni_payment_ids = fields.Many2many(
+        "account.payment",
+        "omni_sale_order_payment_rel",
+        "order_id",
+        "payment_id",
+        string="Channel Payments",
+        readonly=True,
+        copy=False,
+    )
+    omni_content_digest = fields.Char(
+        readonly=True, copy=False, help="Digest of the channel order's lines and totals last applied."
+    )
     omni_event_count = fields.Integer(compute="_compute_omni_event_count", string="Channel Events")
 
     # One sale order per channel order, enforced by the database itself: the last line of
@@ -31,8 +51,10 @@ class SaleOrder(models.Model):
         counts = {}
         bound = self.filtered("omni_external_id")
         if bound:
-            domain = [("backend_id", "in", bound.omni_backend_id.ids),
-                      ("resource_key", "in", bound.mapped("omni_external_id"))]
+            domain = [
+                ("backend_id", "in", bound.omni_backend_id.ids),
+                ("resource_key", "in", bound.mapped("omni_external_id")),
+            ]
             for backend, key, count in Event._read_group(domain, ["backend_id", "resource_key"], ["__count"]):
                 counts[(backend.id, key)] = count
         for order in self:
@@ -51,8 +73,13 @@ class AccountPayment(models.Model):
 
     omni_backend_id = fields.Many2one("omni.backend", string="Channel", index=True, readonly=True, copy=False)
     omni_gateway = fields.Char(string="Channel Gateway", readonly=True, copy=False)
-    omni_transaction_id = fields.Char(string="Channel Transaction", readonly=True, copy=False, index=True,
-                                      help="The gateway's transaction id; payouts are matched on it.")
+    omni_transaction_id = fields.Char(
+        string="Channel Transaction",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="The gateway's transaction id; payouts are matched on it.",
+    )
 
 
 class AccountMove(models.Model):

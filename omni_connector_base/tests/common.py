@@ -15,15 +15,23 @@ class OmniTestMixin:
 
     @classmethod
     def _omni_create_backend(cls, env, **values):
-        defaults = {"name": "Test channel", "channel": "test", "webhook_secret": WEBHOOK_SECRET,
-                    "max_attempts": 3, "retry_base_delay": 60}
+        defaults = {
+            "name": "Test channel",
+            "channel": "test",
+            "webhook_secret": WEBHOOK_SECRET,
+            "max_attempts": 3,
+            "retry_base_delay": 60,
+        }
         defaults.update(values)
         return env["omni.backend"].sudo().create(defaults)
 
     @staticmethod
     def _omni_signed_headers(body, event_id=None, topic="test.event", secret=WEBHOOK_SECRET):
-        headers = {"Content-Type": "application/json", TEST_SIGNATURE_HEADER: hmac_sha256_base64(secret, body),
-                   TEST_TOPIC_HEADER: topic}
+        headers = {
+            "Content-Type": "application/json",
+            TEST_SIGNATURE_HEADER: hmac_sha256_base64(secret, body),
+            TEST_TOPIC_HEADER: topic,
+        }
         if event_id:
             headers[TEST_EVENT_ID_HEADER] = event_id
         return headers

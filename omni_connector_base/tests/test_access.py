@@ -15,10 +15,14 @@ class TestAccess(OmniTestMixin, TransactionCase):
         cls.backend_b = cls._omni_create_backend(cls.env, name="B shop", company_id=cls.company_b.id)
         cls.plain_user = new_test_user(cls.env, login="plain", groups="base.group_user")
         cls.omni_user = new_test_user(cls.env, login="omni_user", groups="omni_connector_base.group_omni_user")
-        cls.omni_manager = new_test_user(cls.env, login="omni_manager",
-                                         groups="omni_connector_base.group_omni_manager")
-        cls.user_a = new_test_user(cls.env, login="omni_a", groups="omni_connector_base.group_omni_user",
-                                   company_id=cls.company_a.id, company_ids=[cls.company_a.id])
+        cls.omni_manager = new_test_user(cls.env, login="omni_manager", groups="omni_connector_base.group_omni_manager")
+        cls.user_a = new_test_user(
+            cls.env,
+            login="omni_a",
+            groups="omni_connector_base.group_omni_user",
+            company_id=cls.company_a.id,
+            company_ids=[cls.company_a.id],
+        )
 
     def test_plain_user_sees_no_omnichannel_menu(self):
         root = self.env.ref("omni_connector_base.menu_omni_root")

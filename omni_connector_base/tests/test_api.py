@@ -525,7 +525,7 @@ class TestCustomApi(OmniTestMixin, HttpCase):
         backend = self.backend.with_user(manager)
         action = backend.action_new_api_key()
         self.assertEqual(action["res_model"], "omni.api.key.wizard")
-        wizard_form = Form(self.env["omni.api.key.wizard"].with_user(manager).with_context(action["context"]),
+        wizard_form = Form(self.env["omni.api.key.wizard"].with_user(manager).with_context(**action["context"]),
                            view="omni_connector_base.view_omni_api_key_wizard_form")
         wizard_form.name = "B2B portal"
         wizard = wizard_form.save()
@@ -535,7 +535,7 @@ class TestCustomApi(OmniTestMixin, HttpCase):
         key = self.env["omni.api.key"].browse(shown["context"]["default_api_key_id"])
         self.assertEqual((key.name, key.backend_id, key.create_uid), ("B2B portal", self.backend, manager))
         self.assertEqual(key.key_hash, hash_key(full_key))
-        show = Form(self.env["omni.api.key.wizard"].with_user(manager).with_context(shown["context"]),
+        show = Form(self.env["omni.api.key.wizard"].with_user(manager).with_context(**shown["context"]),
                     view="omni_connector_base.view_omni_api_key_wizard_show_form")
         self.assertEqual(show.key, full_key, "the full key is shown in the dialog")
         self.assertNotIn("key", {name for name, field in self.env["omni.api.key.wizard"]._fields.items()
@@ -543,7 +543,7 @@ class TestCustomApi(OmniTestMixin, HttpCase):
         # It works right away, and cannot be obtained again from the key record.
         self._check(self._post(order_payload(), key=full_key), 202)
         self.assertNotIn(full_key, json.dumps(key.with_user(manager).read()[0], default=str))
-        fresh = Form(self.env["omni.api.key.wizard"].with_user(manager).with_context(action["context"]),
+        fresh = Form(self.env["omni.api.key.wizard"].with_user(manager).with_context(**action["context"]),
                      view="omni_connector_base.view_omni_api_key_wizard_show_form")
         self.assertFalse(fresh.key)
         # The creation is on the backend's chatter, without the key.

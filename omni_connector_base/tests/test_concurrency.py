@@ -1,5 +1,9 @@
 """Two real database connections against committed events: the claim is the lease."""
 
+# These tests drive their own real database connections (two workers, a crash), so they commit
+# on those connections on purpose; the test transaction itself is never committed.
+# pylint: disable=invalid-commit
+
 import json
 
 from odoo import SUPERUSER_ID, api, sql_db
@@ -17,15 +21,17 @@ class TestConcurrentWorkers(BaseCase):
         super().setUpClass()
         with cls._cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            backend = env["omni.backend"].create({"name": "Concurrency", "channel": "test",
-                                                  "webhook_secret": WEBHOOK_SECRET})
+            backend = env["omni.backend"].create(
+                {"name": "Concurrency", "channel": "test", "webhook_secret": WEBHOOK_SECRET}
+            )
             cls.backend_id = backend.id
             Event = env["omni.event"]
             ids = []
             for index in range(6):
                 body = json.dumps({"resource": f"R{index}", "name": f"n{index}"}).encode()
-                values = backend._omni_webhook_event_values(body, {"X-Omni-Event-Id": f"conc-{index}"},
-                                                            json.loads(body))
+                values = backend._omni_webhook_event_values(
+                    body, {"X-Omni-Event-Id": f"conc-{index}"}, json.loads(body)
+                )
                 ids.append(Event._omni_store_incoming(backend, body, values)[0])
             cls.event_ids = ids
             cr.commit()
@@ -93,10 +99,12 @@ class TestConcurrentWorkers(BaseCase):
             Event = env["omni.event"]
             ids = []
             for version in (1, 2):
-                body = json.dumps({"resource": "SAME", "name": f"same-v{version}",
-                                   "updated_at": f"2026-11-01T10:0{version}:00Z"}).encode()
-                values = backend._omni_webhook_event_values(body, {"X-Omni-Event-Id": f"same-{version}"},
-                                                            json.loads(body))
+                body = json.dumps(
+                    {"resource": "SAME", "name": f"same-v{version}", "updated_at": f"2026-11-01T10:0{version}:00Z"}
+                ).encode()
+                values = backend._omni_webhook_event_values(
+                    body, {"X-Omni-Event-Id": f"same-{version}"}, json.loads(body)
+                )
                 ids.append(Event._omni_store_incoming(backend, body, values)[0])
             cr.commit()
         try:

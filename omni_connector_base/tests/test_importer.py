@@ -26,32 +26,51 @@ class OmniImporterCommon(OmniTestMixin, AccountTestInvoicingCommon):
         cls.eur = cls.setup_other_currency("EUR", rates=[("2020-01-01", 0.9)])
         company = cls.env.company
         Tax = cls.env["account.tax"]
-        cls.tax_19_incl = Tax.create({"name": "VAT 19% incl", "amount": 19, "amount_type": "percent",
-                                      "type_tax_use": "sale", "price_include_override": "tax_included",
-                                      "company_id": company.id})
-        cls.tax_875_excl = Tax.create({"name": "CA 8.75%", "amount": 8.75, "amount_type": "percent",
-                                       "type_tax_use": "sale", "price_include_override": "tax_excluded",
-                                       "company_id": company.id})
+        cls.tax_19_incl = Tax.create(
+            {
+                "name": "VAT 19% incl",
+                "amount": 19,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "price_include_override": "tax_included",
+                "company_id": company.id,
+            }
+        )
+        cls.tax_875_excl = Tax.create(
+            {
+                "name": "CA 8.75%",
+                "amount": 8.75,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "price_include_override": "tax_excluded",
+                "company_id": company.id,
+            }
+        )
         Product = cls.env["product.product"]
         cls.products = {}
         for sku, price in (("TSHIRT-BLK-M", 29), ("MUG-CLASSIC", 15), ("HOODIE-GRY-L", 90), ("SOCKS-3PK", 10)):
-            cls.products[sku] = Product.create({"name": sku, "default_code": sku, "type": "consu",
-                                                "list_price": price, "taxes_id": [Command.clear()]})
-        cls.backend = cls._omni_create_backend(cls.env, name="Custom shop", channel="custom",
-                                               company_id=company.id)
+            cls.products[sku] = Product.create(
+                {"name": sku, "default_code": sku, "type": "consu", "list_price": price, "taxes_id": [Command.clear()]}
+            )
+        cls.backend = cls._omni_create_backend(cls.env, name="Custom shop", channel="custom", company_id=company.id)
         cls.Importer = cls.env["omni.order.importer"]
 
     def _post_event(self, topic, record_dict, key):
         body = json.dumps(record_dict).encode()
-        values = {"idempotency_key": key, "topic": topic, "resource_model": "sale.order",
-                  "resource_key": record_dict.get("order_external_id") or record_dict["external_id"],
-                  "source_ts": False}
+        values = {
+            "idempotency_key": key,
+            "topic": topic,
+            "resource_model": "sale.order",
+            "resource_key": record_dict.get("order_external_id") or record_dict["external_id"],
+            "source_ts": False,
+        }
         event_id, _new = self.env["omni.event"]._omni_store_incoming(self.backend, body, values)
         return self.env["omni.event"].browse(event_id)
 
     def _sale_orders(self, external_id):
-        return self.env["sale.order"].search([("omni_backend_id", "=", self.backend.id),
-                                              ("omni_external_id", "=", external_id)])
+        return self.env["sale.order"].search(
+            [("omni_backend_id", "=", self.backend.id), ("omni_external_id", "=", external_id)]
+        )
 
 
 @tagged("post_install", "-at_install", "omni")
@@ -94,8 +113,10 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertEqual(Binding._omni_lookup(self.backend, "sale.order", ["5829417091234"])["5829417091234"], sale)
         lines = Binding._omni_lookup(self.backend, "sale.order.line", ["5829417091234/14417890001"])
         self.assertEqual(lines["5829417091234/14417890001"], tshirt)
-        self.assertEqual(Binding._omni_lookup(self.backend, "product.product", ["45110000011"])["45110000011"],
-                         self.products["TSHIRT-BLK-M"])
+        self.assertEqual(
+            Binding._omni_lookup(self.backend, "product.product", ["45110000011"])["45110000011"],
+            self.products["TSHIRT-BLK-M"],
+        )
 
     def test_woocommerce_727_taxes_excluded_with_fee(self):
         sale = self.Importer._omni_import_order(self.backend, woocommerce_727())
@@ -119,20 +140,39 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertFalse(any(sale.order_line.mapped("discount")))
 
     def test_multi_tax_zero_price_and_full_discount_lines(self):
-        tax_5 = self.env["account.tax"].create({"name": "5%", "amount": 5, "type_tax_use": "sale",
-                                                "price_include_override": "tax_excluded"})
-        tax_7 = self.env["account.tax"].create({"name": "7%", "amount": 7, "type_tax_use": "sale",
-                                                "price_include_override": "tax_excluded"})
+        tax_5 = self.env["account.tax"].create(
+            {"name": "5%", "amount": 5, "type_tax_use": "sale", "price_include_override": "tax_excluded"}
+        )
+        tax_7 = self.env["account.tax"].create(
+            {"name": "7%", "amount": 7, "type_tax_use": "sale", "price_include_override": "tax_excluded"}
+        )
         order = woocommerce_727(
-            external_id="900", name="900",
+            external_id="900",
+            name="900",
             lines=[
-                Line(external_id="a", sku="HOODIE-GRY-L", name="Hoodie", quantity=D(1), unit_price=D("100.00"),
-                     tax_lines=[TaxLine(D("0.05"), D("5.00")), TaxLine(D("0.07"), D("7.00"))]),
+                Line(
+                    external_id="a",
+                    sku="HOODIE-GRY-L",
+                    name="Hoodie",
+                    quantity=D(1),
+                    unit_price=D("100.00"),
+                    tax_lines=[TaxLine(D("0.05"), D("5.00")), TaxLine(D("0.07"), D("7.00"))],
+                ),
                 Line(external_id="b", sku="SOCKS-3PK", name="Free socks", quantity=D(1), unit_price=D("0.00")),
-                Line(external_id="c", sku="MUG-CLASSIC", name="Gifted mug", quantity=D(3), unit_price=D("15.00"),
-                     discount_amount=D("45.00")),
+                Line(
+                    external_id="c",
+                    sku="MUG-CLASSIC",
+                    name="Gifted mug",
+                    quantity=D(3),
+                    unit_price=D("15.00"),
+                    discount_amount=D("45.00"),
+                ),
             ],
-            shipping_lines=[], fee_lines=[], discounts=[], total_tax=D("12.00"), total=D("112.00"),
+            shipping_lines=[],
+            fee_lines=[],
+            discounts=[],
+            total_tax=D("12.00"),
+            total=D("112.00"),
             payments=[Payment(gateway="stripe", transaction_id="ch_900", amount=D("112.00"), currency="USD")],
         )
         sale = self.Importer._omni_import_order(self.backend, order)
@@ -144,17 +184,31 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertAlmostEqual(sale.amount_total, 112.00, places=2)
 
     def test_missing_tax_blocks_with_exception(self):
-        order = woocommerce_727(lines=[Line(external_id="x", sku="SOCKS-3PK", name="Socks", quantity=D(1),
-                                            unit_price=D("10.00"), tax_lines=[TaxLine(D("0.21"), D("2.10"))])],
-                                shipping_lines=[], fee_lines=[], total_tax=D("2.10"), total=D("12.10"))
+        order = woocommerce_727(
+            lines=[
+                Line(
+                    external_id="x",
+                    sku="SOCKS-3PK",
+                    name="Socks",
+                    quantity=D(1),
+                    unit_price=D("10.00"),
+                    tax_lines=[TaxLine(D("0.21"), D("2.10"))],
+                )
+            ],
+            shipping_lines=[],
+            fee_lines=[],
+            total_tax=D("2.10"),
+            total=D("12.10"),
+        )
         event = self._post_event("orders/upsert", order_to_dict(order), "missing-tax")
         self._omni_run_ready()
         self.assertEqual(event.state, "blocked")
         self.assertIn("No sale tax for 21 % excluded", event.exception_ids.message)
         self.assertFalse(self._sale_orders("727"))
         # A person maps the rate; the replay succeeds.
-        tax_21 = self.env["account.tax"].create({"name": "21%", "amount": 21, "type_tax_use": "sale",
-                                                 "price_include_override": "tax_excluded"})
+        tax_21 = self.env["account.tax"].create(
+            {"name": "21%", "amount": 21, "type_tax_use": "sale", "price_include_override": "tax_excluded"}
+        )
         self.backend.tax_map_ids = [Command.create({"rate": 21, "price_include": False, "tax_id": tax_21.id})]
         event.exception_ids.action_retry()
         self._omni_run_ready()
@@ -162,12 +216,29 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertAlmostEqual(self._sale_orders("727").amount_total, 12.10, places=2)
 
     def test_unknown_sku_blocks_then_map_and_replay(self):
-        order = shopify_1042(external_id="1043", name="#1043", lines=[
-            Line(external_id="l1", sku="NEW-SKU-1", name="Brand new thing", quantity=D(1), unit_price=D("59.50"),
-                 tax_lines=vat19("9.50"), variant_external_id="v-new-1")],
-            shipping_lines=[], discounts=[], total_untaxed=None, total_tax=D("9.50"), total=D("59.50"),
-            payments=[Payment(gateway="shopify_payments", transaction_id="7301000099", amount=D("59.50"),
-                              currency="EUR")])
+        order = shopify_1042(
+            external_id="1043",
+            name="#1043",
+            lines=[
+                Line(
+                    external_id="l1",
+                    sku="NEW-SKU-1",
+                    name="Brand new thing",
+                    quantity=D(1),
+                    unit_price=D("59.50"),
+                    tax_lines=vat19("9.50"),
+                    variant_external_id="v-new-1",
+                )
+            ],
+            shipping_lines=[],
+            discounts=[],
+            total_untaxed=None,
+            total_tax=D("9.50"),
+            total=D("59.50"),
+            payments=[
+                Payment(gateway="shopify_payments", transaction_id="7301000099", amount=D("59.50"), currency="EUR")
+            ],
+        )
         event = self._post_event("orders/upsert", order_to_dict(order), "unknown-sku")
         self._omni_run_ready()
         self.assertEqual(event.state, "blocked")
@@ -176,8 +247,11 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertEqual(exception.category, "mapping")
         self.assertIn("map_product", exception.action_codes)
         # Map to an existing product through the exception's action, which replays the event.
-        wizard = self.env["omni.product.map.wizard"].with_context(active_id=exception.id).create(
-            {"exception_id": exception.id})
+        wizard = (
+            self.env["omni.product.map.wizard"]
+            .with_context(active_id=exception.id)
+            .create({"exception_id": exception.id})
+        )
         self.assertEqual(wizard.line_ids.sku, "NEW-SKU-1")
         wizard.line_ids.product_id = self.products["MUG-CLASSIC"]
         wizard.action_apply()
@@ -188,10 +262,17 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertEqual(sale.order_line.product_id, self.products["MUG-CLASSIC"])
 
     def test_unknown_sku_create_product_action(self):
-        order = woocommerce_727(external_id="728", name="728", lines=[
-            Line(external_id="z", sku="BRAND-NEW", name="Brand new", quantity=D(2), unit_price=D("5.00"))],
-            shipping_lines=[], fee_lines=[], discounts=[], total_tax=D("0"), total=D("10.00"),
-            payments=[Payment(gateway="stripe", transaction_id="ch_728", amount=D("10.00"), currency="USD")])
+        order = woocommerce_727(
+            external_id="728",
+            name="728",
+            lines=[Line(external_id="z", sku="BRAND-NEW", name="Brand new", quantity=D(2), unit_price=D("5.00"))],
+            shipping_lines=[],
+            fee_lines=[],
+            discounts=[],
+            total_tax=D("0"),
+            total=D("10.00"),
+            payments=[Payment(gateway="stripe", transaction_id="ch_728", amount=D("10.00"), currency="USD")],
+        )
         event = self._post_event("orders/upsert", order_to_dict(order), "create-product")
         self._omni_run_ready()
         exception = event.exception_ids
@@ -230,9 +311,16 @@ class TestOrderImporter(OmniImporterCommon):
         order = shopify_1042(financial_status="pending", payments=[])
         sale = self.Importer._omni_import_order(self.backend, order)
         self.assertEqual(sale.state, "draft", "pending orders wait as quotations by default")
-        edited = shopify_1042(financial_status="pending", payments=[], updated_at=order.updated_at.replace(hour=11),
-                              lines=[order.lines[0]], shipping_lines=order.shipping_lines,
-                              total_untaxed=None, total_tax=D("9.11"), total=D("57.10"))
+        edited = shopify_1042(
+            financial_status="pending",
+            payments=[],
+            updated_at=order.updated_at.replace(hour=11),
+            lines=[order.lines[0]],
+            shipping_lines=order.shipping_lines,
+            total_untaxed=None,
+            total_tax=D("9.11"),
+            total=D("57.10"),
+        )
         same = self.Importer._omni_import_order(self.backend, edited)
         self.assertEqual(same, sale)
         products = sale.order_line.mapped("product_id.default_code")
@@ -240,23 +328,33 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertAlmostEqual(sale.amount_total, 57.10, places=2)
 
     def test_cancel_before_shipping(self):
-        sale = self.Importer._omni_import_order(self.backend, woocommerce_727(financial_status="authorized",
-                                                                             payments=[]))
+        sale = self.Importer._omni_import_order(
+            self.backend, woocommerce_727(financial_status="authorized", payments=[])
+        )
         self.assertEqual(sale.state, "sale")
         picking = sale.picking_ids
-        cancelled = woocommerce_727(financial_status="voided", payments=[],
-                                    cancelled_at=woocommerce_727().updated_at, cancel_reason="customer",
-                                    updated_at=woocommerce_727().updated_at.replace(hour=20))
+        cancelled = woocommerce_727(
+            financial_status="voided",
+            payments=[],
+            cancelled_at=woocommerce_727().updated_at,
+            cancel_reason="customer",
+            updated_at=woocommerce_727().updated_at.replace(hour=20),
+        )
         self.Importer._omni_import_order(self.backend, cancelled)
         self.assertEqual(sale.state, "cancel")
         self.assertEqual(picking.state, "cancel")
 
     def test_cancel_after_shipping_opens_exception(self):
-        sale = self.Importer._omni_import_order(self.backend, woocommerce_727(financial_status="authorized",
-                                                                             payments=[]))
+        sale = self.Importer._omni_import_order(
+            self.backend, woocommerce_727(financial_status="authorized", payments=[])
+        )
         self._ship(sale)
-        cancelled = woocommerce_727(financial_status="voided", payments=[], cancelled_at=woocommerce_727().updated_at,
-                                    updated_at=woocommerce_727().updated_at.replace(hour=20))
+        cancelled = woocommerce_727(
+            financial_status="voided",
+            payments=[],
+            cancelled_at=woocommerce_727().updated_at,
+            updated_at=woocommerce_727().updated_at.replace(hour=20),
+        )
         event = self._post_event("orders/upsert", order_to_dict(cancelled), "cancel-after-ship")
         self._omni_run_ready()
         self.assertEqual(event.state, "blocked")
@@ -294,11 +392,30 @@ class TestOrderImporter(OmniImporterCommon):
 
     def test_partial_refund_without_restock(self):
         sale = self.Importer._omni_import_order(self.backend, shopify_1042())
-        refund = refund_1042(external_id="930000009", lines=[
-            refund_1042().lines[0].__class__(order_line_external_id="14417890002", quantity=D(1), restock=False,
-                                             amount=D("13.50"), tax_amount=D("2.16"))],
-            amount=D("13.50"), transactions=[Payment(gateway="shopify_payments", transaction_id="7301000003",
-                                                     amount=D("13.50"), currency="EUR", kind="refund")])
+        refund = refund_1042(
+            external_id="930000009",
+            lines=[
+                refund_1042()
+                .lines[0]
+                .__class__(
+                    order_line_external_id="14417890002",
+                    quantity=D(1),
+                    restock=False,
+                    amount=D("13.50"),
+                    tax_amount=D("2.16"),
+                )
+            ],
+            amount=D("13.50"),
+            transactions=[
+                Payment(
+                    gateway="shopify_payments",
+                    transaction_id="7301000003",
+                    amount=D("13.50"),
+                    currency="EUR",
+                    kind="refund",
+                )
+            ],
+        )
         credit_note = self.Importer._omni_import_refund(self.backend, refund)
         self.assertEqual(credit_note.amount_total, 13.50)
         self.assertFalse(sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming"))
@@ -307,15 +424,41 @@ class TestOrderImporter(OmniImporterCommon):
         sale = self.Importer._omni_import_order(self.backend, shopify_1042())
         self._ship(sale)
         lines = [
-            refund_1042().lines[0].__class__(order_line_external_id="14417890001", quantity=D(2), restock=True,
-                                             amount=D("52.20"), tax_amount=D("8.33")),
-            refund_1042().lines[0].__class__(order_line_external_id="14417890002", quantity=D(1), restock=True,
-                                             amount=D("13.50"), tax_amount=D("2.16")),
+            refund_1042()
+            .lines[0]
+            .__class__(
+                order_line_external_id="14417890001",
+                quantity=D(2),
+                restock=True,
+                amount=D("52.20"),
+                tax_amount=D("8.33"),
+            ),
+            refund_1042()
+            .lines[0]
+            .__class__(
+                order_line_external_id="14417890002",
+                quantity=D(1),
+                restock=True,
+                amount=D("13.50"),
+                tax_amount=D("2.16"),
+            ),
         ]
-        refund = refund_1042(external_id="930000010", lines=lines, shipping_amount=D("4.90"),
-                             shipping_tax=D("0.78"), amount=D("70.60"),
-                             transactions=[Payment(gateway="shopify_payments", transaction_id="7301000004",
-                                                   amount=D("70.60"), currency="EUR", kind="refund")])
+        refund = refund_1042(
+            external_id="930000010",
+            lines=lines,
+            shipping_amount=D("4.90"),
+            shipping_tax=D("0.78"),
+            amount=D("70.60"),
+            transactions=[
+                Payment(
+                    gateway="shopify_payments",
+                    transaction_id="7301000004",
+                    amount=D("70.60"),
+                    currency="EUR",
+                    kind="refund",
+                )
+            ],
+        )
         event = self._post_event("refunds/create", refund_to_dict(refund), "full-refund")
         self._omni_run_ready()
         self.assertEqual(event.state, "done", event.last_error)
@@ -333,9 +476,15 @@ class TestOrderImporter(OmniImporterCommon):
 
     def test_difference_within_tolerance_goes_to_rounding_line(self):
         self.backend.total_tolerance = 0.02
-        order = shopify_1042(external_id="1051", name="#1051", total=D("70.61"), total_untaxed=None,
-                             payments=[Payment(gateway="shopify_payments", transaction_id="7301000051",
-                                               amount=D("70.61"), currency="EUR")])
+        order = shopify_1042(
+            external_id="1051",
+            name="#1051",
+            total=D("70.61"),
+            total_untaxed=None,
+            payments=[
+                Payment(gateway="shopify_payments", transaction_id="7301000051", amount=D("70.61"), currency="EUR")
+            ],
+        )
         sale = self.Importer._omni_import_order(self.backend, order)
         rounding = sale.order_line.filtered(lambda line: line.product_id == self.backend.rounding_product_id)
         self.assertAlmostEqual(rounding.price_unit, 0.01, places=2)
@@ -344,18 +493,38 @@ class TestOrderImporter(OmniImporterCommon):
 
     def test_returning_customer_and_distinct_people_at_one_address(self):
         first = self.Importer._omni_import_order(self.backend, woocommerce_727())
-        second = self.Importer._omni_import_order(self.backend, woocommerce_727(
-            external_id="729", name="729", customer=woocommerce_727().customer.__class__(
-                email=" JORDAN.LEE@example.com ", first_name="Jordan", last_name="Lee"),
-            payments=[Payment(gateway="stripe", transaction_id="ch_729", amount=D("119.63"), currency="USD")]))
+        second = self.Importer._omni_import_order(
+            self.backend,
+            woocommerce_727(
+                external_id="729",
+                name="729",
+                customer=woocommerce_727().customer.__class__(
+                    email=" JORDAN.LEE@example.com ", first_name="Jordan", last_name="Lee"
+                ),
+                payments=[Payment(gateway="stripe", transaction_id="ch_729", amount=D("119.63"), currency="USD")],
+            ),
+        )
         self.assertEqual(first.partner_id, second.partner_id, "same person by normalized email")
-        flatmate = self.Importer._omni_import_order(self.backend, woocommerce_727(
-            external_id="730", name="730", customer=woocommerce_727().customer.__class__(
-                external_id="89", email="sam.lee@example.com", first_name="Sam", last_name="Lee"),
-            billing_address=woocommerce_727().billing_address.__class__(
-                first_name="Sam", last_name="Lee", street="1 Market St", city="San Francisco", zip="94105",
-                state_code="CA", country_code="US"),
-            payments=[Payment(gateway="stripe", transaction_id="ch_730", amount=D("119.63"), currency="USD")]))
+        flatmate = self.Importer._omni_import_order(
+            self.backend,
+            woocommerce_727(
+                external_id="730",
+                name="730",
+                customer=woocommerce_727().customer.__class__(
+                    external_id="89", email="sam.lee@example.com", first_name="Sam", last_name="Lee"
+                ),
+                billing_address=woocommerce_727().billing_address.__class__(
+                    first_name="Sam",
+                    last_name="Lee",
+                    street="1 Market St",
+                    city="San Francisco",
+                    zip="94105",
+                    state_code="CA",
+                    country_code="US",
+                ),
+                payments=[Payment(gateway="stripe", transaction_id="ch_730", amount=D("119.63"), currency="USD")],
+            ),
+        )
         self.assertNotEqual(flatmate.partner_id, first.partner_id, "never merges two people at one address")
 
     def test_authorized_then_paid_invoices_and_pays_once(self):
@@ -372,17 +541,23 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertEqual(len(sale.omni_payment_ids), 1)
         # The same paid version again (a poll after the webhook) changes nothing.
         self.Importer._omni_import_order(self.backend, paid)
-        self.Importer._omni_import_order(self.backend, woocommerce_727(
-            updated_at=authorized.updated_at.replace(hour=23), note="gift message changed"))
+        self.Importer._omni_import_order(
+            self.backend,
+            woocommerce_727(updated_at=authorized.updated_at.replace(hour=23), note="gift message changed"),
+        )
         self.assertEqual(len(sale.invoice_ids), 1)
         self.assertEqual(len(sale.omni_payment_ids), 1)
 
     def test_line_change_after_shipping_opens_exception(self):
         sale = self.Importer._omni_import_order(self.backend, woocommerce_727(financial_status="authorized"))
         self._ship(sale)
-        changed = woocommerce_727(financial_status="authorized", total_tax=D("8.05"), total=D("100.05"),
-                                  lines=woocommerce_727().lines[:1],
-                                  updated_at=woocommerce_727().updated_at.replace(hour=21))
+        changed = woocommerce_727(
+            financial_status="authorized",
+            total_tax=D("8.05"),
+            total=D("100.05"),
+            lines=woocommerce_727().lines[:1],
+            updated_at=woocommerce_727().updated_at.replace(hour=21),
+        )
         with self.assertRaises(BusinessError) as caught:
             self.Importer._omni_import_order(self.backend, changed)
         self.assertIn("after it was shipped or invoiced", caught.exception.message)

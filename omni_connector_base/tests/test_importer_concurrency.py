@@ -1,5 +1,9 @@
 """Two orders of the same new customer imported at the same moment by two workers: one contact."""
 
+# These tests drive their own real database connections (two workers, a crash), so they commit
+# on those connections on purpose; the test transaction itself is never committed.
+# pylint: disable=invalid-commit
+
 import threading
 import time
 from decimal import Decimal as D
@@ -17,12 +21,19 @@ EMAIL = "first.time.buyer@example.org"
 
 def _order(external_id):
     return woocommerce_727(
-        external_id=external_id, name=external_id,
+        external_id=external_id,
+        name=external_id,
         customer=Customer(email=EMAIL, first_name="First", last_name="Buyer"),
-        lines=[Line(external_id=f"{external_id}-1", sku="CONC-SKU-1", name="Thing", quantity=D(1),
-                    unit_price=D("10.00"))],
-        shipping_lines=[], fee_lines=[], discounts=[], payments=[], financial_status="pending",
-        total_tax=D("0"), total=D("10.00"),
+        lines=[
+            Line(external_id=f"{external_id}-1", sku="CONC-SKU-1", name="Thing", quantity=D(1), unit_price=D("10.00"))
+        ],
+        shipping_lines=[],
+        fee_lines=[],
+        discounts=[],
+        payments=[],
+        financial_status="pending",
+        total_tax=D("0"),
+        total=D("10.00"),
     )
 
 
@@ -38,8 +49,9 @@ class TestConcurrentCustomerImport(BaseCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             self.backend_id = env["omni.backend"].create({"name": "Concurrent import", "channel": "custom"}).id
             env["omni.backend"].browse(self.backend_id).payment_rule_ids.unlink()  # quotations only
-            self.product_id = env["product.product"].create({"name": "Thing", "default_code": "CONC-SKU-1",
-                                                             "type": "consu"}).id
+            self.product_id = (
+                env["product.product"].create({"name": "Thing", "default_code": "CONC-SKU-1", "type": "consu"}).id
+            )
             cr.commit()
         self.addCleanup(self._cleanup)
 
@@ -62,9 +74,17 @@ class TestConcurrentCustomerImport(BaseCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             backend = env["omni.backend"].browse(self.backend_id)
             body = json.dumps(order_to_dict(_order("C-2"))).encode()
-            event_b_id, _new = env["omni.event"]._omni_store_incoming(backend, body, {
-                "idempotency_key": "conc-customer-2", "topic": "orders/upsert", "resource_model": "sale.order",
-                "resource_key": "C-2", "source_ts": False})
+            event_b_id, _new = env["omni.event"]._omni_store_incoming(
+                backend,
+                body,
+                {
+                    "idempotency_key": "conc-customer-2",
+                    "topic": "orders/upsert",
+                    "resource_model": "sale.order",
+                    "resource_key": "C-2",
+                    "source_ts": False,
+                },
+            )
             cr.commit()
 
         outcome = {}

@@ -14,8 +14,9 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         cls.backend = cls._omni_create_backend(cls.env)
 
     def test_success_links_record_and_binding(self):
-        event = self._omni_store(self.backend, {"resource": "C1", "name": "Ping", "updated_at": "2026-11-01T10:00:00Z"},
-                                 "evt-ok")
+        event = self._omni_store(
+            self.backend, {"resource": "C1", "name": "Ping", "updated_at": "2026-11-01T10:00:00Z"}, "evt-ok"
+        )
         self.assertEqual(event.state, "pending")
         self._omni_run_ready()
         self.assertEqual(event.state, "done")
@@ -104,8 +105,9 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         event.action_replay()
         self._omni_run_ready()
         self.assertEqual(event.state, "done")
-        self.assertEqual(self.env["omni.binding"].search_count(
-            [("backend_id", "=", self.backend.id), ("external_id", "=", "C9")]), 1)
+        self.assertEqual(
+            self.env["omni.binding"].search_count([("backend_id", "=", self.backend.id), ("external_id", "=", "C9")]), 1
+        )
 
     def test_non_json_body_is_dead_with_parse_error(self):
         event = self._omni_store(self.backend, None, "evt-garbage", raw=b"{not json")
@@ -116,26 +118,32 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         self.assertEqual(event.exception_ids.category, "validation")
 
     def test_stale_update_is_skipped(self):
-        newer = self._omni_store(self.backend, {"resource": "C2", "name": "New", "updated_at": "2026-11-02T10:00:00Z"},
-                                 "evt-new")
+        newer = self._omni_store(
+            self.backend, {"resource": "C2", "name": "New", "updated_at": "2026-11-02T10:00:00Z"}, "evt-new"
+        )
         self._omni_run_ready()
         self.assertEqual(newer.state, "done")
-        older = self._omni_store(self.backend, {"resource": "C2", "name": "Old", "updated_at": "2026-11-01T10:00:00Z"},
-                                 "evt-old")
+        older = self._omni_store(
+            self.backend, {"resource": "C2", "name": "Old", "updated_at": "2026-11-01T10:00:00Z"}, "evt-old"
+        )
         self._omni_run_ready()
         self.assertEqual(older.state, "skipped")
         self.assertEqual(self.env["res.partner"].browse(newer.res_id).name, "New")
 
     def test_events_of_one_resource_apply_in_source_order(self):
         # Delivered out of order: v3, v1, v2 (by source time). Applied v1, v2, v3.
-        v3 = self._omni_store(self.backend, {"resource": "C3", "name": "v3",
-                                                "updated_at": "2026-11-01T10:03:00Z"}, "e3")
-        v1 = self._omni_store(self.backend, {"resource": "C3", "name": "v1",
-                                                "updated_at": "2026-11-01T10:01:00Z"}, "e1")
-        v2 = self._omni_store(self.backend, {"resource": "C3", "name": "v2",
-                                                "updated_at": "2026-11-01T10:02:00Z"}, "e2")
-        other = self._omni_store(self.backend, {"resource": "C4", "name": "x", "updated_at": "2026-11-01T09:00:00Z"},
-                                 "e4")
+        v3 = self._omni_store(
+            self.backend, {"resource": "C3", "name": "v3", "updated_at": "2026-11-01T10:03:00Z"}, "e3"
+        )
+        v1 = self._omni_store(
+            self.backend, {"resource": "C3", "name": "v1", "updated_at": "2026-11-01T10:01:00Z"}, "e1"
+        )
+        v2 = self._omni_store(
+            self.backend, {"resource": "C3", "name": "v2", "updated_at": "2026-11-01T10:02:00Z"}, "e2"
+        )
+        other = self._omni_store(
+            self.backend, {"resource": "C4", "name": "x", "updated_at": "2026-11-01T09:00:00Z"}, "e4"
+        )
         # Only the head of each resource is claimable: v1 and the other resource's event.
         claimable = self.env["omni.event"]._omni_claim(limit=10)
         self.assertEqual(set(claimable.ids), {v1.id, other.id})
@@ -145,10 +153,12 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         self.assertEqual((v1 | v2 | v3).mapped("state"), ["done"] * 3)
 
     def test_retrying_event_holds_back_later_events_of_same_resource(self):
-        first = self._omni_store(self.backend, {"resource": "C5", "fail": "transient",
-                                                "updated_at": "2026-11-01T10:00:00Z"}, "h1")
-        second = self._omni_store(self.backend, {"resource": "C5", "name": "after",
-                                                 "updated_at": "2026-11-01T11:00:00Z"}, "h2")
+        first = self._omni_store(
+            self.backend, {"resource": "C5", "fail": "transient", "updated_at": "2026-11-01T10:00:00Z"}, "h1"
+        )
+        second = self._omni_store(
+            self.backend, {"resource": "C5", "name": "after", "updated_at": "2026-11-01T11:00:00Z"}, "h2"
+        )
         self._omni_run_ready()
         self.assertEqual(first.state, "retry")
         self.assertEqual(second.state, "pending", "must wait for the earlier event of the same order")
@@ -160,10 +170,12 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         self.assertEqual(self.env["omni.event"].search_count([("idempotency_key", "=", "dup-1")]), 1)
 
     def test_ignore_blocked_event_releases_followers(self):
-        blocked = self._omni_store(self.backend, {"resource": "C7", "fail": "business",
-                                                  "updated_at": "2026-11-01T10:00:00Z"}, "i1")
-        follower = self._omni_store(self.backend, {"resource": "C7", "name": "next",
-                                                   "updated_at": "2026-11-01T10:05:00Z"}, "i2")
+        blocked = self._omni_store(
+            self.backend, {"resource": "C7", "fail": "business", "updated_at": "2026-11-01T10:00:00Z"}, "i1"
+        )
+        follower = self._omni_store(
+            self.backend, {"resource": "C7", "name": "next", "updated_at": "2026-11-01T10:05:00Z"}, "i2"
+        )
         self._omni_run_ready()
         self.assertEqual(blocked.state, "blocked")
         self.assertEqual(follower.state, "pending")
@@ -174,10 +186,12 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
 
     def test_outgoing_events_coalesce_and_process(self):
         Event = self.env["omni.event"]
-        first = Event._omni_enqueue_outgoing(self.backend, "stock.set", {"sku": "A", "qty": 5},
-                                             resource_key="A", coalesce=True)
-        second = Event._omni_enqueue_outgoing(self.backend, "stock.set", {"sku": "A", "qty": 3},
-                                              resource_key="A", coalesce=True)
+        first = Event._omni_enqueue_outgoing(
+            self.backend, "stock.set", {"sku": "A", "qty": 5}, resource_key="A", coalesce=True
+        )
+        second = Event._omni_enqueue_outgoing(
+            self.backend, "stock.set", {"sku": "A", "qty": 3}, resource_key="A", coalesce=True
+        )
         self.assertEqual(first, second)
         self.assertIn('"qty": 3', first.payload)
         self.assertEqual(first.direction, "out")

@@ -35,8 +35,9 @@ class TestWebhookIntake(OmniTestMixin, HttpCase):
         self.assertEqual(event.idempotency_key, "wh-1")
         self.assertEqual(event.payload.encode(), body, "the raw body is kept exactly")
         self.assertNotIn("Hmac", event.headers or "", "signatures are never stored")
-        self.assertFalse(self.env["res.partner"].search([("name", "=", "Webhook")]),
-                         "intake creates no business record")
+        self.assertFalse(
+            self.env["res.partner"].search([("name", "=", "Webhook")]), "intake creates no business record"
+        )
         self._omni_run_ready()
         self.assertEqual(event.state, "done")
 
@@ -90,7 +91,7 @@ class TestWebhookIntake(OmniTestMixin, HttpCase):
         self.backend.webhook_max_bytes = 1024
         big = json.dumps({"resource": "W5d", "blob": "x" * 4000}).encode()
         headers = self._omni_signed_headers(big, event_id="wh-5d")
-        response = self._post((big[i:i + 500] for i in range(0, len(big), 500)), headers)
+        response = self._post((big[i : i + 500] for i in range(0, len(big), 500)), headers)
         self.assertEqual(response.status_code, 413)
         self.assertEqual(len(self._events()), 1)
 

@@ -1,4 +1,4 @@
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -11,18 +11,26 @@ class OmniProductMapWizard(models.TransientModel):
 
     exception_id = fields.Many2one("omni.exception", required=True, ondelete="cascade")
     backend_id = fields.Many2one(related="exception_id.backend_id")
-    line_ids = fields.One2many("omni.product.map.wizard.line", "wizard_id", compute="_compute_line_ids",
-                               store=True, readonly=False)
+    line_ids = fields.One2many(
+        "omni.product.map.wizard.line", "wizard_id", compute="_compute_line_ids", store=True, readonly=False
+    )
 
     @api.depends("exception_id")
     def _compute_line_ids(self):
         for wizard in self:
             items = (wizard.exception_id.action_data or {}).get("lines", [])
-            wizard.line_ids = [Command.clear()] + [Command.create({
-                "sku": item.get("sku"), "barcode": item.get("barcode"),
-                "variant_external_id": item.get("variant_external_id"), "name": item.get("name") or item.get("sku"),
-                "price": float(item.get("price") or 0),
-            }) for item in items]
+            wizard.line_ids = [Command.clear()] + [
+                Command.create(
+                    {
+                        "sku": item.get("sku"),
+                        "barcode": item.get("barcode"),
+                        "variant_external_id": item.get("variant_external_id"),
+                        "name": item.get("name") or item.get("sku"),
+                        "price": float(item.get("price") or 0),
+                    }
+                )
+                for item in items
+            ]
 
     def action_apply(self):
         self.ensure_one()
@@ -30,16 +38,23 @@ class OmniProductMapWizard(models.TransientModel):
         backend = self.exception_id.backend_id
         for line in self.line_ids:
             if not line.product_id and not line.create_product:
-                raise UserError(_("Choose a product or tick 'Create' for %s.", line.name))
-            product = line.product_id or self.env["product.product"].create({
-                "name": line.name, "default_code": line.sku or False, "barcode": line.barcode or False,
-                "list_price": line.price, "type": "consu",
-            })
+                raise UserError(self.env._("Choose a product or tick 'Create' for %s.", line.name))
+            product = line.product_id or self.env["product.product"].create(
+                {
+                    "name": line.name,
+                    "default_code": line.sku or False,
+                    "barcode": line.barcode or False,
+                    "list_price": line.price,
+                    "type": "consu",
+                }
+            )
             if line.variant_external_id:
                 Binding._omni_bind(backend, product, line.variant_external_id)
             if line.sku and product.default_code != line.sku:
                 Binding._omni_bind(backend, product, f"sku:{line.sku}")
-        self.exception_id.message_post(body=_("Channel items mapped by %s; order replayed.", self.env.user.name))
+        self.exception_id.message_post(
+            body=self.env._("Channel items mapped by %s; order replayed.", self.env.user.name)
+        )
         self.exception_id.action_retry()
         return {"type": "ir.actions.act_window_close"}
 
