@@ -22,6 +22,5 @@
         "views/sale_order_views.xml",
         "views/omni_api_key_views.xml",
     ],
-    "installable": True,
     "application": True,
 }
