@@ -514,7 +514,8 @@ class OmniEvent(models.Model):
         self.flush_model()
         conditions = []
         backends = self.env["omni.backend"].sudo().with_context(active_test=False)
-        for backend in backends.search([]):  # pylint: disable=no-search-all - a handful of channel accounts
+        # a handful of channel accounts: reading them all is cheap
+        for backend in backends.search([]):  # pylint: disable=no-search-all
             cutoff = fields.Datetime.now() - timedelta(days=backend.retention_days)
             conditions.append(SQL("(backend_id = %s AND processed_at < %s)", backend.id, cutoff))
         if not conditions:

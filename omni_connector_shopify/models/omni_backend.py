@@ -6,6 +6,8 @@ import logging
 import threading
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -170,9 +172,23 @@ class OmniBackend(models.Model):
             _CLIENTS[key] = (fingerprint, client)
         return client
 
+    def _shopify_reset_client(self):
+        """Forget this process's client of these backends (and its view of the cost bucket)."""
+        with _CLIENTS_LOCK:
+            for backend in self:
+                cached = _CLIENTS.pop((self.env.cr.dbname, backend.id), None)
+                if cached:
+                    cached[1].close()
+
     def _shopify_save_client_state(self, client):
-        """Keep what the client learnt (version served, a renewed token) -- only when it changed,
-        so that workers processing events in parallel do not all lock the backend row."""
+        """Keep what the client learnt (version served, a renewed token), only when it changed.
+
+        Written in a short transaction of its own: several workers processing events of this
+        backend learn the same thing at the same moment, and a write of the backend row in
+        their event transactions would make all but one fail on a serialization conflict
+        (and their Shopify calls be repeated). Losing that race here costs nothing: the
+        winner wrote the same value.
+        """
         self.ensure_one()
         backend = self.sudo()
         values = {}
@@ -181,8 +197,15 @@ class OmniBackend(models.Model):
         if backend.shopify_auth_method == "client_credentials" and client.access_token \
                 and client.access_token != backend.shopify_access_token:
             values["shopify_access_token"] = client.access_token
-        if values:
-            backend.write(values)
+        if not values:
+            return
+        try:
+            with self.env.registry.cursor() as cr:
+                self.env(cr=cr, su=True)["omni.backend"].browse(self.id).write(values)
+        except psycopg2.Error as error:
+            _logger.info("Shopify backend %s: client state not saved (%s); another worker saved it",
+                         self.id, error.pgcode)
+        backend.invalidate_recordset(list(values))
 
     def _shopify_idempotency_key(self, key):
         """``key`` made unique to this database (a staging copy of production talking to the same

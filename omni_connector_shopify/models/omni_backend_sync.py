@@ -36,8 +36,6 @@ from ..lib.sync import (
     order_content_digest,
     plan_fulfillment,
     plan_refund,
-    plan_stock_changes,
-    stock_batch_key,
 )
 from ..lib.webhook import parse_timestamp
 
@@ -52,7 +50,6 @@ _HOLDING_STATES = ("pending", "retry", "blocked")
 STOCK_BREAKER_SECONDS = 30.0
 _STOCK_BREAKER = {}
 _STOCK_BREAKER_LOCK = threading.Lock()
-MAX_STOCK_ITEM_ERRORS_ROUNDS = 3
 
 
 def _decimal(value):
@@ -152,7 +149,8 @@ class OmniBackend(models.Model):
         throttling make the event retry instead.
         """
         try:
-            fetched = self._shopify_call("get_order", payload.get("admin_graphql_api_id") or payload["id"])
+            transactions = self._shopify_call("get_order_transactions",
+                                              payload.get("admin_graphql_api_id") or payload["id"])
         except ShopifyApiError as error:
             _logger.warning("Shopify backend %s: transactions of order %s unavailable: %s", self.id,
                             payload.get("id"), mask_text(error.message))
@@ -161,9 +159,9 @@ class OmniBackend(models.Model):
                   "instead of by transaction.", error.message),
                 backend=self, category="channel_api", severity="warning", dedupe_key="shopify:transactions")
             return payload
-        if not fetched or not fetched.get("transactions"):
+        if not transactions:
             return payload
-        return dict(payload, transactions=fetched["transactions"])
+        return dict(payload, transactions=transactions)
 
     def _shopify_import_refund(self, event):
         """``refunds/create`` -> credit note, return and refund payment, through the importer.
@@ -316,7 +314,6 @@ class OmniBackend(models.Model):
                 now, now, self.env.uid, tuple(others.ids)))
             others.invalidate_recordset()
         _logger.debug("Shopify backend %s: stock push of %s events sent %s quantities", self.id, len(events), sent)
-        return None
 
     def _shopify_claim_stock_events(self, event, limit):
         """Lock up to ``limit`` other ready stock events of this backend (same readiness rule
@@ -426,7 +423,7 @@ class OmniBackend(models.Model):
         if missing:
             picking.message_post(body=_("Shopify had nothing left to fulfil for some shipped quantities (already "
                                         "fulfilled there?): %s",
-                                        ", ".join(f"{item} × {qty}" for item, qty in missing.items())))
+                                        ", ".join(f"{item} x {qty}" for item, qty in missing.items())))
         if created:
             picking.message_post(body=_("Fulfilled in Shopify (%(ids)s), tracking %(number)s.",
                                         ids=", ".join(created), number=tracking.get("number") or _("none")))

@@ -170,7 +170,7 @@ class OmniShopifyVariant(models.Model):
         if touched is None:
             touched = precommit.data[PRECOMMIT_KEY] = set()
             env = self.env(su=True)
-            precommit.add(lambda: env["omni.shopify.variant"]._shopify_enqueue_touched())
+            precommit.add(env["omni.shopify.variant"]._shopify_enqueue_touched)
         touched.add((product.id, location.id))
 
     @api.model
@@ -221,7 +221,9 @@ class OmniShopifyVariant(models.Model):
         if not pairs or not backend.shopify_export_stock:
             return 0
         if force:
-            self.env["omni.shopify.stock.level"].search([("backend_id", "=", backend.id)]).unlink()
+            self.env["omni.shopify.stock.level"].flush_model()
+            self.env.cr.execute(SQL("DELETE FROM omni_shopify_stock_level WHERE backend_id = %s", backend.id))
+            self.env["omni.shopify.stock.level"].invalidate_model()
         else:
             levels = self._shopify_free_quantities(pairs)
             last = self._shopify_last_sent(pairs)

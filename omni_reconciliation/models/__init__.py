@@ -1,1 +1,1 @@
-from . import account_move, omni_settlement_account, omni_settlement, omni_settlement_line
+from . import account_move, omni_settlement, omni_settlement_account, omni_settlement_line

@@ -393,7 +393,7 @@ class OmniSettlementAccount(models.Model):
             started = fields.Datetime.now()
             try:
                 payouts = list(account._omni_fetch_settlements(since))
-            except Exception as error:  # noqa: BLE001 - any failure of the source must reach a person
+            except Exception as error:  # any failure of the source must reach a person
                 account._omni_raise(_("Could not list payouts of %(name)s: %(error)s", name=account.name,
                                       error=error), key=f"list:{account.id}", severity="error")
                 Settlement._omni_commit_progress()
@@ -408,7 +408,7 @@ class OmniSettlementAccount(models.Model):
                 try:
                     with self.env.cr.savepoint():
                         done |= account._omni_import_settlement(loader())
-                except Exception as error:  # noqa: BLE001 - one payout never blocks the others
+                except Exception as error:  # one payout never blocks the others
                     _logger.warning("Payout %s of %s could not be imported: %s", external_id, account.name,
                                     type(error).__name__)
                     account._omni_raise(_("Payout %(payout)s of %(name)s could not be imported: %(error)s",

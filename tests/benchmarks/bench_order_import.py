@@ -257,12 +257,32 @@ def _rss_kb(field="VmRSS:"):
             return int(line.split()[1])
     return 0
 
-env.cr.execute("SELECT pg_backend_pid()")
-PG_PID = env.cr.fetchone()[0]
+# PostgreSQL CPU of every backend this process opened (the cron opens its own cursors), read
+# through a separate connection so the measurement adds no query to Odoo's counter.
+import psycopg2
+env.cr.execute("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+_APP_NAME = env.cr.fetchone()[0]
+_METER = psycopg2.connect(dbname=env.cr.dbname, application_name="omni-bench-meter")
+_METER.autocommit = True
+_PG_SEEN = {}
+
+def _pg_cpu():
+    with _METER.cursor() as meter:
+        meter.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %%s", (_APP_NAME,))
+        for (pid,) in meter.fetchall():
+            try:
+                _PG_SEEN[pid] = _proc_cpu(pid)
+            except OSError:
+                pass
+    return sum(_PG_SEEN.values())
+
+def _machine_busy():
+    values = [int(value) for value in open("/proc/stat").readline().split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / _TICKS
 
 def _snap():
-    return {"wall": time.perf_counter(), "cpu": time.process_time(), "pg": _proc_cpu(PG_PID),
-            "queries": _sql_db.sql_counter}
+    return {"wall": time.perf_counter(), "cpu": time.process_time(), "pg": _pg_cpu(),
+            "queries": _sql_db.sql_counter, "machine": _machine_busy()}
 
 def _delta(before, after):
     return {key: after[key] - before[key] for key in before}
@@ -284,6 +304,7 @@ def _normalize(query):
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"(%%s\s*,\s*)+%%s", "%%s,...", text)
     text = re.sub(r"\b\d+\b", "N", text)
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "UUID", text)
     return text[:150]
 
 def _recording_execute(self, query, params=None, log_exceptions=True):
@@ -307,6 +328,7 @@ def _profiled(function, orders, top=30):
         _sql_db.Cursor.execute = _ORIGINAL_EXECUTE
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats("omni_connector_base", top)
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
     queries = sorted(([n, t, q] for q, (n, t) in _QUERY_STATS.items()), reverse=True)
@@ -376,19 +398,52 @@ def _drain(max_rounds=1000):
     return processed
 
 def _queued():
+    env.cr.commit()  # a fresh snapshot: other cursors (the cron's) may have committed
     env.cr.execute("SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry')")
     return env.cr.fetchone()[0]
 """
 
+# Mode "loop": one long _cron_process run (the processor as designed, never cut short).
+# Mode "cron_job": Odoo's own cron entry (ir.cron._process_job -> _run_job -> _callback), as a
+# cron worker runs the job, until the queue is empty: the processor as deployed today.
 PROCESS_CODE = r"""
+def _cron_job_round():
+    IrCron = env.registry["ir.cron"]
+    with env.registry.cursor() as cron_cr:
+        job = IrCron._acquire_one_job(cron_cr, CRON.id, include_not_ready=True)
+        if not job:
+            return False
+        IrCron._process_job(cron_cr, job)
+        cron_cr.commit()
+    return True
+
+def _drain_cron_jobs(max_rounds):
+    rounds = 0
+    while rounds < max_rounds and _queued():
+        _cron_job_round()
+        rounds += 1
+    return rounds
+
+if P.get("store_path"):
+    backend = env["omni.backend"].browse(P["backend_id"])
+    for row in _rows(P["store_path"]):
+        Event._omni_store_incoming(backend, row["body"].encode(), {
+            "idempotency_key": row["key"], "topic": "orders/upsert", "resource_model": "sale.order",
+            "resource_key": row["resource_key"], "source_ts": row["source_ts"]})
+    env.cr.commit()
 warm = _cron_run(P["warmup"]) if P["warmup"] else 0
 queued = _queued()
 rss_before = _rss_kb()
 before = _snap()
-processed = _drain()
+rounds = None
+if P.get("mode") == "cron_job":
+    rounds = _drain_cron_jobs(queued + 10)
+    processed = queued - _queued()
+else:
+    processed = _drain()
 cost = _delta(before, _snap())
 result = {"warmup": warm, "queued": queued, "processed": processed, "cost": cost, "rss_before_kb": rss_before,
-          "rss_after_kb": _rss_kb(), "left": _queued()}
+          "rss_after_kb": _rss_kb(), "left": _queued(), "cron_rounds": rounds}
 if P.get("profile_path"):
     backend = env["omni.backend"].browse(P["backend_id"])
     for row in _rows(P["profile_path"]):
@@ -448,7 +503,21 @@ _emit(result)
 # A growth worker: store a chunk of its share of events, drain the (shared) queue, repeat,
 # until the database holds the target number of sale orders or the time is up.
 GROW_CODE = r"""
+import psycopg2.errors
 backend = env["omni.backend"].browse(P["backend_id"])
+CONFLICTS = []
+
+def _safe_drain():
+    # Two processors can meet in the claim query: a row another one finished after this
+    # transaction's snapshot raises a serialization failure (REPEATABLE READ). The cron would
+    # log the failed run and start again; so does this loop, and it counts them.
+    try:
+        return _drain()
+    except psycopg2.errors.SerializationFailure:
+        env.cr.rollback()
+        CONFLICTS.append(1)
+        return 0
+
 deadline = time.monotonic() + P["seconds"]
 
 def _sale_orders():
@@ -467,15 +536,16 @@ while position < len(mine) and time.monotonic() < deadline and _sale_orders() < 
             "resource_key": row["resource_key"], "source_ts": row["source_ts"]})[1]
     position += P["chunk"]
     env.cr.commit()
-    processed += _drain()
+    processed += _safe_drain()
 # events of another worker may be waiting for a retry (two workers created one customer at once)
 finish = time.monotonic() + 120
 while time.monotonic() < finish:
-    processed += _drain()
+    processed += _safe_drain()
     if not _queued():
         break
     time.sleep(1)
-_emit({"stored": stored, "processed": processed, "left": _queued(), "rss_kb": _rss_kb()})
+_emit({"stored": stored, "processed": processed, "left": _queued(), "rss_kb": _rss_kb(),
+       "claim_conflicts": len(CONFLICTS)})
 """
 
 
@@ -508,6 +578,7 @@ class Measure:
     queries: int | None = None
     rss_kb: int | None = None
     note: str = ""
+    foreign_cpu: float | None = None  # CPU seconds other processes used on the machine meanwhile
 
     @property
     def rate(self):
@@ -524,6 +595,8 @@ class Measure:
     def line(self):
         queries = f", {self.queries / self.orders:.0f} queries/order" if self.queries is not None else ""
         rss = f", peak RSS {self.rss_kb / 1024:.0f} MiB" if self.rss_kb else ""
+        if self.foreign_cpu is not None and self.wall > 0:
+            rss += f", other load {self.foreign_cpu / (self.wall * (os.cpu_count() or 1)):.0%}"
         return (f"{self.label:<28} {self.orders:>6} orders  {self.rate:7.2f} orders/s  "
                 f"{self.ms_per_order:7.1f} ms/order"
                 f"  CPU {self.odoo_cpu * 1000 / self.orders:6.1f} odoo + {self.pg_cpu * 1000 / self.orders:5.1f} pg"
@@ -533,7 +606,13 @@ class Measure:
 def shell_measure(label, result, note=""):
     cost = result["cost"]
     return Measure(label, result["processed"], cost["wall"], cost["cpu"], cost["pg"], cost["queries"],
-                   result.get("rss_peak_kb"), note)
+                   result.get("rss_peak_kb"), note, foreign_cpu=max(cost["machine"] - cost["cpu"] - cost["pg"], 0))
+
+
+def foreign_seconds(cpu):
+    """CPU seconds of a ``cpu_delta`` used by processes other than ours (server, its backends, us)."""
+    ours = sum(seconds for kind, seconds in cpu.items() if kind != "machine")
+    return max(cpu["machine"] - ours, 0.0)
 
 
 def ratio_line(name, ours, theirs, target):
@@ -629,6 +708,17 @@ def phase_processor(ctx, warmup, profile_specs=None):
     return result
 
 
+def phase_cron_job(ctx, specs, warmup):
+    """The same processor entered through Odoo's cron machinery (``ir.cron._process_job``)."""
+    params = {"warmup": warmup, "budget": CRON_BUDGET_SECONDS, "backend_id": ctx.backend_id, "mode": "cron_job",
+              "store_path": write_jsonl(ctx.workdir / "cron_job.jsonl", [event_row(s, ctx.currency) for s in specs])}
+    result = run_shell(ctx.dbname, CRON_RUN_CODE + PROCESS_CODE, params,
+                       timeout=shell_timeout(len(specs), per_order=8))
+    if result["left"]:
+        ctx.failures.append(f"cron job processing left {result['left']} events queued")
+    return result
+
+
 def phase_raw_orm(ctx, specs, warmup, profile_specs=None):
     params = {"warmup": warmup, "tax_id": ctx.setup["tax_id"],
               "shipping_product_id": ctx.setup["shipping_product_id"],
@@ -700,7 +790,8 @@ def phase_xmlrpc(ctx, server, specs, warmup):
     cpu = cpu_delta(cpu_before, cpu_snapshot(server, ctx.dbname))
     note = f", {middleware.calls / len(measured):.1f} XML-RPC calls/order (client CPU " \
            f"{cpu['client'] * 1000 / len(measured):.1f} ms/order)"
-    return Measure("XML-RPC middleware (b)", len(measured), wall, cpu["odoo http"], cpu["postgres"], note=note)
+    return Measure("XML-RPC middleware (b)", len(measured), wall, cpu["odoo http"], cpu["postgres"], note=note,
+                   foreign_cpu=foreign_seconds(cpu))
 
 
 def phase_real_cron(ctx, specs):
@@ -710,7 +801,7 @@ def phase_real_cron(ctx, specs):
     loaded and its caches are warm) and stops when the last event is finished.
     """
     keys = tuple(spec.external_id for spec in specs)
-    warm = min(ctx.args.warmup, len(specs) // 5)
+    warm = min(max(ctx.args.warmup, 10), len(specs) // 3)
     timeout = 600 + 3 * len(specs)
     server = OdooServer(ctx.dbname, workers=1, max_cron_threads=1)
 
@@ -741,21 +832,33 @@ def phase_real_cron(ctx, specs):
     cpu = cpu_delta(start[2], end[2])
     triggers = query(ctx.dbname, "SELECT count(*) FROM ir_cron_progress p JOIN ir_model_data d ON d.res_id = p.cron_id "
                      "AND d.model = 'ir.cron' AND d.name = 'cron_omni_event_process'")[0][0]
-    return Measure("pipeline, real cron worker", end[1] - start[1], end[0] - start[0], cpu["odoo cron"],
-                   cpu["postgres"], rss_kb=peak_kb,
+    return Measure("pipeline, server cron worker", end[1] - start[1], end[0] - start[0], cpu["odoo cron"],
+                   cpu["postgres"], rss_kb=peak_kb, foreign_cpu=foreign_seconds(cpu),
                    note=f" ({triggers} cron progress records for the processor so far)")
 
 
 def _cron_worker_peak_kb(server):
-    """VmHWM of the server's cron worker processes (the largest), in kB."""
-    peak = 0
+    """VmHWM (peak RSS) of the server's cron workers, in kB: the processes of the server's group
+    that run nicer than its master (Odoo renices its cron workers by 10)."""
     group = server.process.pid if server.process else None
+    if group is None:
+        return 0
+
+    def stat(pid):
+        fields_ = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields_[2]), int(fields_[16])  # process group, nice
+
+    try:
+        master_nice = stat(group)[1]
+    except (OSError, ValueError, IndexError):
+        return 0
+    peak = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(stat[2]) != group or b"WorkerCron" not in (entry / "cmdline").read_bytes():
+            pgrp, nice = stat(entry.name)
+            if pgrp != group or nice <= master_nice:
                 continue
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -788,9 +891,12 @@ def phase_grow(ctx, target, deadline, seed_offset):
     elapsed = time.monotonic() - began
     left = max(result["left"] for result in results)
     rss = max(result["rss_peak_kb"] for result in results)
+    conflicts = sum(result["claim_conflicts"] for result in results)
     print(f"growth            {before} -> {after} sale orders in {elapsed:.0f} s with {ctx.args.grow_jobs} "
           f"processor processes ({(after - before) / elapsed:.1f} orders/s together, peak RSS {rss / 1024:.0f} MiB)"
           + (f"; {left} events still queued" if left else ""))
+    print(f"                  {conflicts} processor runs aborted by a serialization failure in the claim query "
+          "(see the report)")
     if left:
         # Leave no backlog behind: the next measurement must find an empty queue.
         query(ctx.dbname, "UPDATE omni_event SET state = 'skipped', last_error = 'benchmark: growth stopped' "
@@ -874,6 +980,26 @@ def print_profile(title, profile, lines):
     print(_trim_pstats(profile["profile"], lines))
 
 
+def print_query_difference(pipeline, reference, lines):
+    """Statements the pipeline runs more often per order than the raw ORM does."""
+    def per_order(profile):
+        return {text: (count / profile["orders"], spent / profile["orders"])
+                for count, spent, text in profile["queries"]}
+
+    ours, theirs = per_order(pipeline), per_order(reference)
+    rows = []
+    for text, (count, spent) in ours.items():
+        other_count, other_spent = theirs.get(text, (0.0, 0.0))
+        if count - other_count > 0.05:
+            rows.append((spent - other_spent, count - other_count, text))
+    rows.sort(reverse=True)
+    print("\n== Queries the pipeline adds per order (vs the raw ORM) ==")
+    print(f"total             {sum(r[1] for r in rows):.1f} more statements/order, "
+          f"{sum(r[0] for r in rows) * 1000:.1f} ms/order in cursor.execute")
+    for spent, count, text in rows[:lines]:
+        print(f"                  +{count:6.2f} {spent * 1000:+8.2f} ms  {text}")
+
+
 def _trim_pstats(text, lines):
     """The two pstats tables, without their long headers and paths."""
     kept = []
@@ -890,7 +1016,8 @@ def parse_args(argv=None):
     parser.add_argument("--orders", type=int, default=300, help="orders per measured way of importing (300)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured orders first, per way (20)")
     parser.add_argument("--cron-orders", type=int, default=None,
-                        help="orders drained by the server's real cron worker (default: min(orders, 300); 0 skips)")
+                        help="orders drained by a server's own (niced) cron worker (default: min(orders, 100); "
+                        "0 skips)")
     parser.add_argument("--small-db", type=int, default=1000, help="sale orders in the DB for the small point (1000)")
     parser.add_argument("--large-db", type=int, default=2000,
                         help="sale orders in the DB for the large point (2000; the full run uses 20000; 0 skips)")
@@ -909,7 +1036,7 @@ def parse_args(argv=None):
                         help="use this existing database (from --keep-db) instead of creating one; never dropped")
     args = parser.parse_args(argv)
     if args.cron_orders is None:
-        args.cron_orders = min(args.orders, 300)
+        args.cron_orders = min(args.orders, 100)
     if args.orders < 1 or args.warmup < 0 or args.cron_orders < 0 or args.scale_batch < 1 or args.grow_jobs < 1:
         parser.error("--orders, --scale-batch and --grow-jobs must be positive; --warmup, --cron-orders not negative")
     if args.http_workers < 1 or args.intake_concurrency < 1:
@@ -920,13 +1047,33 @@ def parse_args(argv=None):
 def benchmark(ctx):
     args = ctx.args
     phase_setup(ctx)
-    tag = ctx.tag
+    deadline = time.monotonic() + args.grow_minutes * 60
+    small = None
+    if args.large_db:
+        print("\n== Scaling, small point (measured before the comparison, at about --small-db orders) ==",
+              flush=True)
+        phase_grow(ctx, args.small_db, deadline, seed_offset=0)
+        small = phase_scale_point(ctx, "small")
+        print(small[1].line(), flush=True)
+    compare(ctx)
+    if args.large_db:
+        print("\n== Scaling, large point ==", flush=True)
+        phase_grow(ctx, args.large_db, deadline, seed_offset=1)
+        large = phase_scale_point(ctx, "large")
+        report_scaling(ctx, small, large)
+
+
+def compare(ctx):
+    """Intake, then the pipeline processor, the raw ORM and XML-RPC on the same orders; real cron."""
+    args, tag = ctx.args, ctx.tag
     pipe_specs = make_specs("pipe", tag, args.warmup + args.orders, args.seed)
     orm_specs = make_specs("orm", tag, args.warmup + args.orders, args.seed)
     rpc_specs = make_specs("rpc", tag, args.warmup + args.orders, args.seed)
     cron_specs = make_specs("cron", tag, args.cron_orders, args.seed) if args.cron_orders else []
+    cjob_specs = make_specs("cjob", tag, args.warmup + args.orders, args.seed)
     profile_pipe = make_specs("ppipe", tag, args.profile_orders, args.seed + 1) if args.profile else None
     profile_orm = make_specs("porm", tag, args.profile_orders, args.seed + 1) if args.profile else None
+    print(f"\n== Comparison: {args.orders} orders each, database at {sale_order_count(ctx)} sale orders ==")
 
     with OdooServer(ctx.dbname, workers=args.http_workers, max_cron_threads=0) as server:
         print(f"server            {shlex.join(server.command)}", flush=True)
@@ -934,19 +1081,24 @@ def benchmark(ctx):
             phase_intake(ctx, server, pipe_specs[:args.warmup], "warm-up")
         phase_intake(ctx, server, pipe_specs[args.warmup:], "measured batch")
         print(f"\nload average      {load_line()} (before the processor)", flush=True)
-        result = phase_processor(ctx, args.warmup, profile_pipe)
-        pipeline = shell_measure("pipeline processor (shell)", result)
-        ctx.measures["pipeline"] = pipeline
-        print(f"processor         {result['queued']} events queued after warm-up, {result['processed']} processed; "
-              f"RSS {result['rss_before_kb'] / 1024:.0f} MiB before the batch, "
-              f"{result['rss_after_kb'] / 1024:.0f} MiB after", flush=True)
+        pipe_result = phase_processor(ctx, args.warmup, profile_pipe)
+        ctx.measures["pipeline"] = shell_measure("pipeline processor (shell)", pipe_result)
+        print(f"processor         {pipe_result['queued']} events queued after warm-up, {pipe_result['processed']} "
+              f"processed; RSS {pipe_result['rss_before_kb'] / 1024:.0f} MiB before the batch, "
+              f"{pipe_result['rss_after_kb'] / 1024:.0f} MiB after", flush=True)
         check_orders(ctx, pipe_specs, "pipeline")
         if profile_pipe:
             check_orders(ctx, profile_pipe, "pipeline (profiled)")
 
+        print(f"load average      {load_line()} (before the processor through ir.cron)", flush=True)
+        cjob_result = phase_cron_job(ctx, cjob_specs, args.warmup)
+        ctx.measures["cron_job"] = shell_measure("pipeline via ir.cron (shell)", cjob_result,
+                                                 note=f" ({cjob_result['cron_rounds']} cron job runs)")
+        check_orders(ctx, cjob_specs, "pipeline via ir.cron")
+
         print(f"load average      {load_line()} (before the raw ORM)", flush=True)
-        orm = phase_raw_orm(ctx, orm_specs, args.warmup, profile_orm)
-        ctx.measures["raw_orm"] = shell_measure("raw ORM (a)", orm)
+        orm_result = phase_raw_orm(ctx, orm_specs, args.warmup, profile_orm)
+        ctx.measures["raw_orm"] = shell_measure("raw ORM (a)", orm_result)
         check_orders(ctx, orm_specs, "raw ORM", pipeline=False)
 
         print(f"load average      {load_line()} (before XML-RPC)", flush=True)
@@ -961,49 +1113,53 @@ def benchmark(ctx):
         check_orders(ctx, cron_specs, "pipeline (real cron)")
 
     print("\n== Import throughput, one worker each ==")
-    for key in ("pipeline", "raw_orm", "xmlrpc", "cron"):
+    for key in ("pipeline", "cron_job", "raw_orm", "xmlrpc", "cron"):
         if key in ctx.measures:
             print(ctx.measures[key].line())
     pipe, raw, rpc = ctx.measures["pipeline"], ctx.measures["raw_orm"], ctx.measures["xmlrpc"]
     print()
-    print(ratio_line("pipeline vs raw ORM (orders/s)", pipe.rate, raw.rate, TARGETS["raw_orm"]))
-    print(ratio_line("pipeline vs XML-RPC (orders/s)", pipe.rate, rpc.rate, TARGETS["xmlrpc"]))
-    print(ratio_line("same on CPU (1 / CPU ms per order), vs ORM", 1000 / pipe.cpu_ms_per_order,
+    print(ratio_line("pipeline vs raw ORM, orders/s", pipe.rate, raw.rate, TARGETS["raw_orm"]))
+    print(ratio_line("pipeline vs XML-RPC, orders/s", pipe.rate, rpc.rate, TARGETS["xmlrpc"]))
+    print(ratio_line("vs raw ORM, orders per CPU-second", 1000 / pipe.cpu_ms_per_order,
                      1000 / raw.cpu_ms_per_order, TARGETS["raw_orm"]))
-    print(ratio_line("same on CPU (1 / CPU ms per order), vs RPC", 1000 / pipe.cpu_ms_per_order,
+    print(ratio_line("vs XML-RPC, orders per CPU-second", 1000 / pipe.cpu_ms_per_order,
+                     1000 / rpc.cpu_ms_per_order, TARGETS["xmlrpc"]))
+    cjob = ctx.measures["cron_job"]
+    print(ratio_line("via ir.cron vs raw ORM, orders/s", cjob.rate, raw.rate, TARGETS["raw_orm"]))
+    print(ratio_line("via ir.cron vs XML-RPC, orders/s", cjob.rate, rpc.rate, TARGETS["xmlrpc"]))
+    print(ratio_line("via ir.cron vs raw ORM, orders/CPU-s", 1000 / cjob.cpu_ms_per_order,
+                     1000 / raw.cpu_ms_per_order, TARGETS["raw_orm"]))
+    print(ratio_line("via ir.cron vs XML-RPC, orders/CPU-s", 1000 / cjob.cpu_ms_per_order,
                      1000 / rpc.cpu_ms_per_order, TARGETS["xmlrpc"]))
     if "cron" in ctx.measures:
         cron = ctx.measures["cron"]
-        print(ratio_line("real cron worker vs raw ORM (orders/s)", cron.rate, raw.rate, TARGETS["raw_orm"]))
-        print(ratio_line("real cron worker vs XML-RPC (orders/s)", cron.rate, rpc.rate, TARGETS["xmlrpc"]))
-    if orm.get("profile"):
-        print_profile("pipeline processor", result["profile"], 25)
-        print_profile("raw ORM", orm["profile"], 25)
+        print(ratio_line("server cron vs raw ORM, orders/s", cron.rate, raw.rate, TARGETS["raw_orm"]))
+        print(ratio_line("server cron vs XML-RPC, orders/s", cron.rate, rpc.rate, TARGETS["xmlrpc"]))
+    if pipe_result.get("profile") and orm_result.get("profile"):
+        print_profile("pipeline processor", pipe_result["profile"], 25)
+        print_profile("raw ORM", orm_result["profile"], 25)
+        print_query_difference(pipe_result["profile"], orm_result["profile"], 25)
 
-    if args.large_db:
-        print("\n== Scaling: processor cost per order by database size ==", flush=True)
-        deadline = time.monotonic() + args.grow_minutes * 60
-        phase_grow(ctx, args.small_db, deadline, seed_offset=0)
-        small_size, small = phase_scale_point(ctx, "small")
-        print(small.line(), flush=True)
-        phase_grow(ctx, args.large_db, deadline, seed_offset=args.small_db + 10_000)
-        large_size, large = phase_scale_point(ctx, "large")
-        print(large.line())
-        reached = "" if large_size >= args.large_db else \
-            f" (target {args.large_db} not reached within {args.grow_minutes:g} min of growth)"
-        print(f"\nper-order cost    {small.ms_per_order:.1f} ms at {small_size} sale orders, {large.ms_per_order:.1f} "
-              f"ms at {large_size}{reached}")
-        wall_ratio = large.ms_per_order / small.ms_per_order
-        cpu_ratio = large.cpu_ms_per_order / small.cpu_ms_per_order
-        for name, value in (("wall", wall_ratio), ("CPU", cpu_ratio)):
-            verdict = "MET" if value <= TARGETS["scaling"] else "MISSED"
-            print(f"ratio ({name:<4})      {value:.2f}x (target <= {TARGETS['scaling']}x: {verdict})")
-        (customers, emails), = query(ctx.dbname, "SELECT count(*), count(DISTINCT email_normalized) FROM res_partner "
-                                     "WHERE parent_id IS NULL AND email_normalized LIKE %s", (f"%.{tag}.c%",))
-        print(f"customers         {customers} contacts for {emails} distinct emails in the whole run -> "
-              f"{'OK' if customers == emails else 'WRONG'}")
-        if customers != emails:
-            ctx.failures.append("duplicate customers in the grown database")
+
+def report_scaling(ctx, small, large):
+    args = ctx.args
+    (small_size, small_measure), (large_size, large_measure) = small, large
+    print(small_measure.line())
+    print(large_measure.line())
+    reached = "" if large_size >= args.large_db else \
+        f" (target {args.large_db} not reached within {args.grow_minutes:g} min of growth)"
+    print(f"\nper-order cost    {small_measure.ms_per_order:.1f} ms at {small_size} sale orders, "
+          f"{large_measure.ms_per_order:.1f} ms at {large_size}{reached}")
+    for name, value in (("wall", large_measure.ms_per_order / small_measure.ms_per_order),
+                        ("CPU", large_measure.cpu_ms_per_order / small_measure.cpu_ms_per_order)):
+        verdict = "MET" if value <= TARGETS["scaling"] else "MISSED"
+        print(f"ratio ({name:<4})      {value:.2f}x large/small (target <= {TARGETS['scaling']}x: {verdict})")
+    (customers, emails), = query(ctx.dbname, "SELECT count(*), count(DISTINCT email_normalized) FROM res_partner "
+                                 "WHERE parent_id IS NULL AND email_normalized LIKE %s", (f"%.{ctx.tag}.c%",))
+    print(f"customers         {customers} contacts for {emails} distinct emails in the whole run -> "
+          f"{'OK' if customers == emails else 'WRONG'}")
+    if customers != emails:
+        ctx.failures.append("duplicate customers in the grown database")
 
 
 def main(argv=None):

@@ -257,6 +257,15 @@ def machine_lines(dbname):
     ]
 
 
+def existing_backend(dbname):
+    """``(id, secret)`` of the first active test backend of a database kept by an earlier run."""
+    rows = query(dbname, "SELECT id, webhook_secret FROM omni_backend WHERE channel = 'test' AND active "
+                 "AND webhook_secret IS NOT NULL ORDER BY id LIMIT 1")
+    if not rows:
+        raise OdooHarnessError(f"{dbname} has no active test backend with a secret")
+    return rows[0]
+
+
 def create_backend(dbname, secret):
     code = (
         "backend = env['omni.backend'].create({'name': 'Webhook intake benchmark', 'channel': 'test', "
@@ -270,12 +279,12 @@ def create_backend(dbname, secret):
     raise OdooHarnessError("the shell did not report the backend id")
 
 
-def check_stored(dbname, backend_id, deliveries):
+def check_stored(dbname, backend_id, deliveries, prefix):
     """Compare stored events with the unique delivery ids sent; return True when they match."""
     unique_ids = {delivery.delivery_id for delivery in deliveries}
     stored, distinct = query(
         dbname, "SELECT count(*), count(DISTINCT idempotency_key) FROM omni_event "
-        "WHERE backend_id = %s AND idempotency_key LIKE %s", (backend_id, MEASURED_PREFIX + "-%"))[0]
+        "WHERE backend_id = %s AND idempotency_key LIKE %s", (backend_id, prefix + "-%"))[0]
     ok = stored == distinct == len(unique_ids)
     print("\n== Store check ==")
     print(f"deliveries sent   {len(deliveries)} ({len(deliveries) - len(unique_ids)} re-sent ids)")
@@ -342,6 +351,8 @@ def parse_args(argv=None):
     parser.add_argument("--process-timeout", type=float, default=600, help="bound of --process, seconds")
     parser.add_argument("--seed", type=int, default=20250101)
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--reuse-db", metavar="DB",
+                        help="measure on a database kept by an earlier --keep-db run (never dropped)")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.workers < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --workers must be positive, --warmup not negative")
@@ -357,10 +368,13 @@ def benchmark(args, dbname, backend_id, secret):
     rng = random.Random(args.seed)
     sign = load_signer()
     failures = []
+    run_id = f"{int(time.time())}x{os.getpid()}"  # delivery ids never seen before, even in a reused database
+    measured_prefix = f"{MEASURED_PREFIX}{run_id}"
     with OdooServer(dbname, workers=args.workers, max_cron_threads=args.cron_threads) as server:
         print(f"server            {shlex.join(server.command)}")
         print(f"server log        {server.log_path}", flush=True)
-        warmup = build_deliveries(backend_id, secret, sign, prefix=WARMUP_PREFIX, count=args.warmup, rng=rng)
+        warmup = build_deliveries(backend_id, secret, sign, prefix=f"{WARMUP_PREFIX}{run_id}",
+                                  count=args.warmup, rng=rng)
         if warmup:
             result = run_load(server.port, warmup, args.concurrency)
             bad = sum(outcome.status != 200 for outcome in result.outcomes)
@@ -372,7 +386,7 @@ def benchmark(args, dbname, backend_id, secret):
             cpu = cpu_delta(cpu_before, cpu_snapshot(server, dbname))
             summarize("GET /web/health (Odoo's floor)", result, args.concurrency, args.workers, cpu)
 
-        deliveries = build_deliveries(backend_id, secret, sign, prefix=MEASURED_PREFIX, count=args.requests,
+        deliveries = build_deliveries(backend_id, secret, sign, prefix=measured_prefix, count=args.requests,
                                       duplicates=args.duplicates, resources=args.resources, rng=rng)
         before_intake = state_counts(dbname, backend_id)
         cpu_before = cpu_snapshot(server, dbname)
@@ -391,7 +405,7 @@ def benchmark(args, dbname, backend_id, secret):
         unique = len({delivery.delivery_id for delivery in deliveries})
         if stored_answers != unique:
             failures.append(f"{stored_answers} 'stored' answers for {unique} unique delivery ids")
-        if not check_stored(dbname, backend_id, deliveries):
+        if not check_stored(dbname, backend_id, deliveries, measured_prefix):
             failures.append("stored event count differs from the unique delivery ids")
         if args.process:
             if not wait_for_drain(dbname, backend_id, before_intake, intake_began=intake_began,
@@ -404,13 +418,17 @@ def benchmark(args, dbname, backend_id, secret):
 
 def main(argv=None):
     args = parse_args(argv)
-    dbname = f"omni_bench_webhook_{os.getpid()}_{int(time.time())}"
-    secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
+    dbname = args.reuse_db or f"omni_bench_webhook_{os.getpid()}_{int(time.time())}"
+    keep = args.keep_db or bool(args.reuse_db)
     print(f"== Webhook intake benchmark: database {dbname} ==", flush=True)
     try:
         began = time.monotonic()
-        create_database(dbname, [ADDON])
-        backend_id = create_backend(dbname, secret)
+        if args.reuse_db:
+            backend_id, secret = existing_backend(dbname)
+        else:
+            secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
+            create_database(dbname, [ADDON])
+            backend_id = create_backend(dbname, secret)
         print(f"database ready in {time.monotonic() - began:.0f} s; test backend id {backend_id}")
         for line in machine_lines(dbname):
             print(line)
@@ -419,7 +437,7 @@ def main(argv=None):
     except (OdooHarnessError, RuntimeError) as error:
         failures = [str(error)]
     finally:
-        if args.keep_db:
+        if keep:
             print(f"database kept: {dbname}")
         else:
             drop_database(dbname)

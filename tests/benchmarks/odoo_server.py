@@ -295,8 +295,10 @@ def cpu_snapshot(server=None, dbname=None):
             continue
         pgrp, nice, seconds = stat
         if group is not None and pgrp == group:
-            kind = "odoo master" if int(entry.name) == group else "odoo cron" if nice > base_nice else "odoo http"
-            totals[kind] += seconds
+            if int(entry.name) == group:
+                totals["odoo master"] += seconds
+            else:
+                totals["odoo cron" if nice > base_nice else "odoo http"] += seconds
         elif dbname:
             title = _cmdline(entry.name)
             if title.startswith("postgres:") and f" {dbname} " in title:

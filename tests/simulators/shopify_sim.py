@@ -63,6 +63,7 @@ THROTTLED_DOC = "https://shopify.dev/api/usage/limits#rate-limits"
 ORDER_BASE_COST = 40  # an order node with its scalar fields, money bags, addresses...
 LINE_ITEM_COST = 8  # one line item with variant, product, money bags, taxes, allocations
 MUTATION_COST = 10  # Shopify charges 10 points for a mutation
+TRANSACTION_COST = 1  # one order transaction with its money bag
 
 
 class FakeClock:
@@ -142,6 +143,11 @@ def _parse_dt(value):
 def _gid(kind, value):
     value = str(value)
     return value if value.startswith("gid://") else f"gid://shopify/{kind}/{value}"
+
+
+def _transactions_only(query):
+    """An ``order(id:)`` query that selects the transactions and no order detail."""
+    return "transactions" in query and "currencyCode" not in query and "lineItems" not in query
 
 
 def _root_field(query):
@@ -546,6 +552,8 @@ class ShopifySimulator:
             detail = ORDER_BASE_COST + LINE_ITEM_COST * 50 if "lineItems" in query else 1
             return 2 + first * detail
         if root == "order":
+            if _transactions_only(query):
+                return 2 + TRANSACTION_COST * 10
             if "fulfillmentOrders" in query:
                 fos = int((re.search(r"fulfillmentOrders\(first:\s*(\d+)", query) or [0, 5])[1])
                 lines = int((re.search(r"lineItems\(first:\s*(\d+)", query) or [0, 50])[1])
@@ -652,6 +660,11 @@ class ShopifySimulator:
             return {"order": {"id": order["id"], "fulfillmentOrders": {"nodes": fos}}}, 2 + 3 * len(
                 fos
             ) + 2 * lines
+        if _transactions_only(query):
+            transactions = copy.deepcopy(order.get("transactions") or [])
+            return {"order": {"id": order["id"], "transactions": transactions}}, 2 + TRANSACTION_COST * len(
+                transactions
+            )
         node = copy.deepcopy(order)
         all_lines = node["lineItems"]["nodes"]
         page = _page(

@@ -440,6 +440,26 @@ class StripeSimulator:
         with self._lock:
             self.requests.clear()
 
+    def reset(self) -> None:
+        """Forget every payout, transaction, object, fault and request (a clean account).
+
+        Lets a long-lived simulator (one per test class) give each test its own data.
+        """
+        with self._lock:
+            self._seq = 0
+            self._order.clear()
+            self._payouts.clear()
+            self._payout_txns.clear()
+            self._txns.clear()
+            self._objects.clear()
+            self._faults.clear()
+            self.requests.clear()
+
+    def clear_faults(self) -> None:
+        """Drop the faults not triggered yet."""
+        with self._lock:
+            self._faults.clear()
+
     def _take_fault(self, path: str) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
