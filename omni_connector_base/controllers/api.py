@@ -23,6 +23,7 @@ from odoo.http import request
 
 from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
 from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
+from ..pipeline.errors import ConcurrentDelivery
 from ..pipeline.masking import mask_text
 
 _logger = logging.getLogger(__name__)
@@ -113,6 +114,10 @@ class OmniApiController(http.Controller):
         """Run ``handler``; turn any unforeseen failure into a clean, retryable 503."""
         try:
             return handler(*args)
+        except ConcurrentDelivery:
+            # The same request sent twice at once: the other one stored it; a retry sees it.
+            request.env.cr.rollback()
+            return _json(503, {"error": "concurrent duplicate, retry"}, [("Retry-After", "1")])
         except Exception as error:  # the client must get a clean, retryable answer
             # Type, masked message and stack only: the message of a database error may quote data.
             _logger.error("omni api %s %s for backend %s failed: %s: %s\n%s",

@@ -4,9 +4,11 @@ import logging
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import http
+from odoo.exceptions import MissingError
 from odoo.http import request
 
 from ..models.omni_backend import dumps_headers
+from ..pipeline.errors import ConcurrentDelivery
 
 _logger = logging.getLogger(__name__)
 
@@ -59,8 +61,12 @@ class OmniWebhookController(http.Controller):
 
     def _omni_webhook(self, backend_id):
         env = request.env(su=True)
-        backend = env["omni.backend"].browse(backend_id).exists()
-        if not backend or not backend.active:
+        backend = env["omni.backend"].browse(backend_id)
+        try:
+            active = backend.active  # one query, instead of exists() and then a read
+        except MissingError:
+            active = False
+        if not active:
             return _json(404, {"error": "unknown backend"})
         httprequest = request.httprequest
         headers = httprequest.headers
@@ -92,15 +98,19 @@ class OmniWebhookController(http.Controller):
 
         try:
             payload = json.loads(raw_body)
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None  # stored anyway: the processor dead-letters it with the parse error
         values = backend._omni_webhook_event_values(raw_body, headers, payload)
         if not values:
             # The connector recognised a delivery it deliberately ignores (e.g. a ping).
             return _json(200, {"status": "ignored"})
-        event_id, is_new = env["omni.event"]._omni_store_incoming(
-            backend, raw_body, values, headers_json=dumps_headers(headers, TRACE_HEADERS)
-        )
+        try:
+            event_id, is_new = env["omni.event"]._omni_store_incoming(
+                backend, raw_body, values, headers_json=dumps_headers(headers, TRACE_HEADERS)
+            )
+        except ConcurrentDelivery:
+            # The same delivery, sent twice at once, was stored by the other request.
+            return _json(200, {"status": "duplicate"})
         return _json(200, {"status": "stored" if is_new else "duplicate", "event_id": event_id})
 
 

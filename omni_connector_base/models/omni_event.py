@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import psycopg2.errors
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..pipeline.backoff import retry_delay
-from ..pipeline.errors import BusinessError, PermanentError, StaleEvent, TransientError
+from ..pipeline.errors import BusinessError, ConcurrentDelivery, PermanentError, StaleEvent, TransientError
 from ..pipeline.masking import mask_text
 
 _logger = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ TRANSIENT_DB_ERRORS = (
 # A cron run leaves this much of its time budget unused and re-triggers itself instead.
 CRON_TIME_MARGIN_SECONDS = 20
 PURGE_BATCH = 1000
+# A due trigger older than this no longer counts as "a wake-up is on its way".
+TRIGGER_FRESH_SECONDS = 5
 # Above this many ready events, the other processor crons are woken to share the queue.
 SCALE_OUT_BACKLOG = 20
 
@@ -122,10 +124,8 @@ class OmniEvent(models.Model):
         raises. The processor is triggered only for a new event.
         """
         payload, encoding = _encode_body(raw_body)
-        uid = self.env.uid or self.env.ref("base.user_root").id
-        self.env.cr.execute(
-            SQL(
-                """
+        insert = SQL(
+            """
             INSERT INTO omni_event (backend_id, company_id, direction, topic, idempotency_key, resource_model,
                                     resource_key, source_ts, payload, payload_encoding, headers, state, attempts,
                                     received_at, create_uid, write_uid, create_date, write_date)
@@ -134,21 +134,26 @@ class OmniEvent(models.Model):
             ON CONFLICT (backend_id, idempotency_key) DO NOTHING
             RETURNING id
             """,
-                backend=backend.id,
-                company=backend.company_id.id,
-                topic=values["topic"][:256],
-                key=values["idempotency_key"][:512],
-                rmodel=values.get("resource_model") or None,
-                rkey=values.get("resource_key") or None,
-                ts=values.get("source_ts") or None,
-                payload=payload,
-                encoding=encoding,
-                headers=headers_json,
-                now=fields.Datetime.now(),
-                uid=uid,
-            )
+            backend=backend.id,
+            company=backend.company_id.id,
+            topic=values["topic"][:256],
+            key=values["idempotency_key"][:512],
+            rmodel=values.get("resource_model") or None,
+            rkey=values.get("resource_key") or None,
+            ts=values.get("source_ts") or None,
+            payload=payload,
+            encoding=encoding,
+            headers=headers_json,
+            now=fields.Datetime.now(),
+            uid=self.env.uid or SUPERUSER_ID,
         )
-        row = self.env.cr.fetchone()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(insert, log_exceptions=False)
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure as error:
+            # REPEATABLE READ: a concurrent delivery of this key committed after our snapshot.
+            raise ConcurrentDelivery(values["idempotency_key"]) from error
         if row:
             self._omni_trigger_processor()
             return row[0], True
@@ -211,19 +216,35 @@ class OmniEvent(models.Model):
 
     @api.model
     def _omni_trigger_processor(self):
-        """Wake the processor cron, unless a wake-up is already due (keeps intake cheap)."""
-        cron = self.env.ref("omni_connector_base.cron_omni_event_process", raise_if_not_found=False)
-        if not cron:
+        """Wake the processor cron, unless a fresh wake-up is already due (keeps intake cheap).
+
+        One statement: a trigger row is added only when none younger than a few seconds is
+        waiting, so a burst of webhooks costs one trigger and one NOTIFY, and a trigger left
+        behind by a stopped worker does not leave a restarted one waiting for its poll.
+        """
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "omni_connector_base.cron_omni_event_process", raise_if_not_found=False
+        )
+        if not cron_id:
             return
+        now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
-                "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
-                cron.id,
-                fields.Datetime.now(),
+                """
+                INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+                SELECT %(cron)s, %(now)s, %(uid)s, %(uid)s, %(now)s, %(now)s
+                 WHERE NOT EXISTS (SELECT 1 FROM ir_cron_trigger
+                                    WHERE cron_id = %(cron)s AND call_at <= %(now)s AND call_at > %(fresh)s)
+                RETURNING id
+                """,
+                cron=cron_id,
+                now=now,
+                fresh=now - timedelta(seconds=TRIGGER_FRESH_SECONDS),
+                uid=self.env.uid or SUPERUSER_ID,
             )
         )
-        if not self.env.cr.fetchone():
-            cron.sudo()._trigger()
+        if self.env.cr.fetchone():
+            self.env.cr.postcommit.add(self.env["ir.cron"]._notifydb)
 
     # --------------------------------------------------------------- payload
 
@@ -243,7 +264,7 @@ class OmniEvent(models.Model):
             raise PermanentError(self.env._("The body is not UTF-8 text, so it cannot be JSON."))
         try:
             return json.loads(self.payload or "", parse_float=Decimal)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise PermanentError(self.env._("The body is not valid JSON: %s", error)) from error
 
     # -------------------------------------------------------------- processor

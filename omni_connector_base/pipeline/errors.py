@@ -37,6 +37,15 @@ class TransientError(OmniError):
         self.retry_after = retry_after
 
 
+class ConcurrentDelivery(TransientError):
+    """Another request stored the same delivery at the same moment (it committed after this
+    request's snapshot). The delivery is safe; this request just cannot see it yet."""
+
+    def __init__(self, idempotency_key):
+        super().__init__("a concurrent request stored this delivery", retry_after=1)
+        self.idempotency_key = idempotency_key
+
+
 class BusinessError(OmniError):
     """A failure that needs a person (unknown SKU, missing tax, total mismatch).
 

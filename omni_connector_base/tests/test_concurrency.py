@@ -121,3 +121,30 @@ class TestConcurrentWorkers(BaseCase):
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 env["omni.event"].browse(ids).unlink()
                 cr.commit()
+
+    def test_duplicate_racing_its_original_is_a_duplicate_not_an_error(self):
+        from ..pipeline.errors import ConcurrentDelivery  # noqa: PLC0415
+
+        body = json.dumps({"resource": "RACE", "name": "race"}).encode()
+        values = {"idempotency_key": "race-1", "topic": "test.event", "resource_model": "res.partner",
+                  "resource_key": "RACE", "source_ts": False}
+        try:
+            with self._cursor() as first, self._cursor() as second:
+                env1 = api.Environment(first, SUPERUSER_ID, {})
+                env2 = api.Environment(second, SUPERUSER_ID, {})
+                backend2 = env2["omni.backend"].browse(self.backend_id)
+                second.execute("SELECT 1 FROM omni_event LIMIT 1")  # the second request's snapshot starts
+                env1["omni.event"]._omni_store_incoming(env1["omni.backend"].browse(self.backend_id), body, values)
+                first.commit()
+                with self.assertRaises(ConcurrentDelivery):
+                    env2["omni.event"]._omni_store_incoming(backend2, body, values)
+                second.rollback()
+                # Retried with a fresh snapshot (what the channel's retry does), it is a plain duplicate.
+                event_id, is_new = env2["omni.event"]._omni_store_incoming(backend2, body, values)
+                self.assertFalse(is_new)
+                self.assertTrue(event_id)
+                second.rollback()
+        finally:
+            with self._cursor() as cr:
+                cr.execute("DELETE FROM omni_event WHERE idempotency_key = 'race-1'")
+                cr.commit()

@@ -7,12 +7,15 @@ deliveries from ``--concurrency`` client threads (one ``http.client`` connection
 alive when the server allows it). A fraction ``--duplicates`` of deliveries re-sends an
 earlier delivery (same id, same body, same signature), as a channel retry does.
 
-Prints the acknowledgement latency (send to full response read) percentiles, throughput and
-counts by HTTP status, then checks in the database that exactly one event is stored per
-unique delivery id. ``--process`` also waits (bounded) for the processor cron to drain the
-queue. ``--compare-health`` first runs the same load against ``GET /web/health`` (Odoo's own
-per-request floor on this machine). Exit status 1 when a request failed, the stored count
-is wrong or the queue did not drain.
+Prints the acknowledgement latency (send to full response read) percentiles, throughput,
+counts by HTTP status and the CPU each request cost (Odoo workers, PostgreSQL, client; other
+processes' share is flagged, since it inflates the latencies on a shared machine), then checks
+in the database that exactly one event is stored per unique delivery id. ``--process`` also
+waits (bounded) for the processor cron to drain the queue. ``--compare-health`` first runs the
+same load against ``GET /web/health`` (Odoo's own per-request floor on this machine).
+
+Exit status 1 when a request was not answered 200, the stored count is wrong, the server
+logged an error, or (``--process``) the queue did not drain cleanly.
 
     python3 tests/benchmarks/bench_webhook_intake.py --requests 4000 --concurrency 16 --workers 4
 """
@@ -55,6 +58,7 @@ ADDON = "omni_connector_base"
 REQUEST_TIMEOUT = 30  # seconds for one request; a stuck server fails the run instead of hanging it
 WARMUP_PREFIX = "warm"
 MEASURED_PREFIX = "bench"
+LOG_PROBLEMS_SHOWN = 6
 NOISE_WARNING = 0.10  # share of the machine used by other processes above which the figures are flagged
 
 
@@ -293,20 +297,29 @@ def check_stored(dbname, backend_id, deliveries, prefix):
     return ok
 
 
+def cron_trigger_serial(dbname):
+    """How many ``ir.cron.trigger`` rows were ever created (they are deleted once run)."""
+    last_value, is_called = query(dbname, "SELECT last_value, is_called FROM ir_cron_trigger_id_seq")[0]
+    return last_value if is_called else last_value - 1
+
+
 def state_counts(dbname, backend_id):
     return dict(query(dbname, "SELECT state, count(*) FROM omni_event WHERE backend_id = %s GROUP BY state",
                       (backend_id,)))
 
 
-def wait_for_drain(dbname, backend_id, before_intake, *, intake_began, intake_ended, timeout):
+def wait_for_drain(server, backend_id, before_intake, *, intake_began, intake_ended, timeout):
     """Poll until no event of the backend is pending or retrying; print the drain figures."""
+    dbname = server.dbname
     at_intake_end = state_counts(dbname, backend_id)
+    cpu_before = cpu_snapshot(server, dbname)
     deadline = time.monotonic() + timeout
     counts = at_intake_end
     while counts.get("pending", 0) + counts.get("retry", 0) and time.monotonic() < deadline:
         time.sleep(0.25)
         counts = state_counts(dbname, backend_id)
     drained_at = time.perf_counter()
+    cpu = cpu_delta(cpu_before, cpu_snapshot(server, dbname))
     queued = counts.get("pending", 0) + counts.get("retry", 0)
     finished, finished_at_end = _finished(counts), _finished(at_intake_end)
     drain = drained_at - intake_ended
@@ -317,6 +330,11 @@ def wait_for_drain(dbname, backend_id, before_intake, *, intake_began, intake_en
     print(f"drain rate        {(finished - finished_at_end) / drain if drain > 0 else 0:.1f} events/s")
     overall = (finished - _finished(before_intake)) / (drained_at - intake_began)
     print(f"overall rate      {overall:.1f} events/s (first measured request to drained)")
+    drained = finished - finished_at_end
+    if drained:
+        print(f"CPU ms/event      odoo cron {cpu['odoo cron'] * 1000 / drained:.2f}, "
+              f"postgres {cpu['postgres'] * 1000 / drained:.2f} (drain phase; "
+              f"machine {cpu['machine'] / drain:.2f} of {os.cpu_count()} CPUs busy)")
     print(f"final states      {_states(counts)}")
     return not queued and not counts.get("dead") and not counts.get("blocked")
 
@@ -389,6 +407,7 @@ def benchmark(args, dbname, backend_id, secret):
         deliveries = build_deliveries(backend_id, secret, sign, prefix=measured_prefix, count=args.requests,
                                       duplicates=args.duplicates, resources=args.resources, rng=rng)
         before_intake = state_counts(dbname, backend_id)
+        triggers_before = cron_trigger_serial(dbname)
         cpu_before = cpu_snapshot(server, dbname)
         intake_began = time.perf_counter()
         result = run_load(server.port, deliveries, args.concurrency, args.rate)
@@ -397,6 +416,9 @@ def benchmark(args, dbname, backend_id, secret):
         mode = f"{args.rate:g} req/s offered" if args.rate else "closed loop"
         summarize(f"POST /omni/webhook/{backend_id} ({args.cron_threads} cron worker(s) running, {mode})",
                   result, args.concurrency, args.workers, cpu)
+        triggers = cron_trigger_serial(dbname) - triggers_before
+        print(f"cron triggers     {triggers} created during the load "
+              f"({triggers / len(deliveries):.3f} per request)")
 
         not_ok = sum(outcome.status != 200 for outcome in result.outcomes)
         if not_ok:
@@ -408,11 +430,17 @@ def benchmark(args, dbname, backend_id, secret):
         if not check_stored(dbname, backend_id, deliveries, measured_prefix):
             failures.append("stored event count differs from the unique delivery ids")
         if args.process:
-            if not wait_for_drain(dbname, backend_id, before_intake, intake_began=intake_began,
+            if not wait_for_drain(server, backend_id, before_intake, intake_began=intake_began,
                                   intake_ended=intake_ended, timeout=args.process_timeout):
                 failures.append("the queue did not drain cleanly")
         else:
             print(f"\nevent states      {_states(state_counts(dbname, backend_id))}")
+        problems = server.log_problems()
+        print(f"server log        {len(problems)} error line(s) in {server.log_path}")
+        for line in dict.fromkeys(problems[:LOG_PROBLEMS_SHOWN]):
+            print(f"                  {line[:200]}")
+        if problems:
+            failures.append(f"{len(problems)} error lines in the server log")
     return failures
 
 

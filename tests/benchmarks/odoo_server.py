@@ -2,7 +2,7 @@
 
 - :func:`create_database` — a fresh database with the given addons installed;
 - :func:`odoo_shell` — run Python code in ``odoo shell`` against it (commit inside the code);
-- :class:`OdooServer` — a multi-worker server bound to 127.0.0.1 on a free port, as a context
+- :class:`OdooServer` — a multi-worker server bound to 127.0.0.1 on free ports, as a context
   manager that waits for ``/web/health`` and stops the whole process group on exit;
 - :func:`query` — plain SQL through psycopg2, for checks too frequent for a shell;
 - :func:`drop_database` — drop it again, with its filestore;
@@ -17,6 +17,7 @@ step is bounded in time and raises :class:`OdooHarnessError` with the tail of Od
 import contextlib
 import functools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LOG_TAIL_LINES = 40
+# A log line at ERROR/CRITICAL level, or the exception line closing a traceback.
+LOG_PROBLEM = re.compile(r"^\d{4}-\d\d-\d\d \S+ \d+ (ERROR|CRITICAL) |^(?:\w+\.)*[A-Z]\w+: ")
 
 
 class OdooHarnessError(RuntimeError):
@@ -67,6 +70,23 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@functools.lru_cache(maxsize=1)
+def server_entry_point():
+    """How to start a multi-worker server: ``[script]`` run by ``python3``.
+
+    Not ``-m odoo``: the prefork master re-runs ``sys.argv[0]`` to start its gevent (websocket)
+    worker, and ``.../odoo/__main__.py`` run as a file fails ("attempted relative import"), which
+    the master then retries on every beat. ``odoo-bin`` beside the package does it right; without
+    one, an equivalent two-line launcher is written to a temporary folder.
+    """
+    odoo_bin = odoo_package_dir().parent / "odoo-bin"
+    if odoo_bin.is_file():
+        return [str(odoo_bin)]
+    launcher = Path(tempfile.mkdtemp(prefix="odoo-launcher-")) / "odoo-launcher.py"
+    launcher.write_text("import odoo.cli\n\nodoo.cli.main()\n")
+    return [str(launcher)]
 
 
 def _env():
@@ -143,8 +163,8 @@ def drop_database(dbname, timeout=120):
 class OdooServer:
     """``with OdooServer(db, workers=4) as server: ... server.base_url ...``
 
-    Starts ``python3 -m odoo`` in prefork mode on 127.0.0.1 only, in its own process group,
-    with the log in a temporary file (``log_path``). Entering waits (bounded) until
+    Starts Odoo (see :func:`server_entry_point`) in prefork mode on 127.0.0.1 only, in its own
+    process group, with the log in a temporary file (``log_path``). Entering waits (bounded) until
     ``GET /web/health`` answers 200; leaving sends SIGTERM to the master (a graceful stop)
     and SIGKILL to the whole group after ``stop_timeout`` seconds.
     """
@@ -155,6 +175,7 @@ class OdooServer:
         self.workers = workers
         self.max_cron_threads = max_cron_threads
         self.port = port or free_port()
+        self.gevent_port = free_port()
         self.extra_args = list(extra_args)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
@@ -170,10 +191,11 @@ class OdooServer:
     @property
     def command(self):
         return [
-            sys.executable, "-m", "odoo", "-d", self.dbname, f"--db-filter=^{self.dbname}$",
+            sys.executable, *server_entry_point(), "-d", self.dbname, f"--db-filter=^{self.dbname}$",
             f"--addons-path={addons_path()}", f"--workers={self.workers}", "--http-interface=127.0.0.1",
-            f"--http-port={self.port}", f"--max-cron-threads={self.max_cron_threads}",
-            "--limit-time-real=600", f"--log-level={self.log_level}", *self.extra_args,
+            f"--http-port={self.port}", f"--gevent-port={self.gevent_port}",
+            f"--max-cron-threads={self.max_cron_threads}", "--limit-time-real=600",
+            f"--log-level={self.log_level}", *self.extra_args,
         ]
 
     def __enter__(self):
@@ -233,6 +255,16 @@ class OdooServer:
                 os.killpg(group, signal.SIGKILL)
         self._close_log()
 
+    def log_problems(self):
+        """Lines of the server log at level ERROR or CRITICAL, and the exception lines ending tracebacks."""
+        if not self.log_path:
+            return []
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line for line in lines if LOG_PROBLEM.search(line)]
+
     def log_tail(self, lines=LOG_TAIL_LINES):
         return _tail(self.log_path, lines) if self.log_path else ""
 
@@ -277,13 +309,17 @@ def _machine_busy_seconds():
     return (sum(values[:8]) - values[3] - values[4]) / CLOCK_TICKS
 
 
+PROCESS_KINDS = ("odoo http", "odoo cron", "odoo master", "postgres")
+
+
 def cpu_snapshot(server=None, dbname=None):
     """CPU seconds used so far, by kind: ``odoo http``/``odoo cron``/``odoo master`` (the server's
     process group; Odoo's cron workers run 10 nicer than the rest), ``postgres`` (backends
     connected to ``dbname``), ``client`` (this process, all threads) and ``machine`` (everything).
-    Subtract two snapshots for a load.
+    Give two snapshots to :func:`cpu_delta` for the CPU a load used.
     """
-    totals = dict.fromkeys(("odoo http", "odoo cron", "odoo master", "postgres"), 0.0)
+    totals = dict.fromkeys(PROCESS_KINDS, 0.0)
+    by_pid = {}
     group = server.process.pid if server and server.process else None
     master = _proc_stat(group) if group is not None else None
     base_nice = master[1] if master else 0
@@ -294,19 +330,32 @@ def cpu_snapshot(server=None, dbname=None):
         if stat is None:
             continue
         pgrp, nice, seconds = stat
+        kind = None
         if group is not None and pgrp == group:
             if int(entry.name) == group:
-                totals["odoo master"] += seconds
+                kind = "odoo master"
             else:
-                totals["odoo cron" if nice > base_nice else "odoo http"] += seconds
+                kind = "odoo cron" if nice > base_nice else "odoo http"
         elif dbname:
             title = _cmdline(entry.name)
             if title.startswith("postgres:") and f" {dbname} " in title:
-                totals["postgres"] += seconds
+                kind = "postgres"
+        if kind:
+            totals[kind] += seconds
+            by_pid[int(entry.name)] = (kind, seconds)
     totals["client"] = time.process_time()
     totals["machine"] = _machine_busy_seconds()
+    totals["_by_pid"] = by_pid
     return totals
 
 
 def cpu_delta(before, after):
-    return {kind: after[kind] - before.get(kind, 0.0) for kind in after}
+    """CPU seconds used between two snapshots, by kind (a process that ended in between is not counted;
+    one that started is counted whole)."""
+    delta = dict.fromkeys(PROCESS_KINDS, 0.0)
+    earlier = before.get("_by_pid", {})
+    for pid, (kind, seconds) in after.get("_by_pid", {}).items():
+        delta[kind] += seconds - earlier.get(pid, (kind, 0.0))[1]
+    delta["client"] = after["client"] - before["client"]
+    delta["machine"] = after["machine"] - before["machine"]
+    return delta
