@@ -19,6 +19,4 @@
         "views/sale_order_views.xml",
         "views/shopify_menus.xml",
     ],
-    "installable": True,
-    "application": False,
 }

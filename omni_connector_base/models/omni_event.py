@@ -38,6 +38,8 @@ TRANSIENT_DB_ERRORS = (
 # A cron run leaves this much of its time budget unused and re-triggers itself instead.
 CRON_TIME_MARGIN_SECONDS = 20
 PURGE_BATCH = 1000
+# Consecutive claim conflicts with other workers before a cron run yields and re-triggers.
+MAX_CLAIM_CONFLICTS = 20
 # A due trigger older than this no longer counts as "a wake-up is on its way".
 TRIGGER_FRESH_SECONDS = 5
 # Above this many ready events, the other processor crons are woken to share the queue.
@@ -199,6 +201,12 @@ class OmniEvent(models.Model):
                 event = self.browse(row[0])
                 event.sudo().write({"payload": body})
                 return event
+        if idempotency_key:
+            existing = self.sudo().search(
+                [("backend_id", "=", backend.id), ("idempotency_key", "=", idempotency_key)], limit=1
+            )
+            if existing:
+                return existing  # the same push was already queued: never twice
         event = self.sudo().create(
             {
                 "backend_id": backend.id,
@@ -309,7 +317,9 @@ class OmniEvent(models.Model):
                 conditions=SQL(" AND ").join(conditions),
                 holding=ORDER_HOLDING_STATES,
                 limit=limit,
-            )
+            ),
+            # A conflict with another worker is expected under load and handled by the caller.
+            log_exceptions=False,
         )
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 
@@ -336,9 +346,20 @@ class OmniEvent(models.Model):
         if ready > SCALE_OUT_BACKLOG:
             self._omni_wake_other_workers()
         self._omni_commit_progress(remaining=ready)
-        processed = 0
+        processed = conflicts = 0
         while batch_limit is None or processed < batch_limit:
-            event = self._omni_claim(limit=1)
+            try:
+                event = self._omni_claim(limit=1)
+            except psycopg2.errors.SerializationFailure:
+                # REPEATABLE READ: a row in the scan was changed by another worker after our
+                # snapshot. Start a new transaction and claim again; give up after a few.
+                self.env.cr.rollback()
+                conflicts += 1
+                if conflicts > MAX_CLAIM_CONFLICTS:
+                    self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
+                    self._omni_commit_progress()
+                    break
+                continue
             if not event:
                 break
             event._omni_process()

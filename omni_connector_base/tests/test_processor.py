@@ -225,3 +225,9 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
             self._omni_store(self.backend, {"resource": f"B{index}", "name": "bulk"}, f"bulk-{index}")
         self.env["omni.event"]._cron_process(batch_limit=1)
         self.assertTrue(Trigger.search([("cron_id", "=", worker_2.id)]), "the second worker is called in")
+
+    def test_outgoing_event_with_same_key_is_queued_once(self):
+        Event = self.env["omni.event"]
+        first = Event._omni_enqueue_outgoing(self.backend, "refund.create", {"a": 1}, idempotency_key="refund:77")
+        again = Event._omni_enqueue_outgoing(self.backend, "refund.create", {"a": 1}, idempotency_key="refund:77")
+        self.assertEqual(first, again)

@@ -5,7 +5,9 @@
   client-credentials token exchange, inventory / fulfillment / refund / webhook
   helpers);
 * :mod:`.mapper` -- Shopify payloads (REST-shaped webhook bodies) -> canonical
-  ``Order`` / ``Refund`` / ``Shipment``.
+  ``Order`` / ``Refund`` / ``Shipment``;
+* :mod:`.sync` -- synchronisation decisions: inbox keys of webhooks and polled orders,
+  order content digest, stock batches, fulfillment and refund plans.
 
 Nothing here imports ``odoo``: the modules are unit-tested without a database and
 imported by the addon's models. Import the submodules directly; this package

@@ -184,7 +184,7 @@ def plan_fulfillment(
     remaining = {_tail(key): int(value) for key, value in wanted.items() if int(value) > 0}
     ordered = sorted(
         (fo for fo in fulfillment_orders if fo.get("status") in _OPEN_FULFILLMENT_ORDER),
-        key=lambda fo: (preferred_location is None or _tail(fo.get("location_id")) != _tail(preferred_location)),
+        key=lambda fo: preferred_location is None or _tail(fo.get("location_id")) != _tail(preferred_location),
     )
     by_location: dict[str | None, list[dict]] = {}
     for fo in ordered:
@@ -196,9 +196,7 @@ def plan_fulfillment(
                 lines.append({"id": line["id"], "quantity": take})
                 remaining[item] -= take
         if lines:
-            by_location.setdefault(fo.get("location_id"), []).append(
-                {"fulfillment_order_id": fo["id"], "lines": lines}
-            )
+            by_location.setdefault(fo.get("location_id"), []).append({"fulfillment_order_id": fo["id"], "lines": lines})
     missing = {item: quantity for item, quantity in remaining.items() if quantity > 0}
     return list(by_location.items()), missing
 

@@ -1,5 +1,5 @@
 # isort: skip_file
 # omni_backend first: the other files extend the backend it completes.
-from . import omni_backend, omni_backend_sync
+from . import omni_backend
 from . import omni_shopify_location, omni_shopify_variant
 from . import sale_order, stock, account_move

@@ -19,17 +19,30 @@ class AccountMove(models.Model):
         are never sent back.
         """
         Event = self.env["omni.event"].sudo()
-        for move in self.filtered(lambda m: m.move_type == "out_refund" and m.state == "posted"
-                                  and not m.omni_external_id):
+        for move in self.filtered(
+            lambda m: m.move_type == "out_refund" and m.state == "posted" and not m.omni_external_id
+        ):
             sales = move.sudo().invoice_line_ids.sale_line_ids.order_id
-            sale = sales.filtered(lambda s: s.omni_backend_id.channel == "shopify" and s.omni_external_id
-                                  and s.omni_backend_id.shopify_export_refunds and s.omni_backend_id.active)[:1]
+            sale = sales.filtered(
+                lambda s: (
+                    s.omni_backend_id.channel == "shopify"
+                    and s.omni_external_id
+                    and s.omni_backend_id.shopify_export_refunds
+                    and s.omni_backend_id.active
+                )
+            )[:1]
             if not sale:
                 continue
             key = f"refund:{move.id}"
-            if Event.search_count([("backend_id", "=", sale.omni_backend_id.id), ("idempotency_key", "=", key)],
-                                  limit=1):
+            if Event.search_count(
+                [("backend_id", "=", sale.omni_backend_id.id), ("idempotency_key", "=", key)], limit=1
+            ):
                 continue
-            Event._omni_enqueue_outgoing(sale.omni_backend_id, OUT_REFUND, {"move_id": move.id},
-                                         resource_model="account.move", resource_key=sale.omni_external_id,
-                                         idempotency_key=key)
+            Event._omni_enqueue_outgoing(
+                sale.omni_backend_id,
+                OUT_REFUND,
+                {"move_id": move.id},
+                resource_model="account.move",
+                resource_key=sale.omni_external_id,
+                idempotency_key=key,
+            )

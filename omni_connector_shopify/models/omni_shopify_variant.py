@@ -4,7 +4,7 @@ import json
 import logging
 import uuid
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..lib.sync import OUT_STOCK, plan_stock_changes, shopify_quantity, stock_batch_key, stock_resource_key
@@ -29,31 +29,53 @@ class OmniShopifyVariant(models.Model):
     _rec_name = "sku"
     _check_company_auto = True
 
-    backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True,
-                                 help="The Shopify backend (shop) of this variant.")
-    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
-    shopify_variant_id = fields.Char(string="Variant ID", required=True, index=True,
-                                     help="The variant's numeric id in Shopify (order lines name it).")
-    inventory_item_id = fields.Char(string="Inventory Item", help="The variant's inventory item (gid): whose "
-                                    "quantities the stock export sets.")
-    sku = fields.Char(string="SKU", index=True, help="The variant's SKU in Shopify, matched to the product's "
-                      "internal reference.")
+    backend_id = fields.Many2one(
+        "omni.backend",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        help="The Shopify backend (shop) of this variant.",
+    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True, help="The backend's company.")
+    shopify_variant_id = fields.Char(
+        string="Variant ID",
+        required=True,
+        index=True,
+        help="The variant's numeric id in Shopify (order lines name it).",
+    )
+    inventory_item_id = fields.Char(help="The variant's inventory item (gid): whose quantities the stock export sets.")
+    sku = fields.Char(
+        string="SKU", index=True, help="The variant's SKU in Shopify, matched to the product's internal reference."
+    )
     barcode = fields.Char(help="The variant's barcode in Shopify (second matching key).")
     title = fields.Char(string="Variant", help="The variant's title in Shopify (e.g. Black / M).")
     product_title = fields.Char(string="Shopify Product", help="The title of the variant's product in Shopify.")
     tracked = fields.Boolean(help="Whether Shopify tracks the inventory of this variant.")
     product_id = fields.Many2one(
-        "product.product", string="Odoo Product", ondelete="set null", index=True, check_company=True,
-        help="The Odoo product sold as this variant. Setting it binds the variant, so orders and stock use it.")
+        "product.product",
+        string="Odoo Product",
+        ondelete="set null",
+        index=True,
+        check_company=True,
+        help="The Odoo product sold as this variant. Setting it binds the variant, so orders and stock use it.",
+    )
     matched = fields.Boolean(compute="_compute_matched", store=True, help="Whether an Odoo product is set.")
     stock_export_error = fields.Char(
-        readonly=True, copy=False,
+        readonly=True,
+        copy=False,
         help="Why Shopify refused this variant's quantity (e.g. the inventory item no longer exists). The "
-        "variant is left out of the stock export until the mapping is imported again or this is cleared.")
-    stock_level_ids = fields.One2many("omni.shopify.stock.level", "variant_id", string="Quantities Sent")
+        "variant is left out of the stock export until the mapping is imported again or this is cleared.",
+    )
+    stock_level_ids = fields.One2many(
+        "omni.shopify.stock.level",
+        "variant_id",
+        string="Quantities Sent",
+        help="The quantity last sent to each Shopify location.",
+    )
 
-    _unique_variant = models.Constraint("UNIQUE(backend_id, shopify_variant_id)",
-                                        "This Shopify variant is already listed for this backend.")
+    _unique_variant = models.Constraint(
+        "UNIQUE(backend_id, shopify_variant_id)", "This Shopify variant is already listed for this backend."
+    )
 
     @api.depends("product_id")
     def _compute_matched(self):
@@ -88,9 +110,14 @@ class OmniShopifyVariant(models.Model):
                 binding = existing.get(variant.shopify_variant_id)
                 if variant.product_id:
                     if not binding:
-                        to_create.append({"backend_id": backend.id, "res_model": "product.product",
-                                          "res_id": variant.product_id.id,
-                                          "external_id": variant.shopify_variant_id})
+                        to_create.append(
+                            {
+                                "backend_id": backend.id,
+                                "res_model": "product.product",
+                                "res_id": variant.product_id.id,
+                                "external_id": variant.shopify_variant_id,
+                            }
+                        )
                     elif binding.res_id != variant.product_id.id:
                         binding.res_id = variant.product_id.id
                 elif binding:
@@ -127,8 +154,12 @@ class OmniShopifyVariant(models.Model):
         for data in variants:
             variant_id = str(data["legacy_id"])
             record = existing.get(variant_id)
-            product = bound.get(variant_id) or (record.product_id if record else None) \
-                or by_sku.get(data.get("sku")) or by_barcode.get(data.get("barcode"))
+            product = (
+                bound.get(variant_id)
+                or (record.product_id if record else None)
+                or by_sku.get(data.get("sku"))
+                or by_barcode.get(data.get("barcode"))
+            )
             values = {
                 "inventory_item_id": data.get("inventory_item_id") or False,
                 "sku": data.get("sku") or False,
@@ -140,8 +171,11 @@ class OmniShopifyVariant(models.Model):
             if record:
                 if record.inventory_item_id != values["inventory_item_id"]:
                     values["stock_export_error"] = False
-                changed = {key: value for key, value in values.items()
-                           if (record[key].id if key == "product_id" else record[key]) != value}
+                changed = {
+                    key: value
+                    for key, value in values.items()
+                    if (record[key].id if key == "product_id" else record[key]) != value
+                }
                 if changed:
                     record.write(changed)
             else:
@@ -175,13 +209,33 @@ class OmniShopifyVariant(models.Model):
 
     @api.model
     def _shopify_enqueue_touched(self):
+        """Pre-commit hook: queue the stock events of the touched (product, location) pairs.
+
+        Isolated in a savepoint: a failure here is logged and leaves the stock operation that
+        triggered it alone (the hourly stock backstop sends what was missed).
+        """
         touched = self.env.cr.precommit.data.pop(PRECOMMIT_KEY, None)
         if not touched:
             return
-        maps = self.env["omni.shopify.location"].search([
-            ("backend_id.channel", "=", "shopify"), ("backend_id.active", "=", True),
-            ("backend_id.shopify_export_stock", "=", True), ("export_stock", "=", True),
-            ("location_id", "!=", False)])
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self._shopify_enqueue_pairs_touched(touched)
+                self.env.flush_all()
+        except Exception:  # never break a stock operation for an export
+            _logger.exception("Shopify stock export: could not queue %s changed levels", len(touched))
+            self.env.invalidate_all(flush=False)
+
+    @api.model
+    def _shopify_enqueue_pairs_touched(self, touched):
+        maps = self.env["omni.shopify.location"].search(
+            [
+                ("backend_id.channel", "=", "shopify"),
+                ("backend_id.active", "=", True),
+                ("backend_id.shopify_export_stock", "=", True),
+                ("export_stock", "=", True),
+                ("location_id", "!=", False),
+            ]
+        )
         if not maps:
             return
         products_by_location = {}
@@ -189,16 +243,25 @@ class OmniShopifyVariant(models.Model):
             products_by_location.setdefault(location_id, set()).add(product_id)
         product_maps = {}
         for location in self.env["stock.location"].browse(list(products_by_location)):
-            covering = maps.filtered(lambda m, location=location: location.parent_path
-                                     and location.parent_path.startswith(m.location_id.parent_path))
+            covering = maps.filtered(
+                lambda m, location=location: (
+                    location.parent_path and location.parent_path.startswith(m.location_id.parent_path)
+                )
+            )
             if not covering:
                 continue
             for product_id in products_by_location[location.id]:
                 product_maps[product_id] = product_maps.get(product_id, maps.browse()) | covering
         if not product_maps:
             return
-        variants = self.search([("backend_id", "in", maps.backend_id.ids), ("product_id", "in", list(product_maps)),
-                                ("inventory_item_id", "!=", False), ("stock_export_error", "=", False)])
+        variants = self.search(
+            [
+                ("backend_id", "in", maps.backend_id.ids),
+                ("product_id", "in", list(product_maps)),
+                ("inventory_item_id", "!=", False),
+                ("stock_export_error", "=", False),
+            ]
+        )
         by_backend = {}
         for variant in variants:
             for mapping in product_maps[variant.product_id.id]:
@@ -215,8 +278,14 @@ class OmniShopifyVariant(models.Model):
         hourly backstop); with ``force`` every level, sent before or not.
         """
         maps = backend.shopify_location_ids.filtered(lambda m: m.export_stock and m.location_id)
-        variants = self.search([("backend_id", "=", backend.id), ("product_id.is_storable", "=", True),
-                                ("inventory_item_id", "!=", False), ("stock_export_error", "=", False)])
+        variants = self.search(
+            [
+                ("backend_id", "=", backend.id),
+                ("product_id.is_storable", "=", True),
+                ("inventory_item_id", "!=", False),
+                ("stock_export_error", "=", False),
+            ]
+        )
         pairs = [(variant, mapping) for mapping in maps for variant in variants]
         if not pairs or not backend.shopify_export_stock:
             return 0
@@ -227,8 +296,11 @@ class OmniShopifyVariant(models.Model):
         else:
             levels = self._shopify_free_quantities(pairs)
             last = self._shopify_last_sent(pairs)
-            pairs = [(v, m) for v, m in pairs
-                     if last.get((v.inventory_item_id, m.shopify_location_id)) != levels[(v.id, m.id)]]
+            pairs = [
+                (v, m)
+                for v, m in pairs
+                if last.get((v.inventory_item_id, m.shopify_location_id)) != levels[(v.id, m.id)]
+            ]
         return self._shopify_enqueue_pairs(backend, pairs)
 
     @api.model
@@ -246,17 +318,31 @@ class OmniShopifyVariant(models.Model):
         Event = self.env["omni.event"].sudo()
         keyed = {stock_resource_key(v.inventory_item_id, m.shopify_location_id): (v, m) for v, m in pairs}
         Event.flush_model()
-        self.env.cr.execute(SQL(
-            "SELECT resource_key FROM omni_event WHERE backend_id = %s AND direction = 'out' AND topic = %s "
-            "AND resource_key IN %s AND state = 'pending' AND attempts = 0 FOR UPDATE SKIP LOCKED",
-            backend.id, OUT_STOCK, tuple(keyed)))
+        self.env.cr.execute(
+            SQL(
+                "SELECT resource_key FROM omni_event WHERE backend_id = %s AND direction = 'out' AND topic = %s "
+                "AND resource_key IN %s AND state = 'pending' AND attempts = 0 FOR UPDATE SKIP LOCKED",
+                backend.id,
+                OUT_STOCK,
+                tuple(keyed),
+            )
+        )
         queued = {row[0] for row in self.env.cr.fetchall()}
         now = fields.Datetime.now()
-        values = [{
-            "backend_id": backend.id, "direction": "out", "topic": OUT_STOCK, "resource_model": "product.product",
-            "resource_key": key, "idempotency_key": f"out:{OUT_STOCK}:{uuid.uuid4().hex}", "source_ts": now,
-            "payload": json.dumps({"variant_id": variant.id, "location_map_id": mapping.id}, sort_keys=True),
-        } for key, (variant, mapping) in keyed.items() if key not in queued]
+        values = [
+            {
+                "backend_id": backend.id,
+                "direction": "out",
+                "topic": OUT_STOCK,
+                "resource_model": "product.product",
+                "resource_key": key,
+                "idempotency_key": f"out:{OUT_STOCK}:{uuid.uuid4().hex}",
+                "source_ts": now,
+                "payload": json.dumps({"variant_id": variant.id, "location_map_id": mapping.id}, sort_keys=True),
+            }
+            for key, (variant, mapping) in keyed.items()
+            if key not in queued
+        ]
         if values:
             Event.create(values)
             Event._omni_trigger_processor()
@@ -294,9 +380,13 @@ class OmniShopifyVariant(models.Model):
             free = {}
             if mapping.location_id and variants.product_id:
                 for product, quantity, reserved in Quant._read_group(
-                        [("product_id", "in", variants.product_id.ids),
-                         ("location_id", "child_of", mapping.location_id.id)],
-                        ["product_id"], ["quantity:sum", "reserved_quantity:sum"]):
+                    [
+                        ("product_id", "in", variants.product_id.ids),
+                        ("location_id", "child_of", mapping.location_id.id),
+                    ],
+                    ["product_id"],
+                    ["quantity:sum", "reserved_quantity:sum"],
+                ):
                     free[product.id] = (quantity or 0.0) - (reserved or 0.0)
             for variant in variants:
                 result[(variant.id, mapping.id)] = shopify_quantity(free.get(variant.product_id.id, 0.0))
@@ -307,11 +397,16 @@ class OmniShopifyVariant(models.Model):
         """``{(inventory item, location gid): quantity}`` last sent for these levels."""
         if not pairs:
             return {}
-        levels = self.env["omni.shopify.stock.level"].search([
-            ("variant_id", "in", list({v.id for v, _m in pairs})),
-            ("location_map_id", "in", list({m.id for _v, m in pairs}))])
-        return {(level.variant_id.inventory_item_id, level.location_map_id.shopify_location_id): level.quantity
-                for level in levels}
+        levels = self.env["omni.shopify.stock.level"].search(
+            [
+                ("variant_id", "in", list({v.id for v, _m in pairs})),
+                ("location_map_id", "in", list({m.id for _v, m in pairs})),
+            ]
+        )
+        return {
+            (level.variant_id.inventory_item_id, level.location_map_id.shopify_location_id): level.quantity
+            for level in levels
+        }
 
     @api.model
     def _shopify_send_levels(self, backend, pairs, event_ids):
@@ -321,8 +416,9 @@ class OmniShopifyVariant(models.Model):
         are flagged on their variant, reported once in the exception queue, and left out;
         the rest of the batch is sent again without them.
         """
-        pairs = [(v, m) for v, m in pairs if v.product_id.is_storable and v.inventory_item_id
-                 and not v.stock_export_error]
+        pairs = [
+            (v, m) for v, m in pairs if v.product_id.is_storable and v.inventory_item_id and not v.stock_export_error
+        ]
         levels = self._shopify_free_quantities(pairs)
         keyed = {(v.inventory_item_id, m.shopify_location_id): (v, m) for v, m in pairs}
         wanted = {(v.inventory_item_id, m.shopify_location_id): levels[(v.id, m.id)] for v, m in pairs}
@@ -339,11 +435,18 @@ class OmniShopifyVariant(models.Model):
                 variant, mapping = keyed[changes[index][:2]]
                 variant.stock_export_error = message[:250]
                 self.env["omni.exception"]._omni_raise(
-                    _("Shopify refused the quantity of %(sku)s at %(location)s: %(message)s. The variant is left out "
-                      "of the stock export; import the product mapping again or fix it in Shopify.",
-                      sku=variant.sku or variant.shopify_variant_id, location=mapping.name, message=message),
-                    backend=backend, category="mapping", record=variant,
-                    dedupe_key=f"shopify:stock:{variant.shopify_variant_id}")
+                    self.env._(
+                        "Shopify refused the quantity of %(sku)s at %(location)s: %(message)s. The variant is left out "
+                        "of the stock export; import the product mapping again or fix it in Shopify.",
+                        sku=variant.sku or variant.shopify_variant_id,
+                        location=mapping.name,
+                        message=message,
+                    ),
+                    backend=backend,
+                    category="mapping",
+                    record=variant,
+                    dedupe_key=f"shopify:stock:{variant.shopify_variant_id}",
+                )
             changes = [change for index, change in enumerate(changes) if index not in refused]
         return 0
 
@@ -355,18 +458,34 @@ class OmniShopifyVariant(models.Model):
         self.env["omni.shopify.stock.level"].flush_model()
         now = fields.Datetime.now()
         rows = SQL(", ").join(
-            SQL("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", variant.id, mapping.id, backend.id,
-                backend.company_id.id, quantity, now, self.env.uid, self.env.uid, now, now)
-            for (variant, mapping), quantity in sent)
-        self.env.cr.execute(SQL(
-            """
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                variant.id,
+                mapping.id,
+                backend.id,
+                backend.company_id.id,
+                quantity,
+                now,
+                self.env.uid,
+                self.env.uid,
+                now,
+                now,
+            )
+            for (variant, mapping), quantity in sent
+        )
+        self.env.cr.execute(
+            SQL(
+                """
             INSERT INTO omni_shopify_stock_level (variant_id, location_map_id, backend_id, company_id, quantity,
                                                   sent_at, create_uid, write_uid, create_date, write_date)
             VALUES %s
             ON CONFLICT (variant_id, location_map_id)
             DO UPDATE SET quantity = EXCLUDED.quantity, sent_at = EXCLUDED.sent_at,
                           write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-            """, rows))
+            """,
+                rows,
+            )
+        )
         self.env["omni.shopify.stock.level"].invalidate_model()
 
 
@@ -377,14 +496,29 @@ class OmniShopifyStockLevel(models.Model):
     _description = "Shopify Inventory Level Sent"
     _order = "sent_at desc, id desc"
 
-    variant_id = fields.Many2one("omni.shopify.variant", required=True, ondelete="cascade", index=True)
-    location_map_id = fields.Many2one("omni.shopify.location", string="Location", required=True,
-                                      ondelete="cascade", index=True)
-    backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one("res.company", required=True, index=True)
-    product_id = fields.Many2one(related="variant_id.product_id")
+    variant_id = fields.Many2one(
+        "omni.shopify.variant",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        help="The Shopify variant (inventory item) whose quantity was sent.",
+    )
+    location_map_id = fields.Many2one(
+        "omni.shopify.location",
+        string="Location",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        help="The Shopify location it was sent to.",
+    )
+    backend_id = fields.Many2one(
+        "omni.backend", required=True, ondelete="cascade", index=True, help="The Shopify backend (shop)."
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True, help="The backend's company.")
+    product_id = fields.Many2one(related="variant_id.product_id", help="The Odoo product of the variant.")
     quantity = fields.Integer(help="The available quantity last set in Shopify.")
     sent_at = fields.Datetime(help="When it was sent (UTC).")
 
-    _unique_level = models.Constraint("UNIQUE(variant_id, location_map_id)",
-                                      "One sent quantity per variant and location.")
+    _unique_level = models.Constraint(
+        "UNIQUE(variant_id, location_map_id)", "One sent quantity per variant and location."
+    )
