@@ -20,5 +20,4 @@
         "wizard/omni_settlement_import_wizard_views.xml",
         "views/omni_reconciliation_menus.xml",
     ],
-    "installable": True,
 }

@@ -15,7 +15,7 @@ from .matching import (
     match_lines,
 )
 from .money import from_minor, to_minor
-from .posting import Entry, EntryLine, Part, build_entry, split_fee
+from .posting import Entry, EntryLine, Part, build_entry, split_clearing, split_fee
 from .settlement import (
     LINE_KINDS,
     BalanceCheck,
@@ -45,6 +45,7 @@ __all__ = [
     "from_minor",
     "match_lines",
     "settlement_digest",
+    "split_clearing",
     "split_fee",
     "to_minor",
     "totals_by_kind",

@@ -79,6 +79,8 @@ class EntryLine:
     reconcile: list[Hashable] = field(default_factory=list)
     line_ids: list[int] = field(default_factory=list)
     is_net: bool = False
+    # the same amount in the settlement currency (differs from amount_currency for original-currency lines)
+    settlement_amount: Decimal = ZERO
 
 
 @dataclass
@@ -153,6 +155,7 @@ def build_entry(
                     partner=part.partner,
                     reconcile=[part.reconcile] if part.reconcile is not None else [],
                     line_ids=[part.line_id],
+                    settlement_amount=-quantize(part.amount, settlement_currency),
                 )
             )
             continue
@@ -177,6 +180,7 @@ def build_entry(
             lines.append(line)
         line.amount_currency += amount_currency
         line.balance += balance
+        line.settlement_amount -= quantize(part.amount, settlement_currency)
         if part.reconcile is not None:
             line.reconcile.append(part.reconcile)
         line.line_ids.append(part.line_id)
@@ -191,9 +195,50 @@ def build_entry(
             balance=net_balance,
             label=net_label,
             is_net=True,
+            settlement_amount=quantize(deposit, settlement_currency),
         )
     )
     return Entry(lines=lines, settlement_currency=settlement_currency, company_currency=company_currency)
+
+
+def split_clearing(entry: Entry, transit_account: Hashable, max_items: int = DEFAULT_CHUNK_SIZE) -> list[Entry]:
+    """Book the clearing of a large payout in entries of at most ``max_items`` open items.
+
+    Odoo recomputes a journal entry's reconciliation state from *all* its partial
+    reconciliations each time one of its lines is reconciled, so one entry clearing
+    100,000 payments costs quadratically. When the entry clears more than ``max_items``
+    items, each reconcilable line moves to an entry of its own, balanced by a line on the
+    transit account; the main entry's net line shrinks by as much, so the transit lines
+    together still hold exactly the deposit. Returns ``[main, *clearing entries]``
+    (just ``[entry]`` when it is small enough).
+    """
+    reconcilable = [line for line in entry.lines if line.reconcile and not line.is_net]
+    if sum(len(line.reconcile) for line in reconcilable) <= max_items:
+        return [entry]
+    main_lines = [line for line in entry.lines if not (line.reconcile and not line.is_net)]
+    net = main_lines[-1]
+    settlement_currency = entry.settlement_currency
+    clearing_entries = []
+    for line in reconcilable:
+        transit = EntryLine(
+            account=transit_account,
+            currency=settlement_currency,
+            amount_currency=-line.settlement_amount,
+            balance=-line.balance,
+            label=line.label,
+            line_ids=[],
+            is_net=True,
+            settlement_amount=-line.settlement_amount,
+        )
+        clearing_entries.append(
+            Entry(lines=[line, transit], settlement_currency=settlement_currency,
+                  company_currency=entry.company_currency)
+        )
+        net.amount_currency += line.settlement_amount
+        net.settlement_amount += line.settlement_amount
+        net.balance += line.balance
+    main = Entry(lines=main_lines, settlement_currency=settlement_currency, company_currency=entry.company_currency)
+    return [main, *clearing_entries]
 
 
 def split_fee(

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..lib.amazon_settlement import parse_settlement_v2
@@ -262,7 +262,7 @@ class OmniSettlementAccount(models.Model):
     def _omni_settlement_journal(self, company):
         Journal = self.env["account.journal"].sudo().with_company(company)
         journal = Journal.search([("company_id", "=", company.id), ("code", "=", "PAYO")], limit=1)
-        return journal or Journal.create({"name": _("Payouts"), "code": "PAYO", "type": "general",
+        return journal or Journal.create({"name": self.env._("Payouts"), "code": "PAYO", "type": "general",
                                           "company_id": company.id})
 
     def action_setup_accounts(self):
@@ -309,8 +309,8 @@ class OmniSettlementAccount(models.Model):
         }
         account = chain.get(kind)
         if not account:
-            raise UserError(_("Payout account %(name)s has no account for %(kind)s amounts: set it in its "
-                              "configuration.", name=self.name, kind=dict(KIND_SELECTION).get(kind, kind)))
+            raise UserError(self.env._("Payout account %(name)s has no account for %(kind)s amounts: set it in its "
+                                       "configuration.", name=self.name, kind=dict(KIND_SELECTION).get(kind, kind)))
         return account
 
     def _omni_tolerance(self, currency_code):
@@ -335,8 +335,8 @@ class OmniSettlementAccount(models.Model):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": _("Payouts imported"), "type": "success", "sticky": False,
-                       "message": _("%s payout(s) imported or already known.", len(settlements))},
+            "params": {"title": self.env._("Payouts imported"), "type": "success", "sticky": False,
+                       "message": self.env._("%s payout(s) imported or already known.", len(settlements))},
         }
 
     def action_open_upload(self):
@@ -357,7 +357,7 @@ class OmniSettlementAccount(models.Model):
         self.ensure_one()
         fetcher = getattr(self, f"_omni_fetch_settlements_{self.source}", None)
         if fetcher is None:
-            raise UserError(_("Payouts of %s are uploaded, not fetched.", dict(SOURCES).get(self.source)))
+            raise UserError(self.env._("Payouts of %s are uploaded, not fetched.", dict(SOURCES).get(self.source)))
         return fetcher(since)
 
     def _omni_fetch_settlements_stripe(self, since=None):
@@ -379,7 +379,7 @@ class OmniSettlementAccount(models.Model):
 
         key = self.sudo().stripe_secret_key
         if not key:
-            raise UserError(_("Payout account %s has no Stripe key.", self.name))
+            raise UserError(self.env._("Payout account %s has no Stripe key.", self.name))
         return make_client(key, self.stripe_api_base or None)
 
     def _omni_import_from_source(self):
@@ -394,8 +394,8 @@ class OmniSettlementAccount(models.Model):
             try:
                 payouts = list(account._omni_fetch_settlements(since))
             except Exception as error:  # any failure of the source must reach a person
-                account._omni_raise(_("Could not list payouts of %(name)s: %(error)s", name=account.name,
-                                      error=error), key=f"list:{account.id}", severity="error")
+                account._omni_raise(self.env._("Could not list payouts of %(name)s: %(error)s", name=account.name,
+                                               error=error), key=f"list:{account.id}", severity="error")
                 Settlement._omni_commit_progress()
                 continue
             known = set(Settlement.search([("account_id", "=", account.id),
@@ -411,8 +411,8 @@ class OmniSettlementAccount(models.Model):
                 except Exception as error:  # one payout never blocks the others
                     _logger.warning("Payout %s of %s could not be imported: %s", external_id, account.name,
                                     type(error).__name__)
-                    account._omni_raise(_("Payout %(payout)s of %(name)s could not be imported: %(error)s",
-                                          payout=external_id, name=account.name, error=error),
+                    account._omni_raise(self.env._("Payout %(payout)s of %(name)s could not be imported: %(error)s",
+                                                   payout=external_id, name=account.name, error=error),
                                         key=f"import:{external_id}", severity="error")
                 time_left = Settlement._omni_commit_progress(1)
                 if time_left < CRON_TIME_MARGIN_SECONDS:
@@ -447,7 +447,7 @@ class OmniSettlementAccount(models.Model):
         self.ensure_one()
         parser = getattr(self, f"_omni_parse_file_{self.source}", None)
         if parser is None:
-            raise UserError(_("No file format is known for %s payouts.", dict(SOURCES).get(self.source)))
+            raise UserError(self.env._("No file format is known for %s payouts.", dict(SOURCES).get(self.source)))
         return self._omni_import_settlement(parser(content, filename))
 
     def _omni_parse_file_amazon(self, content, filename=None):

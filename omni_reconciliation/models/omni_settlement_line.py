@@ -4,7 +4,7 @@ Amounts follow the settlement sign convention of ``lib.settlement``: money recei
 the merchant is positive, ``net = gross - fee``.
 """
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .omni_settlement_account import KIND_SELECTION
@@ -109,7 +109,7 @@ class OmniSettlementLine(models.Model):
 
     def _omni_check_editable(self):
         if self.settlement_id.filtered(lambda s: s.state in ("posted", "reconciled")):
-            raise UserError(_("The payout is already posted: reset it before changing its matches."))
+            raise UserError(self.env._("The payout is already posted: reset it before changing its matches."))
 
     def action_confirm_match(self):
         """Confirm the chosen payment (or the only suggestion) as this line's match."""
@@ -118,7 +118,7 @@ class OmniSettlementLine(models.Model):
             payment = line.payment_id or (line.suggested_payment_ids if len(line.suggested_payment_ids) == 1
                                           else self.env["account.payment"])
             if not payment and not (line.order_id or line.invoice_id or line.credit_note_id):
-                raise UserError(_("Choose the payment of line %s first.", line.external_id))
+                raise UserError(self.env._("Choose the payment of line %s first.", line.external_id))
             values = {"match_state": "matched", "match_method": "manual", "suggested_payment_ids": [(5,)]}
             if payment:
                 values.update(payment_id=payment.id, partner_id=payment.partner_id.id,
@@ -133,8 +133,8 @@ class OmniSettlementLine(models.Model):
         self._omni_check_editable()
         self.write({"match_state": "accepted"})
         for line in self:
-            line.settlement_id.message_post(body=_("Line %(line)s accepted by %(user)s.", line=line.external_id,
-                                                   user=self.env.user.name))
+            line.settlement_id.message_post(body=self.env._("Line %(line)s accepted by %(user)s.",
+                                                            line=line.external_id, user=self.env.user.name))
         self.settlement_id._omni_after_line_change(self)
         return True
 

@@ -3,38 +3,46 @@
 
 Creates a fresh database with ``omni_connector_base``, a 10 % sale tax (excluded from prices),
 50 products with SKUs and a ``custom`` channel backend whose payment rule for ``paid`` orders
-only CONFIRMS them (``create_invoice`` and ``register_payment`` off, so the three ways below
-do the same work: a confirmed sale order with its delivery). Every order has 5 product lines
-and one shipping line, is paid by a gateway, and belongs to a new or a returning customer
-(about half each, the same sequence for every way of importing).
+only CONFIRMS them (``create_invoice`` and ``register_payment`` off - the default rule also
+invoices and registers the payment - so all ways do the same work: a confirmed sale order with
+its delivery). Every order has 5 product lines of the 50 SKUs and one shipping line, is paid by
+a gateway (stripe), and belongs to a new or a returning customer (about half each; the same
+sequence for every way of importing). Everything runs on 127.0.0.1 and ``odoo shell``.
 
-In one run it measures:
+1. **Intake**: ``POST /omni/api/v1/<backend>/orders`` (Bearer key, canonical JSON) to a prefork
+   server without cron workers, so the events queue up: orders/s and latency.
+2. **Comparison** (one ``odoo shell``, one process, interleaved rounds of ``--chunk`` orders per
+   way, the order of the ways rotating, so a load that comes and goes on a shared machine weighs
+   on all of them alike):
+   - the *pipeline processor* drains the events posted in 1 with the processor cron's own code
+     (``omni.event._cron_process`` under a cron progress context: claim, apply, one commit per
+     event, as the cron does);
+   - (a) the *raw ORM*: partner by email or created, products by SKU in one search,
+     ``sale.order.create`` + ``action_confirm``, one commit per order;
+   - (b) an *XML-RPC middleware* (``xmlrpc.client``, one call after the other, against the server
+     of 1): customer by email or created, SKUs with one ``search_read``, order with its lines,
+     ``action_confirm``. Its cost is the server's (HTTP worker + PostgreSQL), its client's CPU
+     is reported apart.
+   Printed: orders/s, ms/order, CPU ms/order (Odoo, PostgreSQL), queries/order, peak RSS of the
+   process, the share of the machine other processes used meanwhile, and the ratios.
+3. **A/B of the processor's entries** (``--ab-orders``): alternating chunks drained by one long
+   ``_cron_process`` run and through Odoo's own cron entry (``ir.cron._process_job``, the path a
+   cron worker takes, with its 10 s runs and per-run bookkeeping).
+4. **Server cron worker** (``--cron-orders``): events posted to a ``--workers=1
+   --max-cron-threads=1`` server drained by its own (niced) cron worker; RSS of that worker.
+5. **Scaling**: the database is grown through the pipeline (``--grow-jobs`` processes sharing
+   the queue) to ``--small-db`` sale orders, where a batch of ``--scale-batch`` orders is timed,
+   and then to ``--large-db``, where another one is; growth stops after ``--grow-minutes`` in
+   all and the size actually reached is printed.
 
-1. **intake** - ``POST /omni/api/v1/<backend>/orders`` (Bearer key, canonical JSON) against a
-   prefork server on 127.0.0.1 without cron workers, so the events queue up;
-2. **pipeline processor** - one process draining those events with the processor cron's own
-   code (``omni.event._cron_process`` in an ``odoo shell``, under a cron progress context:
-   one commit per event, as in the cron) - orders/s, CPU and queries per order, peak RSS;
-3. **raw ORM** (reference a) - the same orders created and confirmed directly in an ``odoo
-   shell`` (partner by email or created, products by SKU in one search, ``sale.order.create``
-   + ``action_confirm``, one commit per order);
-4. **XML-RPC middleware** (reference b) - the same through ``xmlrpc.client`` against the
-   running server (customer by email or created, SKUs with one ``search_read``, order with its
-   lines, ``action_confirm``);
-5. **real cron** (``--cron-orders``) - more events drained by the server's own cron worker
-   (``--workers=1 --max-cron-threads=1``): what production does, Odoo's cron loop included;
-6. **scaling** - the database is grown through the pipeline (several processes sharing the
-   queue) to ``--small-db`` and then ``--large-db`` sale orders, and a batch of
-   ``--scale-batch`` orders is measured at each size; growth stops after ``--grow-minutes``
-   and the size actually reached is printed.
+Checks: one confirmed sale order with a delivery per order, every event done, one customer per
+distinct email. ``--profile`` adds a cProfile and a per-statement query breakdown of the
+processor and of the raw ORM on an extra, unmeasured batch, and the statements the pipeline
+adds per order. The database is dropped at the end unless ``--keep-db``.
 
-Correctness is checked too: one confirmed sale order with a delivery per order, every event
-done, one customer per distinct email. ``--profile`` adds a cProfile and a per-query
-breakdown of the processor (and the raw ORM) on an extra, unmeasured batch.
+Quick run (about 30 minutes on 2 shared cores)::
 
-Quick run (about 15 minutes on 2 cores)::
-
-    python3 tests/benchmarks/bench_order_import.py --orders 300
+    python3 tests/benchmarks/bench_order_import.py --orders 300 --profile
 
 Full run (grows the database to 20,000 sale orders, or as far as 20 minutes of growth get)::
 
@@ -52,7 +60,6 @@ import shlex
 import sys
 import tempfile
 import time
-import xmlrpc.client
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -260,6 +267,7 @@ def _rss_kb(field="VmRSS:"):
 # PostgreSQL CPU of every backend this process opened (the cron opens its own cursors), read
 # through a separate connection so the measurement adds no query to Odoo's counter.
 import psycopg2
+import psycopg2.errors
 env.cr.execute("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
 _APP_NAME = env.cr.fetchone()[0]
 _METER = psycopg2.connect(dbname=env.cr.dbname, application_name="omni-bench-meter")
@@ -283,6 +291,18 @@ def _machine_busy():
 def _snap():
     return {"wall": time.perf_counter(), "cpu": time.process_time(), "pg": _pg_cpu(),
             "queries": _sql_db.sql_counter, "machine": _machine_busy()}
+
+def _calibrate():
+    # A fixed piece of Python and SQL work: how fast the machine runs us right now.
+    began = time.perf_counter()
+    total = 0
+    for index in range(200000):
+        total += index * index %% 7
+    json.dumps([{"a": index, "b": str(index)} for index in range(20000)])
+    with _METER.cursor() as meter:
+        meter.execute("SELECT sum(x) FROM generate_series(1, 300000) AS x")
+        meter.fetchone()
+    return time.perf_counter() - began
 
 def _delta(before, after):
     return {key: after[key] - before[key] for key in before}
@@ -362,21 +382,6 @@ _emit({"backend_id": backend.id, "tax_id": tax.id, "currency": company.currency_
        r.confirm_order, r.create_invoice, r.register_payment] for r in backend.payment_rule_ids]})
 """
 
-STORE_CODE = r"""
-backend = env["omni.backend"].browse(P["backend_id"])
-Event = env["omni.event"]
-stored = 0
-for index, row in enumerate(_rows(P["path"])):
-    _id, new = Event._omni_store_incoming(backend, row["body"].encode(), {
-        "idempotency_key": row["key"], "topic": "orders/upsert", "resource_model": "sale.order",
-        "resource_key": row["resource_key"], "source_ts": row["source_ts"]})
-    stored += new
-    if index % 500 == 499:
-        env.cr.commit()
-env.cr.commit()
-_emit({"stored": stored})
-"""
-
 # The processor as the cron runs it: a progress record in the context, one commit per event.
 CRON_RUN_CODE = r"""
 Event = env["omni.event"]
@@ -388,10 +393,23 @@ def _cron_run(limit=None):
     return Event.with_context(cron_id=CRON.id, ir_cron_progress_id=progress.id,
                               cron_end_time=time.monotonic() + P["budget"])._cron_process(batch_limit=limit)
 
-def _drain(max_rounds=1000):
+CONFLICTS = []
+
+def _drain(max_rounds=1000, tolerate_conflicts=False):
+    # Two processors can meet in the claim query: a row the other one finished after this
+    # transaction's snapshot raises a serialization failure (REPEATABLE READ) and ends the run,
+    # as it ends a cron run. With tolerate_conflicts the next run starts (the count of the
+    # aborted run is lost; the sale orders are counted from the database).
     processed = 0
     for _round in range(max_rounds):
-        done = _cron_run()
+        try:
+            done = _cron_run()
+        except psycopg2.errors.SerializationFailure:
+            if not tolerate_conflicts:
+                raise
+            env.cr.rollback()
+            CONFLICTS.append(1)
+            continue
         processed += done
         if not done:
             break
@@ -401,12 +419,20 @@ def _queued():
     env.cr.commit()  # a fresh snapshot: other cursors (the cron's) may have committed
     env.cr.execute("SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry')")
     return env.cr.fetchone()[0]
+
+
+def _store_rows(rows):
+    backend = env["omni.backend"].browse(P["backend_id"])
+    for row in rows:
+        Event._omni_store_incoming(backend, row["body"].encode(), {
+            "idempotency_key": row["key"], "topic": "orders/upsert", "resource_model": "sale.order",
+            "resource_key": row["resource_key"], "source_ts": row["source_ts"]})
+    env.cr.commit()
 """
 
-# Mode "loop": one long _cron_process run (the processor as designed, never cut short).
-# Mode "cron_job": Odoo's own cron entry (ir.cron._process_job -> _run_job -> _callback), as a
+# Odoo's own cron entry (ir.cron._process_job -> _run_job -> _callback -> _cron_process), as a
 # cron worker runs the job, until the queue is empty: the processor as deployed today.
-PROCESS_CODE = r"""
+CRON_JOB_CODE = r"""
 def _cron_job_round():
     IrCron = env.registry["ir.cron"]
     with env.registry.cursor() as cron_cr:
@@ -423,51 +449,55 @@ def _drain_cron_jobs(max_rounds):
         _cron_job_round()
         rounds += 1
     return rounds
+"""
 
+# The scaling points: the queue drained in chunks of one _cron_process run each, a fixed
+# calibration workload between chunks (machine speed), the statements recorded.
+PROCESS_CODE = r"""
 if P.get("store_path"):
-    backend = env["omni.backend"].browse(P["backend_id"])
-    for row in _rows(P["store_path"]):
-        Event._omni_store_incoming(backend, row["body"].encode(), {
-            "idempotency_key": row["key"], "topic": "orders/upsert", "resource_model": "sale.order",
-            "resource_key": row["resource_key"], "source_ts": row["source_ts"]})
-    env.cr.commit()
+    _store_rows(_rows(P["store_path"]))
 warm = _cron_run(P["warmup"]) if P["warmup"] else 0
 queued = _queued()
 rss_before = _rss_kb()
-before = _snap()
-rounds = None
-if P.get("mode") == "cron_job":
-    rounds = _drain_cron_jobs(queued + 10)
-    processed = queued - _queued()
-else:
-    processed = _drain()
-cost = _delta(before, _snap())
-result = {"warmup": warm, "queued": queued, "processed": processed, "cost": cost, "rss_before_kb": rss_before,
-          "rss_after_kb": _rss_kb(), "left": _queued(), "cron_rounds": rounds}
-if P.get("profile_path"):
-    backend = env["omni.backend"].browse(P["backend_id"])
-    for row in _rows(P["profile_path"]):
-        Event._omni_store_incoming(backend, row["body"].encode(), {
-            "idempotency_key": row["key"], "topic": "orders/upsert", "resource_model": "sale.order",
-            "resource_key": row["resource_key"], "source_ts": row["source_ts"]})
-    env.cr.commit()
-    result["profile"] = _profiled(_drain, P["profile_count"])
-_emit(result)
+cost = dict.fromkeys(("wall", "cpu", "pg", "queries", "machine"), 0.0)
+calibration = []
+processed = 0
+_QUERY_STATS.clear()
+for _chunk in range(queued // P["chunk"] + 2):
+    if not _queued():
+        break
+    calibration.append(_calibrate())
+    _sql_db.Cursor.execute = _recording_execute
+    try:
+        before = _snap()
+        processed += _cron_run(P["chunk"])
+        for key, value in _delta(before, _snap()).items():
+            cost[key] += value
+    finally:
+        _sql_db.Cursor.execute = _ORIGINAL_EXECUTE
+calibration.sort()
+queries = sorted(([n, t, q] for q, (n, t) in _QUERY_STATS.items()), reverse=True)
+_emit({"warmup": warm, "queued": queued, "processed": processed, "cost": cost, "rss_before_kb": rss_before,
+       "rss_after_kb": _rss_kb(), "left": _queued(), "calibration": calibration[len(calibration) // 2],
+       "queries": queries})
 """
 
-RAW_ORM_CODE = r"""
+# The references: raw ORM in this process, and an XML-RPC middleware client (this process is
+# only its client; the work is done by the server, measured through its process group).
+REFERENCES_CODE = r"""
+import xmlrpc.client
 Partner = env["res.partner"]
 Product = env["product.product"]
 SaleOrder = env["sale.order"]
 TAX = P["tax_id"]
 SHIPPING = P["shipping_product_id"]
-country = env["res.country"].search([("code", "=", "US")], limit=1)
+COUNTRY = env["res.country"].search([("code", "=", "US")], limit=1).id
 
-def import_one(row):
+def orm_import(row):
     partner = Partner.search([("email_normalized", "=", row["email"].lower())], limit=1)
     if not partner:
         partner = Partner.create({"name": row["name"], "email": row["email"], "street": row["street"],
-                                  "city": row["city"], "zip": row["zip"], "country_id": country.id,
+                                  "city": row["city"], "zip": row["zip"], "country_id": COUNTRY,
                                   "customer_rank": 1})
     skus = [line["sku"] for line in row["lines"]]
     products = {p.default_code: p.id for p in Product.search([("default_code", "in", skus)])}
@@ -481,42 +511,168 @@ def import_one(row):
     order.action_confirm()
     env.cr.commit()
 
-def import_all(rows):
-    for row in rows:
-        import_one(row)
 
-rows = _rows(P["path"])
-warm, measured = rows[:P["warmup"]], rows[P["warmup"]:]
-import_all(warm)
+class Middleware:
+    # What a typical integration script does over XML-RPC, one order after the other.
+
+    def __init__(self):
+        common = xmlrpc.client.ServerProxy(P["url"] + "/xmlrpc/2/common", allow_none=True)
+        self.uid = common.authenticate(env.cr.dbname, P["login"], P["password"], {})
+        assert self.uid, "XML-RPC authentication failed"
+        self.models = xmlrpc.client.ServerProxy(P["url"] + "/xmlrpc/2/object", allow_none=True)
+        self.calls = 0
+
+    def call(self, model, method, *args, **kwargs):
+        self.calls += 1
+        return self.models.execute_kw(env.cr.dbname, self.uid, P["password"], model, method, list(args), kwargs)
+
+    def import_order(self, row):
+        found = self.call("res.partner", "search_read", [("email_normalized", "=", row["email"].lower())],
+                          fields=["id"], limit=1)
+        if found:
+            partner_id = found[0]["id"]
+        else:
+            partner_id = self.call("res.partner", "create", {
+                "name": row["name"], "email": row["email"], "street": row["street"], "city": row["city"],
+                "zip": row["zip"], "country_id": COUNTRY, "customer_rank": 1})
+        skus = [line["sku"] for line in row["lines"]]
+        products = {p["default_code"]: p["id"] for p in self.call(
+            "product.product", "search_read", [("default_code", "in", skus)], fields=["id", "default_code"])}
+        lines = [(0, 0, {"product_id": products[line["sku"]], "name": line["name"], "product_uom_qty": line["qty"],
+                         "price_unit": float(line["price"]), "tax_ids": [(6, 0, [TAX])]}) for line in row["lines"]]
+        lines.append((0, 0, {"product_id": SHIPPING, "name": "Standard shipping", "product_uom_qty": 1,
+                             "price_unit": float(row["shipping"]), "tax_ids": [(6, 0, [TAX])]}))
+        order_id = self.call("sale.order", "create", {"partner_id": partner_id, "client_order_ref": row["ref"],
+                                                      "origin": row["origin"], "order_line": lines})
+        self.call("sale.order", "action_confirm", [order_id])
+
+
+def _server_cpu():
+    # CPU seconds of the server's HTTP workers (its process group, not niced like cron workers)
+    # and of the other PostgreSQL backends of this database (the server's: nothing else runs).
+    group = P["server_pgid"]
+    master_nice = int(open("/proc/%s/stat" % group).read().rsplit(")", 1)[1].split()[16])
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open("/proc/%s/stat" % entry).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[2]) == group and int(entry) != group and int(stat[16]) <= master_nice:
+            total += (int(stat[11]) + int(stat[12])) / _TICKS
+    pg = 0.0
+    with _METER.cursor() as meter:
+        meter.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND application_name NOT IN (%s, 'omni-bench-meter')", (_APP_NAME,))
+        for (pid,) in meter.fetchall():
+            try:
+                pg += _proc_cpu(pid)
+            except OSError:
+                pass
+    return total, pg
+"""
+
+# Interleaved comparison: rounds of K orders of each way, the order of the ways rotating every
+# round, so a load that comes and goes on a shared machine weighs on all of them alike.
+COMPARE_CODE = r"""
+middleware = Middleware()
+orm_rows, rpc_rows = _rows(P["orm_path"]), _rows(P["rpc_path"])
+W, K = P["warmup"], P["chunk"]
+# warm-up of each way (untimed)
+warm_pipe = _cron_run(W) if W else 0
+for row in orm_rows[:W]:
+    orm_import(row)
+for row in rpc_rows[:W]:
+    middleware.import_order(row)
+middleware.calls = 0
+orm_rows, rpc_rows = orm_rows[W:], rpc_rows[W:]
+queued = _queued()
+KEYS = ("wall", "cpu", "pg", "queries", "machine", "server", "server_pg", "orders")
+totals = {way: dict.fromkeys(KEYS, 0.0) for way in ("pipeline", "orm", "rpc")}
+
+def _measure(way, function):
+    server_before = _server_cpu()
+    before = _snap()
+    done = function()
+    after = _snap()
+    server_after = _server_cpu()
+    total = totals[way]
+    for key, value in _delta(before, after).items():
+        total[key] += value
+    total["server"] += server_after[0] - server_before[0]
+    total["server_pg"] += server_after[1] - server_before[1]
+    total["orders"] += done
+
+def _pipeline_chunk():
+    return _cron_run(K)
+
+def _orm_chunk(rows):
+    for row in rows:
+        orm_import(row)
+    return len(rows)
+
+def _rpc_chunk(rows):
+    for row in rows:
+        middleware.import_order(row)
+    return len(rows)
+
 rss_before = _rss_kb()
-before = _snap()
-import_all(measured)
-cost = _delta(before, _snap())
-result = {"warmup": len(warm), "processed": len(measured), "cost": cost, "rss_before_kb": rss_before,
-          "rss_after_kb": _rss_kb()}
-if P.get("profile_path"):
-    extra = _rows(P["profile_path"])
-    result["profile"] = _profiled(lambda: import_all(extra), len(extra))
+rounds = (max(len(orm_rows), queued) + K - 1) // K
+for index in range(rounds):
+    orm_chunk, rpc_chunk = orm_rows[index * K:(index + 1) * K], rpc_rows[index * K:(index + 1) * K]
+    ways = [("pipeline", _pipeline_chunk), ("orm", lambda: _orm_chunk(orm_chunk)),
+            ("rpc", lambda: _rpc_chunk(rpc_chunk))]
+    shift = index % 3
+    for way, function in ways[shift:] + ways[:shift]:
+        _measure(way, function)
+result = {"warmup": warm_pipe, "queued": queued, "rounds": rounds, "totals": totals, "left": _queued(),
+          "rss_before_kb": rss_before, "rss_after_kb": _rss_kb(), "rpc_calls": middleware.calls}
+if P.get("profile_pipe_path"):
+    extra = _rows(P["profile_pipe_path"])
+    _store_rows(extra)
+    result["profile_pipeline"] = _profiled(_drain, len(extra))
+    extra = _rows(P["profile_orm_path"])
+    result["profile_orm"] = _profiled(lambda: _orm_chunk(extra), len(extra))
 _emit(result)
+"""
+
+# A/B of the processor's two entries on the same kind of events, alternating chunks: one long
+# _cron_process run ("loop") against Odoo's cron entry ("cron job", 10 s runs per job).
+AB_CODE = r"""
+loop_rows, job_rows = _rows(P["loop_path"]), _rows(P["job_path"])
+W, K = P["warmup"], P["chunk"]
+_store_rows(loop_rows[:W])
+_drain()
+_store_rows(job_rows[:W])
+_drain_cron_jobs(W + 10)
+loop_rows, job_rows = loop_rows[W:], job_rows[W:]
+totals = {way: {"wall": 0.0, "cpu": 0.0, "pg": 0.0, "queries": 0.0, "machine": 0.0, "orders": 0, "runs": 0}
+          for way in ("loop", "job")}
+rounds = (len(loop_rows) + K - 1) // K
+for index in range(rounds):
+    for way in (("loop", "job") if index % 2 == 0 else ("job", "loop")):
+        rows = (loop_rows if way == "loop" else job_rows)[index * K:(index + 1) * K]
+        _store_rows(rows)
+        before = _snap()
+        if way == "loop":
+            _drain()
+        else:
+            totals[way]["runs"] += _drain_cron_jobs(len(rows) + 10)
+        for key, value in _delta(before, _snap()).items():
+            totals[way][key] += value
+        totals[way]["orders"] += len(rows)
+_emit({"totals": totals, "left": _queued()})
 """
 
 # A growth worker: store a chunk of its share of events, drain the (shared) queue, repeat,
 # until the database holds the target number of sale orders or the time is up.
 GROW_CODE = r"""
-import psycopg2.errors
 backend = env["omni.backend"].browse(P["backend_id"])
-CONFLICTS = []
 
 def _safe_drain():
-    # Two processors can meet in the claim query: a row another one finished after this
-    # transaction's snapshot raises a serialization failure (REPEATABLE READ). The cron would
-    # log the failed run and start again; so does this loop, and it counts them.
-    try:
-        return _drain()
-    except psycopg2.errors.SerializationFailure:
-        env.cr.rollback()
-        CONFLICTS.append(1)
-        return 0
+    return _drain(tolerate_conflicts=True)
 
 deadline = time.monotonic() + P["seconds"]
 
@@ -552,7 +708,10 @@ _emit({"stored": stored, "processed": processed, "left": _queued(), "rss_kb": _r
 def run_shell(dbname, code, params, timeout):
     """Run prelude + ``code`` in ``odoo shell``; return the dict it emitted."""
     source = SHELL_PRELUDE % {"params": json.dumps(params)} + code
-    output = odoo_shell(dbname, source, timeout=timeout)
+    try:
+        output = odoo_shell(dbname, source, timeout=timeout)
+    except TypeError as error:  # the harness fails to quote a timed-out shell's (bytes) output
+        raise OdooHarnessError(f"odoo shell on {dbname} did not finish within {timeout} s") from error
     for line in reversed(output.splitlines()):
         if line.startswith(SHELL_MARK):
             return json.loads(line[len(SHELL_MARK):])
@@ -636,6 +795,7 @@ class Context:
     workdir: Path
     setup: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
+    autovacuum: str = "?"
     measures: dict = field(default_factory=dict)
 
     @property
@@ -667,7 +827,7 @@ def api_deliveries(ctx, specs):
     return [Delivery("POST", path, order_body(spec, ctx.currency), headers, spec.external_id) for spec in specs]
 
 
-def phase_intake(ctx, server, specs, title):
+def phase_intake(ctx, server, specs, title, workers=None):
     """POST the orders to the REST API; print the intake figures; return the wall time."""
     deliveries = api_deliveries(ctx, specs)
     cpu_before = cpu_snapshot(server, ctx.dbname)
@@ -680,7 +840,7 @@ def phase_intake(ctx, server, specs, title):
     count = len(deliveries)
     print(f"\n== Intake: {title} ==")
     print(f"requests          {count} POST /omni/api/v1/{ctx.backend_id}/orders, {ctx.args.intake_concurrency} "
-          f"client threads, {ctx.args.http_workers} HTTP workers, no cron worker")
+          f"client threads, {workers or ctx.args.http_workers} HTTP worker(s), no cron worker running")
     print(f"throughput        {count / result.wall:.1f} orders/s (wall {result.wall:.2f} s)")
     print(f"latency           p50 {percentile(latencies, 0.5):.1f} ms, p90 {percentile(latencies, 0.9):.1f} ms, "
           f"p99 {percentile(latencies, 0.99):.1f} ms, max {latencies[-1]:.1f} ms")
@@ -695,146 +855,126 @@ def phase_intake(ctx, server, specs, title):
     return result.wall
 
 
-def phase_processor(ctx, warmup, profile_specs=None):
-    params = {"warmup": warmup, "budget": CRON_BUDGET_SECONDS, "backend_id": ctx.backend_id}
+def phase_compare(ctx, server, orm_specs, rpc_specs, profile_specs):
+    """Pipeline processor (the events posted to the API), raw ORM and XML-RPC, interleaved."""
+    args = ctx.args
+    params = {"warmup": args.warmup, "chunk": args.chunk, "budget": CRON_BUDGET_SECONDS,
+              "backend_id": ctx.backend_id, "tax_id": ctx.setup["tax_id"],
+              "shipping_product_id": ctx.setup["shipping_product_id"], "url": server.base_url,
+              "login": ctx.setup["admin_login"], "password": ctx.setup["admin_password"],
+              "server_pgid": server.process.pid,
+              "orm_path": write_jsonl(ctx.workdir / "orm.jsonl", [plain_row(spec) for spec in orm_specs]),
+              "rpc_path": write_jsonl(ctx.workdir / "rpc.jsonl", [plain_row(spec) for spec in rpc_specs])}
     if profile_specs:
-        params["profile_path"] = write_jsonl(ctx.workdir / "profile_pipe.jsonl",
-                                             [event_row(spec, ctx.currency) for spec in profile_specs])
-        params["profile_count"] = len(profile_specs)
-    result = run_shell(ctx.dbname, CRON_RUN_CODE + PROCESS_CODE, params,
-                       timeout=shell_timeout(ctx.args.orders + len(profile_specs or ()), per_order=5))
+        pipe, orm = profile_specs
+        params["profile_pipe_path"] = write_jsonl(ctx.workdir / "profile_pipe.jsonl",
+                                                  [event_row(spec, ctx.currency) for spec in pipe])
+        params["profile_orm_path"] = write_jsonl(ctx.workdir / "profile_orm.jsonl",
+                                                 [plain_row(spec) for spec in orm])
+    result = run_shell(ctx.dbname, CRON_RUN_CODE + REFERENCES_CODE + COMPARE_CODE, params,
+                       timeout=shell_timeout(3 * (args.orders + args.warmup) + 2 * args.profile_orders, 6))
     if result["left"]:
-        ctx.failures.append(f"processor left {result['left']} events queued")
+        ctx.failures.append(f"the processor left {result['left']} events queued")
+    totals, rss = result["totals"], result["rss_peak_kb"]
+
+    def measure(label, total, note=""):
+        return Measure(label, int(total["orders"]), total["wall"], total["cpu"], total["pg"], total["queries"],
+                       rss, note, foreign_cpu=max(total["machine"] - total["cpu"] - total["pg"], 0))
+
+    ctx.measures["pipeline"] = measure("pipeline processor", totals["pipeline"])
+    ctx.measures["raw_orm"] = measure("raw ORM (a)", totals["orm"])
+    rpc = totals["rpc"]
+    orders = max(rpc["orders"], 1)
+    ctx.measures["xmlrpc"] = Measure(
+        "XML-RPC middleware (b)", int(rpc["orders"]), rpc["wall"], rpc["server"], rpc["server_pg"],
+        foreign_cpu=max(rpc["machine"] - rpc["cpu"] - rpc["pg"] - rpc["server"] - rpc["server_pg"], 0),
+        note=f", {result['rpc_calls'] / orders:.1f} calls/order; client CPU {rpc['cpu'] * 1000 / orders:.1f} "
+             "ms/order not counted")
+    print(f"comparison        {result['rounds']} interleaved rounds of {args.chunk} orders per way "
+          f"(+{args.warmup} warm-up each); {result['queued']} events queued for the processor; shell RSS "
+          f"{result['rss_before_kb'] / 1024:.0f} MiB before, {result['rss_after_kb'] / 1024:.0f} MiB after, "
+          f"peak {rss / 1024:.0f} MiB", flush=True)
     return result
 
 
-def phase_cron_job(ctx, specs, warmup):
-    """The same processor entered through Odoo's cron machinery (``ir.cron._process_job``)."""
-    params = {"warmup": warmup, "budget": CRON_BUDGET_SECONDS, "backend_id": ctx.backend_id, "mode": "cron_job",
-              "store_path": write_jsonl(ctx.workdir / "cron_job.jsonl", [event_row(s, ctx.currency) for s in specs])}
-    result = run_shell(ctx.dbname, CRON_RUN_CODE + PROCESS_CODE, params,
-                       timeout=shell_timeout(len(specs), per_order=8))
+def phase_ab(ctx):
+    """The processor entered two ways on alternating chunks: one long run vs Odoo's cron job."""
+    args = ctx.args
+    count = args.ab_orders
+    loop_specs = make_specs("abl", ctx.tag, count + args.warmup, args.seed + 2)
+    job_specs = make_specs("abj", ctx.tag, count + args.warmup, args.seed + 2)
+    params = {"warmup": args.warmup, "chunk": max(args.chunk, 20), "budget": CRON_BUDGET_SECONDS,
+              "backend_id": ctx.backend_id,
+              "loop_path": write_jsonl(ctx.workdir / "ab_loop.jsonl", [event_row(s, ctx.currency) for s in loop_specs]),
+              "job_path": write_jsonl(ctx.workdir / "ab_job.jsonl", [event_row(s, ctx.currency) for s in job_specs])}
+    result = run_shell(ctx.dbname, CRON_RUN_CODE + CRON_JOB_CODE + AB_CODE, params,
+                       timeout=shell_timeout(2 * (count + args.warmup), 8))
     if result["left"]:
-        ctx.failures.append(f"cron job processing left {result['left']} events queued")
-    return result
-
-
-def phase_raw_orm(ctx, specs, warmup, profile_specs=None):
-    params = {"warmup": warmup, "tax_id": ctx.setup["tax_id"],
-              "shipping_product_id": ctx.setup["shipping_product_id"],
-              "path": write_jsonl(ctx.workdir / "orm.jsonl", [plain_row(spec) for spec in specs])}
-    if profile_specs:
-        params["profile_path"] = write_jsonl(ctx.workdir / "profile_orm.jsonl",
-                                             [plain_row(spec) for spec in profile_specs])
-    return run_shell(ctx.dbname, RAW_ORM_CODE, params, timeout=shell_timeout(len(specs), per_order=5))
-
-
-class XmlRpcMiddleware:
-    """An external middleware: what a typical integration script does over XML-RPC."""
-
-    def __init__(self, base_url, dbname, login, password, tax_id, shipping_product_id):
-        self.dbname, self.password = dbname, password
-        common = xmlrpc.client.ServerProxy(f"{base_url}/xmlrpc/2/common", allow_none=True)
-        self.uid = common.authenticate(dbname, login, password, {})
-        if not self.uid:
-            raise OdooHarnessError("XML-RPC authentication failed")
-        self.models = xmlrpc.client.ServerProxy(f"{base_url}/xmlrpc/2/object", allow_none=True)
-        self.tax_id, self.shipping_product_id = tax_id, shipping_product_id
-        self.country_id = self.call("res.country", "search", [("code", "=", "US")], limit=1)[0]
-        self.calls = 0
-
-    def call(self, model, method, *args, **kwargs):
-        return self.models.execute_kw(self.dbname, self.uid, self.password, model, method, list(args), kwargs)
-
-    def import_order(self, row):
-        rows = self.call("res.partner", "search_read", [("email_normalized", "=", row["email"].lower())],
-                         fields=["id"], limit=1)
-        self.calls += 2
-        if rows:
-            partner_id = rows[0]["id"]
-        else:
-            partner_id = self.call("res.partner", "create", {
-                "name": row["name"], "email": row["email"], "street": row["street"], "city": row["city"],
-                "zip": row["zip"], "country_id": self.country_id, "customer_rank": 1})
-            self.calls += 1
-        skus = [line["sku"] for line in row["lines"]]
-        products = {p["default_code"]: p["id"] for p in self.call(
-            "product.product", "search_read", [("default_code", "in", skus)], fields=["id", "default_code"])}
-        lines = [(0, 0, {"product_id": products[line["sku"]], "name": line["name"], "product_uom_qty": line["qty"],
-                         "price_unit": float(line["price"]), "tax_ids": [(6, 0, [self.tax_id])]})
-                 for line in row["lines"]]
-        lines.append((0, 0, {"product_id": self.shipping_product_id, "name": "Standard shipping",
-                             "product_uom_qty": 1, "price_unit": float(row["shipping"]),
-                             "tax_ids": [(6, 0, [self.tax_id])]}))
-        order_id = self.call("sale.order", "create", {"partner_id": partner_id, "client_order_ref": row["ref"],
-                                                      "origin": row["origin"], "order_line": lines})
-        self.call("sale.order", "action_confirm", [order_id])
-        self.calls += 2
-        return order_id
-
-
-def phase_xmlrpc(ctx, server, specs, warmup):
-    middleware = XmlRpcMiddleware(server.base_url, ctx.dbname, ctx.setup["admin_login"],
-                                  ctx.setup["admin_password"], ctx.setup["tax_id"],
-                                  ctx.setup["shipping_product_id"])
-    rows = [plain_row(spec) for spec in specs]
-    for row in rows[:warmup]:
-        middleware.import_order(row)
-    middleware.calls = 0
-    measured = rows[warmup:]
-    cpu_before = cpu_snapshot(server, ctx.dbname)
-    began = time.perf_counter()
-    for row in measured:
-        middleware.import_order(row)
-    wall = time.perf_counter() - began
-    cpu = cpu_delta(cpu_before, cpu_snapshot(server, ctx.dbname))
-    note = f", {middleware.calls / len(measured):.1f} XML-RPC calls/order (client CPU " \
-           f"{cpu['client'] * 1000 / len(measured):.1f} ms/order)"
-    return Measure("XML-RPC middleware (b)", len(measured), wall, cpu["odoo http"], cpu["postgres"], note=note,
-                   foreign_cpu=foreign_seconds(cpu))
+        ctx.failures.append(f"the A/B left {result['left']} events queued")
+    measures = {}
+    for way, label in (("loop", "processor, one long run"), ("job", "processor via ir.cron jobs")):
+        total = result["totals"][way]
+        note = f" ({total['runs']} cron job runs)" if way == "job" else ""
+        measures[way] = Measure(label, int(total["orders"]), total["wall"], total["cpu"], total["pg"],
+                                total["queries"], result["rss_peak_kb"], note,
+                                foreign_cpu=max(total["machine"] - total["cpu"] - total["pg"], 0))
+    check_orders(ctx, loop_specs, "A/B one long run")
+    check_orders(ctx, job_specs, "A/B via ir.cron")
+    return measures
 
 
 def phase_real_cron(ctx, specs):
-    """Drain ``specs`` (posted to the API first) with the server's own cron worker.
+    """Drain ``specs`` (posted to the API first) with a server's own cron worker.
 
-    The clock starts once the cron worker has finished ``--warmup`` events (its registry is
-    loaded and its caches are warm) and stops when the last event is finished.
+    The processor cron's row is held locked while the server starts (a cron worker skips a
+    locked job), then released with a wake-up notification, so nothing is processed before
+    the polling starts. The clock starts once the worker has finished some events (its caches
+    are warm) and stops when the last one is finished.
     """
+    import psycopg2  # noqa: PLC0415 - installed with Odoo
+
     keys = tuple(spec.external_id for spec in specs)
     warm = min(max(ctx.args.warmup, 10), len(specs) // 3)
     timeout = 600 + 3 * len(specs)
-    server = OdooServer(ctx.dbname, workers=1, max_cron_threads=1)
+    cron_id = query(ctx.dbname, "SELECT res_id FROM ir_model_data WHERE module = 'omni_connector_base' "
+                    "AND name = 'cron_omni_event_process'")[0][0]
 
     def finished():
         return query(ctx.dbname, "SELECT count(*) FROM omni_event WHERE backend_id = %s AND resource_key IN %s "
                      "AND state NOT IN ('pending', 'retry')", (ctx.backend_id, keys))[0][0]
 
-    with server:
-        peak_kb = 0
-        deadline = time.monotonic() + timeout
-        done = 0
-        start = None  # (time, done, cpu) once warm
-        while time.monotonic() < deadline:
+    server = OdooServer(ctx.dbname, workers=1, max_cron_threads=1)
+    with contextlib.closing(psycopg2.connect(dbname=ctx.dbname)) as hold:
+        with hold.cursor() as cursor:
+            cursor.execute("SELECT id FROM ir_cron WHERE id = %s FOR UPDATE", (cron_id,))
+        with server:
+            phase_intake(ctx, server, specs, "server-cron batch (cron job held until stored)", workers=1)
+            hold.commit()
+            query("postgres", "SELECT pg_notify('cron_trigger', %s)", (ctx.dbname,))
+            peak_kb = 0
+            deadline = time.monotonic() + timeout
+            done = 0
+            start = None  # (time, done, cpu) once warm
+            while time.monotonic() < deadline:
+                peak_kb = max(peak_kb, _cron_worker_peak_kb(server))
+                done = finished()
+                if start is None and done >= warm:
+                    start = (time.perf_counter(), done, cpu_snapshot(server, ctx.dbname))
+                if done >= len(specs):
+                    break
+                time.sleep(CRON_POLL_SECONDS)
+            end = (time.perf_counter(), done, cpu_snapshot(server, ctx.dbname))
             peak_kb = max(peak_kb, _cron_worker_peak_kb(server))
-            done = finished()
-            if start is None and done >= warm:
-                start = (time.perf_counter(), done, cpu_snapshot(server, ctx.dbname))
-            if done >= len(specs):
-                break
-            time.sleep(CRON_POLL_SECONDS)
-        end = (time.perf_counter(), done, cpu_snapshot(server, ctx.dbname))
-        peak_kb = max(peak_kb, _cron_worker_peak_kb(server))
-        log_tail = server.log_tail(5)
-    if done < len(specs) or start is None:
-        ctx.failures.append(f"real cron: only {done} of {len(specs)} events finished in {timeout} s")
+            log_tail = server.log_tail(5)
+    if done < len(specs) or start is None or end[1] <= start[1]:
+        ctx.failures.append(f"server cron: only {done} of {len(specs)} events finished in {timeout} s")
         print(f"server log tail:\n{log_tail}")
-        start = start or end
+        return None
     cpu = cpu_delta(start[2], end[2])
-    triggers = query(ctx.dbname, "SELECT count(*) FROM ir_cron_progress p JOIN ir_model_data d ON d.res_id = p.cron_id "
-                     "AND d.model = 'ir.cron' AND d.name = 'cron_omni_event_process'")[0][0]
+    runs = query(ctx.dbname, "SELECT count(*) FROM ir_cron_progress WHERE cron_id = %s", (cron_id,))[0][0]
     return Measure("pipeline, server cron worker", end[1] - start[1], end[0] - start[0], cpu["odoo cron"],
                    cpu["postgres"], rss_kb=peak_kb, foreign_cpu=foreign_seconds(cpu),
-                   note=f" ({triggers} cron progress records for the processor so far)")
+                   note=f" (measured after {start[1]} warm-up events; {runs} cron progress records so far)")
 
 
 def _cron_worker_peak_kb(server):
@@ -870,12 +1010,31 @@ def sale_order_count(ctx):
     return query(ctx.dbname, "SELECT count(*) FROM sale_order")[0][0]
 
 
-def phase_grow(ctx, target, deadline, seed_offset):
-    """Grow the database through the pipeline to ``target`` sale orders, or until ``deadline``."""
+def vacuum_analyze(ctx):
+    """``VACUUM (ANALYZE)`` the database, as autovacuum would have by now (it is off on some
+    machines: then the planner keeps the statistics of empty tables and picks bad plans)."""
+    import psycopg2  # noqa: PLC0415 - installed with Odoo
+
+    began = time.monotonic()
+    with contextlib.closing(psycopg2.connect(dbname=ctx.dbname)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+    print(f"vacuum analyze    {time.monotonic() - began:.0f} s (autovacuum is {ctx.autovacuum} on this server)",
+          flush=True)
+
+
+def open_deliveries(ctx):
+    return query(ctx.dbname, "SELECT count(*) FROM stock_picking WHERE state NOT IN ('done', 'cancel')")[0][0]
+
+
+def phase_grow(ctx, target, budget, seed_offset):
+    """Grow the database through the pipeline to ``target`` sale orders, or until ``budget[0]``
+    seconds of growth are spent (the budget is shared by all growth phases and decreased)."""
     missing = target - sale_order_count(ctx)
     if missing <= 0:
         return
-    seconds = deadline - time.monotonic()
+    seconds = budget[0]
     if seconds <= 30:
         print(f"growth            skipped: the growth time budget is spent ({sale_order_count(ctx)} sale orders)")
         return
@@ -889,14 +1048,16 @@ def phase_grow(ctx, target, deadline, seed_offset):
     results = _run_parallel_shells(ctx, GROW_CODE, params, timeout=int(seconds) + 900)
     after = sale_order_count(ctx)
     elapsed = time.monotonic() - began
+    budget[0] -= elapsed
     left = max(result["left"] for result in results)
     rss = max(result["rss_peak_kb"] for result in results)
     conflicts = sum(result["claim_conflicts"] for result in results)
     print(f"growth            {before} -> {after} sale orders in {elapsed:.0f} s with {ctx.args.grow_jobs} "
           f"processor processes ({(after - before) / elapsed:.1f} orders/s together, peak RSS {rss / 1024:.0f} MiB)"
           + (f"; {left} events still queued" if left else ""))
-    print(f"                  {conflicts} processor runs aborted by a serialization failure in the claim query "
-          "(see the report)")
+    print(f"                  {conflicts} processor runs ended by a serialization failure in the claim query "
+          f"(omni_event._omni_claim, REPEATABLE READ), i.e. one per {max(after - before, 1) / max(conflicts, 1):.0f} "
+          "orders")
     if left:
         # Leave no backlog behind: the next measurement must find an empty queue.
         query(ctx.dbname, "UPDATE omni_event SET state = 'skipped', last_error = 'benchmark: growth stopped' "
@@ -919,14 +1080,14 @@ def phase_scale_point(ctx, label):
     specs = make_specs(f"s{label}", ctx.tag, count + ctx.args.warmup, ctx.args.seed)
     path = write_jsonl(ctx.workdir / f"scale_{label}.jsonl", [event_row(spec, ctx.currency) for spec in specs])
     size = sale_order_count(ctx)
-    run_shell(ctx.dbname, STORE_CODE, {"path": path, "backend_id": ctx.backend_id}, timeout=shell_timeout(count, 1))
+    deliveries = open_deliveries(ctx)
     result = run_shell(ctx.dbname, CRON_RUN_CODE + PROCESS_CODE,
-                       {"warmup": ctx.args.warmup, "budget": CRON_BUDGET_SECONDS, "backend_id": ctx.backend_id},
-                       timeout=shell_timeout(count, per_order=5))
+                       {"warmup": ctx.args.warmup, "budget": CRON_BUDGET_SECONDS, "backend_id": ctx.backend_id,
+                        "store_path": path, "chunk": 2 * ctx.args.chunk}, timeout=shell_timeout(count, per_order=6))
     measure = shell_measure(f"processor at {size} orders", result)
-    measure.note = f" (DB: {size} sale orders before the batch)"
+    measure.note = f" (calibration {result['calibration'] * 1000:.0f} ms; {deliveries} open deliveries before)"
     check_orders(ctx, specs, f"scale batch at {size}")
-    return size, measure
+    return size, measure, result
 
 
 # ---------------------------------------------------------------------------- checks
@@ -1025,6 +1186,10 @@ def parse_args(argv=None):
     parser.add_argument("--grow-minutes", type=float, default=20.0,
                         help="wall-clock budget for growing the database (20)")
     parser.add_argument("--grow-jobs", type=int, default=2, help="processor processes growing the DB (2)")
+    parser.add_argument("--chunk", type=int, default=10,
+                        help="orders per way and round of the interleaved comparison (10)")
+    parser.add_argument("--ab-orders", type=int, default=100,
+                        help="orders per entry in the A/B of the processor's entries (100; 0 skips)")
     parser.add_argument("--http-workers", type=int, default=2, help="HTTP workers of the intake/XML-RPC server (2)")
     parser.add_argument("--intake-concurrency", type=int, default=4, help="client threads posting orders (4)")
     parser.add_argument("--profile", action="store_true",
@@ -1039,40 +1204,43 @@ def parse_args(argv=None):
         args.cron_orders = min(args.orders, 100)
     if args.orders < 1 or args.warmup < 0 or args.cron_orders < 0 or args.scale_batch < 1 or args.grow_jobs < 1:
         parser.error("--orders, --scale-batch and --grow-jobs must be positive; --warmup, --cron-orders not negative")
-    if args.http_workers < 1 or args.intake_concurrency < 1:
-        parser.error("--http-workers and --intake-concurrency must be positive")
+    if args.http_workers < 1 or args.intake_concurrency < 1 or args.chunk < 1 or args.ab_orders < 0:
+        parser.error("--http-workers, --intake-concurrency and --chunk must be positive, --ab-orders not negative")
     return args
 
 
 def benchmark(ctx):
     args = ctx.args
     phase_setup(ctx)
-    deadline = time.monotonic() + args.grow_minutes * 60
+    budget = [args.grow_minutes * 60]  # seconds of growth left, shared by both growth phases
     small = None
     if args.large_db:
         print("\n== Scaling, small point (measured before the comparison, at about --small-db orders) ==",
               flush=True)
-        phase_grow(ctx, args.small_db, deadline, seed_offset=0)
+        phase_grow(ctx, args.small_db, budget, seed_offset=0)
+        vacuum_analyze(ctx)
         small = phase_scale_point(ctx, "small")
         print(small[1].line(), flush=True)
     compare(ctx)
     if args.large_db:
         print("\n== Scaling, large point ==", flush=True)
-        phase_grow(ctx, args.large_db, deadline, seed_offset=1)
+        phase_grow(ctx, args.large_db, budget, seed_offset=1)
+        vacuum_analyze(ctx)
         large = phase_scale_point(ctx, "large")
         report_scaling(ctx, small, large)
 
 
 def compare(ctx):
-    """Intake, then the pipeline processor, the raw ORM and XML-RPC on the same orders; real cron."""
+    """Intake; the pipeline processor, the raw ORM and XML-RPC on the same orders; cron entries."""
     args, tag = ctx.args, ctx.tag
     pipe_specs = make_specs("pipe", tag, args.warmup + args.orders, args.seed)
     orm_specs = make_specs("orm", tag, args.warmup + args.orders, args.seed)
     rpc_specs = make_specs("rpc", tag, args.warmup + args.orders, args.seed)
     cron_specs = make_specs("cron", tag, args.cron_orders, args.seed) if args.cron_orders else []
-    cjob_specs = make_specs("cjob", tag, args.warmup + args.orders, args.seed)
-    profile_pipe = make_specs("ppipe", tag, args.profile_orders, args.seed + 1) if args.profile else None
-    profile_orm = make_specs("porm", tag, args.profile_orders, args.seed + 1) if args.profile else None
+    profile = None
+    if args.profile:
+        profile = (make_specs("ppipe", tag, args.profile_orders, args.seed + 1),
+                   make_specs("porm", tag, args.profile_orders, args.seed + 1))
     print(f"\n== Comparison: {args.orders} orders each, database at {sale_order_count(ctx)} sale orders ==")
 
     with OdooServer(ctx.dbname, workers=args.http_workers, max_cron_threads=0) as server:
@@ -1080,86 +1248,115 @@ def compare(ctx):
         if args.warmup:
             phase_intake(ctx, server, pipe_specs[:args.warmup], "warm-up")
         phase_intake(ctx, server, pipe_specs[args.warmup:], "measured batch")
-        print(f"\nload average      {load_line()} (before the processor)", flush=True)
-        pipe_result = phase_processor(ctx, args.warmup, profile_pipe)
-        ctx.measures["pipeline"] = shell_measure("pipeline processor (shell)", pipe_result)
-        print(f"processor         {pipe_result['queued']} events queued after warm-up, {pipe_result['processed']} "
-              f"processed; RSS {pipe_result['rss_before_kb'] / 1024:.0f} MiB before the batch, "
-              f"{pipe_result['rss_after_kb'] / 1024:.0f} MiB after", flush=True)
+        print(f"\nload average      {load_line()} (before the comparison)", flush=True)
+        result = phase_compare(ctx, server, orm_specs, rpc_specs, profile)
         check_orders(ctx, pipe_specs, "pipeline")
-        if profile_pipe:
-            check_orders(ctx, profile_pipe, "pipeline (profiled)")
-
-        print(f"load average      {load_line()} (before the processor through ir.cron)", flush=True)
-        cjob_result = phase_cron_job(ctx, cjob_specs, args.warmup)
-        ctx.measures["cron_job"] = shell_measure("pipeline via ir.cron (shell)", cjob_result,
-                                                 note=f" ({cjob_result['cron_rounds']} cron job runs)")
-        check_orders(ctx, cjob_specs, "pipeline via ir.cron")
-
-        print(f"load average      {load_line()} (before the raw ORM)", flush=True)
-        orm_result = phase_raw_orm(ctx, orm_specs, args.warmup, profile_orm)
-        ctx.measures["raw_orm"] = shell_measure("raw ORM (a)", orm_result)
         check_orders(ctx, orm_specs, "raw ORM", pipeline=False)
-
-        print(f"load average      {load_line()} (before XML-RPC)", flush=True)
-        ctx.measures["xmlrpc"] = phase_xmlrpc(ctx, server, rpc_specs, args.warmup)
         check_orders(ctx, rpc_specs, "XML-RPC", pipeline=False)
-
-        if cron_specs:
-            phase_intake(ctx, server, cron_specs, "real-cron batch")
+        if profile:
+            check_orders(ctx, profile[0], "pipeline (profiled)")
+    if args.ab_orders:
+        print(f"\nload average      {load_line()} (before the A/B of the processor entries)", flush=True)
+        ab = phase_ab(ctx)
+        ctx.measures["ab_loop"], ctx.measures["ab_job"] = ab["loop"], ab["job"]
     if cron_specs:
-        print(f"load average      {load_line()} (before the real cron)", flush=True)
-        ctx.measures["cron"] = phase_real_cron(ctx, cron_specs)
-        check_orders(ctx, cron_specs, "pipeline (real cron)")
+        print(f"load average      {load_line()} (before the server cron worker)", flush=True)
+        cron_measure = phase_real_cron(ctx, cron_specs)
+        if cron_measure:
+            ctx.measures["cron"] = cron_measure
+        check_orders(ctx, cron_specs, "pipeline (server cron)")
 
-    print("\n== Import throughput, one worker each ==")
-    for key in ("pipeline", "cron_job", "raw_orm", "xmlrpc", "cron"):
-        if key in ctx.measures:
-            print(ctx.measures[key].line())
+    print("\n== Import throughput, one worker each (interleaved rounds) ==")
+    for key in ("pipeline", "raw_orm", "xmlrpc"):
+        print(ctx.measures[key].line())
     pipe, raw, rpc = ctx.measures["pipeline"], ctx.measures["raw_orm"], ctx.measures["xmlrpc"]
     print()
     print(ratio_line("pipeline vs raw ORM, orders/s", pipe.rate, raw.rate, TARGETS["raw_orm"]))
     print(ratio_line("pipeline vs XML-RPC, orders/s", pipe.rate, rpc.rate, TARGETS["xmlrpc"]))
-    print(ratio_line("vs raw ORM, orders per CPU-second", 1000 / pipe.cpu_ms_per_order,
+    print(ratio_line("pipeline vs raw ORM, orders per CPU-s", 1000 / pipe.cpu_ms_per_order,
                      1000 / raw.cpu_ms_per_order, TARGETS["raw_orm"]))
-    print(ratio_line("vs XML-RPC, orders per CPU-second", 1000 / pipe.cpu_ms_per_order,
+    print(ratio_line("pipeline vs XML-RPC, orders per CPU-s", 1000 / pipe.cpu_ms_per_order,
                      1000 / rpc.cpu_ms_per_order, TARGETS["xmlrpc"]))
-    cjob = ctx.measures["cron_job"]
-    print(ratio_line("via ir.cron vs raw ORM, orders/s", cjob.rate, raw.rate, TARGETS["raw_orm"]))
-    print(ratio_line("via ir.cron vs XML-RPC, orders/s", cjob.rate, rpc.rate, TARGETS["xmlrpc"]))
-    print(ratio_line("via ir.cron vs raw ORM, orders/CPU-s", 1000 / cjob.cpu_ms_per_order,
-                     1000 / raw.cpu_ms_per_order, TARGETS["raw_orm"]))
-    print(ratio_line("via ir.cron vs XML-RPC, orders/CPU-s", 1000 / cjob.cpu_ms_per_order,
-                     1000 / rpc.cpu_ms_per_order, TARGETS["xmlrpc"]))
+    print("(orders per CPU-s: 1 / (Odoo + PostgreSQL CPU per order); XML-RPC counts the server side only)")
+    if "ab_loop" in ctx.measures:
+        loop, job = ctx.measures["ab_loop"], ctx.measures["ab_job"]
+        print("\n== The processor's two entries (alternating chunks) ==")
+        print(loop.line())
+        print(job.line())
+        print(f"cron entry cost   {job.ms_per_order - loop.ms_per_order:+.1f} ms/order wall, "
+              f"{job.cpu_ms_per_order - loop.cpu_ms_per_order:+.1f} ms/order CPU, "
+              f"{(job.queries - loop.queries) / job.orders:+.1f} queries/order; projected through ir.cron: "
+              f"{pipe.rate * job.rate / loop.rate:.2f} orders/s = "
+              f"{pipe.rate * job.rate / loop.rate / raw.rate:.2f}x raw ORM, "
+              f"{pipe.rate * job.rate / loop.rate / rpc.rate:.2f}x XML-RPC")
     if "cron" in ctx.measures:
-        cron = ctx.measures["cron"]
-        print(ratio_line("server cron vs raw ORM, orders/s", cron.rate, raw.rate, TARGETS["raw_orm"]))
-        print(ratio_line("server cron vs XML-RPC, orders/s", cron.rate, rpc.rate, TARGETS["xmlrpc"]))
-    if pipe_result.get("profile") and orm_result.get("profile"):
-        print_profile("pipeline processor", pipe_result["profile"], 25)
-        print_profile("raw ORM", orm_result["profile"], 25)
-        print_query_difference(pipe_result["profile"], orm_result["profile"], 25)
+        print("\n== Server cron worker (prefork, --workers=1 --max-cron-threads=1, niced by Odoo) ==")
+        print(ctx.measures["cron"].line())
+    if profile:
+        print_profile("pipeline processor", result["profile_pipeline"], 25)
+        print_profile("raw ORM", result["profile_orm"], 25)
+        print_query_difference(result["profile_pipeline"], result["profile_orm"], 25)
 
 
 def report_scaling(ctx, small, large):
     args = ctx.args
-    (small_size, small_measure), (large_size, large_measure) = small, large
+    (small_size, small_measure, small_result), (large_size, large_measure, large_result) = small, large
     print(small_measure.line())
     print(large_measure.line())
     reached = "" if large_size >= args.large_db else \
         f" (target {args.large_db} not reached within {args.grow_minutes:g} min of growth)"
     print(f"\nper-order cost    {small_measure.ms_per_order:.1f} ms at {small_size} sale orders, "
           f"{large_measure.ms_per_order:.1f} ms at {large_size}{reached}")
-    for name, value in (("wall", large_measure.ms_per_order / small_measure.ms_per_order),
-                        ("CPU", large_measure.cpu_ms_per_order / small_measure.cpu_ms_per_order)):
+    speed = large_result["calibration"] / small_result["calibration"]
+    ratios = (("wall", large_measure.ms_per_order / small_measure.ms_per_order),
+              ("CPU", large_measure.cpu_ms_per_order / small_measure.cpu_ms_per_order),
+              ("wall, calibrated", large_measure.ms_per_order / small_measure.ms_per_order / speed),
+              ("queries", large_measure.queries / large_measure.orders
+               / (small_measure.queries / small_measure.orders)))
+    for name, value in ratios:
         verdict = "MET" if value <= TARGETS["scaling"] else "MISSED"
-        print(f"ratio ({name:<4})      {value:.2f}x large/small (target <= {TARGETS['scaling']}x: {verdict})")
+        print(f"ratio {name:<17} {value:.2f}x large/small (target <= {TARGETS['scaling']}x: {verdict})")
+    print(f"                  (calibration: the same fixed Python+SQL work took {speed:.2f}x as long at the large "
+          "point: the machine's speed for us changed by that much)")
+    print_query_growth(small_result, large_result, 12)
+    top = max(((after_ms - before_ms, count, text) for (count, after_ms, text), before_ms in
+               _growth_rows(small_result, large_result)), default=None)
+    if top and large_size > small_size and args.large_db > large_size:
+        slope = top[0] / (large_size - small_size)
+        print(f"extrapolation     the fastest-growing statement adds {slope * 1000:.2f} ms/order per 1,000 orders; "
+              f"at {args.large_db} orders: +{slope * (args.large_db - large_size):.1f} ms/order over the large point "
+              f"(linear; {top[2][:60]}...)")
     (customers, emails), = query(ctx.dbname, "SELECT count(*), count(DISTINCT email_normalized) FROM res_partner "
                                  "WHERE parent_id IS NULL AND email_normalized LIKE %s", (f"%.{ctx.tag}.c%",))
     print(f"customers         {customers} contacts for {emails} distinct emails in the whole run -> "
           f"{'OK' if customers == emails else 'WRONG'}")
     if customers != emails:
         ctx.failures.append("duplicate customers in the grown database")
+
+
+def _growth_rows(small, large):
+    """``((count/order, ms/order), ms/order before)`` at the large point for every statement."""
+    def per_order(result):
+        orders = max(result["processed"], 1)
+        return {text: (count / orders, spent * 1000 / orders) for count, spent, text in result["queries"]}
+
+    before, after = per_order(small), per_order(large)
+    return [((count, spent, text), before.get(text, (0.0, 0.0))[1]) for text, (count, spent) in after.items()]
+
+
+def print_query_growth(small, large, lines):
+    """Statements whose time per order grew the most from the small to the large database."""
+    def per_order(result):
+        orders = max(result["processed"], 1)
+        return {text: (count / orders, spent * 1000 / orders) for count, spent, text in result["queries"]}
+
+    before, after = per_order(small), per_order(large)
+    rows = sorted(((after[text][1] - before.get(text, (0, 0))[1], text) for text in after), reverse=True)
+    print("statements whose ms/order grew most (small -> large):")
+    for _grown, text in rows[:lines]:
+        count, spent = after[text]
+        old = before.get(text, (0.0, 0.0))[1]
+        print(f"                  {old:7.2f} -> {spent:7.2f} ms ({count:5.2f}/order)  {text}")
 
 
 def main(argv=None):
@@ -1176,10 +1373,12 @@ def main(argv=None):
             print(f"database ready in {time.monotonic() - began:.0f} s")
             for line in machine_lines(dbname):
                 print(line)
+            autovacuum = query(dbname, "SHOW autovacuum")[0][0]
+            print(f"autovacuum        {autovacuum} (the benchmark runs VACUUM ANALYZE after growing the database)")
             print(f"orders            N = {args.orders} measured per way (+{args.warmup} warm-up), "
                   f"{LINES_PER_ORDER} lines of {SKU_COUNT} SKUs + 1 shipping line, 10 % tax excluded, paid (stripe), "
                   f"~{RETURNING_SHARE:.0%} returning customers")
-            ctx = Context(args, dbname, tag, Path(workdir))
+            ctx = Context(args, dbname, tag, Path(workdir), autovacuum=autovacuum)
             benchmark(ctx)
             failures = ctx.failures
             print(f"\nload average      {load_line()} (after the run)")

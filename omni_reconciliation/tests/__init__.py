@@ -1,0 +1,1 @@
+from . import test_amazon_and_currencies, test_shopify_payout, test_stripe_payout
