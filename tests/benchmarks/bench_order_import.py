@@ -926,8 +926,8 @@ def phase_ab(ctx):
 def phase_real_cron(ctx, specs):
     """Drain ``specs`` (posted to the API first) with a server's own cron worker.
 
-    The processor cron's row is held locked while the server starts (a cron worker skips a
-    locked job), then released with a wake-up notification, so nothing is processed before
+    The processor cron's row is held locked while the server starts and the events are posted
+    (a cron worker skips a locked job), then released with a wake-up notification, so nothing is processed before
     the polling starts. The clock starts once the worker has finished some events (its caches
     are warm) and stops when the last one is finished.
     """
@@ -946,7 +946,9 @@ def phase_real_cron(ctx, specs):
     server = OdooServer(ctx.dbname, workers=1, max_cron_threads=1)
     with contextlib.closing(psycopg2.connect(dbname=ctx.dbname)) as hold:
         with hold.cursor() as cursor:
-            cursor.execute("SELECT id FROM ir_cron WHERE id = %s FOR UPDATE", (cron_id,))
+            # NO KEY UPDATE: what a cron worker's job acquisition conflicts with, while the intake's
+            # trigger inserts (foreign key checks: KEY SHARE) go through.
+            cursor.execute("SELECT id FROM ir_cron WHERE id = %s FOR NO KEY UPDATE", (cron_id,))
         with server:
             phase_intake(ctx, server, specs, "server-cron batch (cron job held until stored)", workers=1)
             hold.commit()
