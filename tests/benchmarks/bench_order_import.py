@@ -951,6 +951,8 @@ def phase_real_cron(ctx, specs):
             cursor.execute("SELECT id FROM ir_cron WHERE id = %s FOR NO KEY UPDATE", (cron_id,))
         with server:
             phase_intake(ctx, server, specs, "server-cron batch (cron job held until stored)", workers=1)
+            stored = query(ctx.dbname, "SELECT count(*) FROM omni_event WHERE backend_id = %s AND resource_key IN %s",
+                           (ctx.backend_id, keys))[0][0]
             hold.commit()
             query("postgres", "SELECT pg_notify('cron_trigger', %s)", (ctx.dbname,))
             peak_kb = 0
@@ -962,14 +964,14 @@ def phase_real_cron(ctx, specs):
                 done = finished()
                 if start is None and done >= warm:
                     start = (time.perf_counter(), done, cpu_snapshot(server, ctx.dbname))
-                if done >= len(specs):
+                if done >= stored:
                     break
                 time.sleep(CRON_POLL_SECONDS)
             end = (time.perf_counter(), done, cpu_snapshot(server, ctx.dbname))
             peak_kb = max(peak_kb, _cron_worker_peak_kb(server))
             log_tail = server.log_tail(5)
-    if done < len(specs) or start is None or end[1] <= start[1]:
-        ctx.failures.append(f"server cron: only {done} of {len(specs)} events finished in {timeout} s")
+    if done < stored or start is None or end[1] <= start[1]:
+        ctx.failures.append(f"server cron: only {done} of {stored} events finished in {timeout} s")
         print(f"server log tail:\n{log_tail}")
         return None
     cpu = cpu_delta(start[2], end[2])
