@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class OmniBinding(models.Model):
@@ -64,23 +65,53 @@ class OmniBinding(models.Model):
         newer state look stale.
         """
         record.ensure_one()
-        external_id = str(external_id)
-        binding = self.sudo().search(
-            [("backend_id", "=", backend.id), ("res_model", "=", record._name), ("external_id", "=", external_id)],
-            limit=1,
-        )
-        values = {"res_id": record.id}
-        if digest:
-            values["payload_digest"] = digest
-        if external_updated_at and (
-            not binding.external_updated_at or external_updated_at > binding.external_updated_at
-        ):
-            values["external_updated_at"] = external_updated_at
-        if binding:
-            binding.write(values)
-            return binding
-        values.update(backend_id=backend.id, res_model=record._name, external_id=external_id)
-        return self.sudo().create(values)
+        return self._omni_bind_many(backend, [(record, external_id, external_updated_at, digest)])
+
+    @api.model
+    def _omni_bind_many(self, backend, entries):
+        """Create or refresh many bindings of one backend in one statement; return them.
+
+        ``entries``: ``(record, external id)`` or ``(record, external id, external_updated_at,
+        digest)`` tuples. An ``INSERT ... ON CONFLICT`` rather than search-then-create: one round
+        trip for all the lines of an order, and two workers binding the same new object both
+        succeed (the later one wins) instead of one failing on the unique constraint.
+        """
+        rows = {}
+        for entry in entries:
+            record, external_id, updated_at, digest = (*entry, None, None)[:4]
+            record.ensure_one()
+            # A key twice in one statement is refused by PostgreSQL: the last entry wins.
+            rows[(record._name, str(external_id))] = (record.id, updated_at or None, digest or None)
+        if not rows:
+            return self.browse()
+        self.flush_model()
+        values = [
+            SQL(
+                "(%s, %s, %s, %s, %s, %s::timestamp, %s, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')",
+                backend.id, backend.company_id.id or None, res_model, res_id, external_id, updated_at, digest,
+                self.env.uid, self.env.uid,
+            )
+            for (res_model, external_id), (res_id, updated_at, digest) in rows.items()
+        ]
+        self.env.cr.execute(SQL(
+            """
+            INSERT INTO omni_binding AS b (backend_id, company_id, res_model, res_id, external_id,
+                                           external_updated_at, payload_digest, create_uid, write_uid,
+                                           create_date, write_date)
+            VALUES %s
+            ON CONFLICT (backend_id, res_model, external_id) DO UPDATE SET
+                res_id = EXCLUDED.res_id,
+                external_updated_at = GREATEST(b.external_updated_at, EXCLUDED.external_updated_at),
+                payload_digest = COALESCE(EXCLUDED.payload_digest, b.payload_digest),
+                write_uid = EXCLUDED.write_uid,
+                write_date = EXCLUDED.write_date
+            RETURNING b.id
+            """,
+            SQL(", ").join(values),
+        ))
+        bindings = self.browse([row[0] for row in self.env.cr.fetchall()])
+        bindings.invalidate_recordset()
+        return bindings.sudo()
 
     @api.model
     def _omni_lookup(self, backend, res_model, external_ids):

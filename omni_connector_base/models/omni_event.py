@@ -35,8 +35,6 @@ TRANSIENT_DB_ERRORS = (
     psycopg2.errors.LockNotAvailable,
     psycopg2.errors.UniqueViolation,  # two workers creating the same row: the retry finds it
 )
-# A cron run leaves this much of its time budget unused and re-triggers itself instead.
-CRON_TIME_MARGIN_SECONDS = 20
 PURGE_BATCH = 1000
 # Consecutive claim conflicts with other workers before a cron run yields and re-triggers.
 MAX_CLAIM_CONFLICTS = 20
@@ -364,8 +362,7 @@ class OmniEvent(models.Model):
                 break
             event._omni_process()
             processed += 1
-            time_left = self._omni_commit_progress(1)
-            if time_left < CRON_TIME_MARGIN_SECONDS:
+            if self._omni_cron_budget_spent(self._omni_commit_progress(1)):
                 self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
                 break
         self._omni_schedule_next_retry()
@@ -392,6 +389,16 @@ class OmniEvent(models.Model):
         if not self.env.context.get("ir_cron_progress_id"):
             return float("inf")
         return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
+    def _omni_cron_budget_spent(self, time_left):
+        """Whether a cron run must stop: ``time_left`` is what ``_omni_commit_progress`` returned.
+
+        Odoo gives each cron job a budget of a few seconds (``cron_end_time``) and runs a job
+        again at once when it stopped with work remaining; a run keeps going until that budget is
+        spent, one item at a time (stopping earlier would pay the job's bookkeeping per item).
+        """
+        return time_left <= 0
 
     @api.model
     def _omni_schedule_next_retry(self):
@@ -578,7 +585,7 @@ class OmniEvent(models.Model):
             deleted = self.env.cr.rowcount
             purged += deleted
             time_left = self._omni_commit_progress(deleted)
-            if deleted < PURGE_BATCH or time_left < CRON_TIME_MARGIN_SECONDS:
+            if deleted < PURGE_BATCH or self._omni_cron_budget_spent(time_left):
                 break
         self.env["omni.webhook.rejection"]._omni_purge()
         self.invalidate_model()

@@ -136,10 +136,13 @@ class OmniOrderImporter(models.AbstractModel):
             )
         return result
 
-    def _omni_bind_lines(self, backend, sale, planned_lines):
-        Binding = self.env["omni.binding"]
-        for planned_line, sale_line in zip(planned_lines, sale.order_line.sorted("id"), strict=False):
-            Binding._omni_bind(backend, sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
+    def _omni_bind_lines(self, backend, sale, planned_lines, sale_lines=None):
+        """Bind sale lines (all of them by default, in creation order) to the channel's line ids."""
+        sale_lines = sale.order_line.sorted("id") if sale_lines is None else sale_lines
+        self.env["omni.binding"]._omni_bind_many(backend, [
+            (sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
+            for planned_line, sale_line in zip(planned_lines, sale_lines, strict=False)
+        ])
 
     def _omni_resolve_products(self, backend, order, planned_products):
         """Binding (variant id), then SKU (internal reference), then barcode; else blocked."""
@@ -172,7 +175,7 @@ class OmniOrderImporter(models.AbstractModel):
         by_barcode = {}
         if barcodes:
             by_barcode = {product.barcode: product for product in Product.search([("barcode", "in", list(barcodes))])}
-        unknown = []
+        unknown, new_bindings = [], []
         for planned_line in missing:
             product = by_sku.get(planned_line.sku) or by_barcode.get(planned_line.barcode or "")
             if not product:
@@ -180,7 +183,8 @@ class OmniOrderImporter(models.AbstractModel):
                 continue
             resolved[planned_line.external_id] = product
             if planned_line.variant_external_id:
-                Binding._omni_bind(backend, product, planned_line.variant_external_id)
+                new_bindings.append((product, planned_line.variant_external_id))
+        Binding._omni_bind_many(backend, new_bindings)
         if unknown:
             first = unknown[0]
             label = first.sku or first.barcode or first.variant_external_id or first.name
@@ -637,8 +641,7 @@ class OmniOrderImporter(models.AbstractModel):
             {"order_line": commands, "omni_financial_status": order.financial_status, "note": order.note or sale.note}
         )
         added = sale.order_line.filtered(lambda line: line.id not in before).sorted("id")
-        for planned_line, sale_line in zip(new_planned, added, strict=False):
-            Binding._omni_bind(backend, sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
+        self._omni_bind_lines(backend, sale, new_planned, added)
         self._omni_check_totals(backend, sale, order)
         sale.omni_content_digest = content_digest(order)
         sale.message_post(body=self.env._("Updated from the channel (order edited before shipping)."))

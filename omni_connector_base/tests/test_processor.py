@@ -231,3 +231,45 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         first = Event._omni_enqueue_outgoing(self.backend, "refund.create", {"a": 1}, idempotency_key="refund:77")
         again = Event._omni_enqueue_outgoing(self.backend, "refund.create", {"a": 1}, idempotency_key="refund:77")
         self.assertEqual(first, again)
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestBindingUpsert(OmniTestMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend = cls._omni_create_backend(cls.env)
+        cls.partners = cls.env["res.partner"].create([{"name": f"Bound {index}"} for index in range(3)])
+
+    def test_many_bindings_in_one_statement(self):
+        Binding = self.env["omni.binding"]
+        first, second, third = self.partners
+        with self.assertQueryCount(1):  # one INSERT ... ON CONFLICT for the whole batch
+            bindings = Binding._omni_bind_many(self.backend, [(first, "P1"), (second, "P2"), (third, 3)])
+        self.assertEqual(len(bindings), 3)
+        found = Binding._omni_lookup(self.backend, "res.partner", ["P1", "P2", "3"])
+        self.assertEqual(found, {"P1": first, "P2": second, "3": third})
+        self.assertEqual(bindings.mapped("company_id"), self.backend.company_id)
+        self.assertEqual(set(bindings.mapped("res_model")), {"res.partner"})
+
+    def test_rebinding_updates_in_place_and_time_only_moves_forward(self):
+        Binding = self.env["omni.binding"]
+        first, second, _third = self.partners
+        newer, older = datetime(2026, 11, 2, 8, 0), datetime(2026, 11, 1, 8, 0)
+        binding = Binding._omni_bind(self.backend, first, "P1", external_updated_at=newer, digest="d1")
+        again = Binding._omni_bind(self.backend, second, "P1", external_updated_at=older)
+        self.assertEqual(again, binding, "the same (backend, model, external id) is one row")
+        self.assertEqual(binding.res_id, second.id)
+        self.assertEqual(binding.external_updated_at, newer, "an older version never moves the clock back")
+        self.assertEqual(binding.payload_digest, "d1", "no digest given: the last one is kept")
+        Binding._omni_bind(self.backend, second, "P1", external_updated_at=newer + timedelta(hours=1), digest="d2")
+        self.assertEqual((binding.external_updated_at, binding.payload_digest), (newer + timedelta(hours=1), "d2"))
+
+    def test_same_key_twice_in_one_batch_last_wins(self):
+        first, second, _third = self.partners
+        bindings = self.env["omni.binding"]._omni_bind_many(self.backend, [(first, "dup"), (second, "dup")])
+        self.assertEqual(len(bindings), 1)
+        self.assertEqual(bindings.res_id, second.id)
+
+    def test_nothing_to_bind(self):
+        self.assertFalse(self.env["omni.binding"]._omni_bind_many(self.backend, []))

@@ -18,8 +18,10 @@ deprecated ``ShopifyAPI``) and what is ours:
   returns in ``http_logs``;
 * ``shopifyapp`` has no helper for cost throttling, pagination or the business
   mutations -- those are plain GraphQL documents below. No call needs the
-  ``requests`` package: there is no REST endpoint left to call (payouts are read
-  by the reconciliation addon).
+  ``requests`` package: there is no REST endpoint left to call. Shopify Payments
+  payouts and their balance transactions are read through GraphQL too
+  (:meth:`ShopifyClient.iter_payouts`, :meth:`ShopifyClient.iter_balance_transactions`)
+  and handed over REST-shaped, the shape the reconciliation addon maps.
 
 Money is never a float: response bodies are decoded with ``parse_float=Decimal``;
 Shopify's ``Money``/``Decimal`` scalars are strings and stay strings in the
@@ -453,6 +455,62 @@ mutation OmniWebhookSubscriptionUpdate($id: ID!, $sub: WebhookSubscriptionInput!
 Q_SHOP = """
 query OmniShop {
   shop { id name myshopifyDomain currencyCode ianaTimezone }
+}
+"""
+
+# Shopify Payments (scope read_shopify_payments_payouts). A payout node costs about 13
+# points (itself, net, summary and its ten MoneyV2), a balance transaction about 6.
+PAYOUT_PAGE_SIZE = 50
+PAYOUT_NODE_COST = 13
+BALANCE_TRANSACTION_PAGE_SIZE = 100
+BALANCE_TRANSACTION_NODE_COST = 6
+_PAYOUT_SUMMARY = (
+    # GraphQL ShopifyPaymentsPayoutSummary field -> REST payout ``summary`` key
+    ("chargesGross", "charges_gross_amount"),
+    ("chargesFee", "charges_fee_amount"),
+    ("refundsFeeGross", "refunds_gross_amount"),
+    ("refundsFee", "refunds_fee_amount"),
+    ("adjustmentsGross", "adjustments_gross_amount"),
+    ("adjustmentsFee", "adjustments_fee_amount"),
+    ("reservedFundsGross", "reserved_funds_gross_amount"),
+    ("reservedFundsFee", "reserved_funds_fee_amount"),
+    ("retriedPayoutsGross", "retried_payouts_gross_amount"),
+    ("retriedPayoutsFee", "retried_payouts_fee_amount"),
+)
+
+Q_PAYOUTS = """
+query OmniPayouts($first: Int!, $after: String, $query: String) {
+  shopifyPaymentsAccount {
+    id
+    payouts(first: $first, after: $after, query: $query, sortKey: ISSUED_AT) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id legacyResourceId issuedAt status transactionType
+        net { amount currencyCode }
+        summary { %s }
+      }
+    }
+  }
+}
+""" % " ".join(f"{name} {{ amount currencyCode }}" for name, _key in _PAYOUT_SUMMARY)
+
+Q_BALANCE_TRANSACTIONS = """
+query OmniPayoutBalanceTransactions($first: Int!, $after: String, $query: String!) {
+  shopifyPaymentsAccount {
+    id
+    balanceTransactions(first: $first, after: $after, query: $query) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id type test transactionDate adjustmentReason
+        sourceId sourceType sourceOrderTransactionId
+        amount { amount currencyCode }
+        fee { amount currencyCode }
+        net { amount currencyCode }
+        associatedOrder { id }
+        associatedPayout { id status }
+      }
+    }
+  }
 }
 """
 
@@ -1026,6 +1084,71 @@ class ShopifyClient:
         data = self.graphql(M_REFUND_CREATE % _gql_string(key), {"input": refund}, cost=10)
         return (data.get("refundCreate") or {}).get("refund")
 
+    # ------------------------------------------------------- Shopify Payments
+    def _payments_account(self, query, variables, cost):
+        data = self.graphql(query, variables, cost=cost)
+        account = data.get("shopifyPaymentsAccount")
+        if not isinstance(account, Mapping):
+            raise ShopifyApiError(
+                f"Shopify Payments is not active on {self.shop_domain}: it has no payouts to read"
+            )
+        return account
+
+    def iter_payouts(self, since_date, *, status=None, page_size=PAYOUT_PAGE_SIZE) -> Iterator[dict]:
+        """Yield the Shopify Payments payouts issued on or after ``since_date``, oldest first.
+
+        ``since_date``: a ``date``/``datetime`` or ``'YYYY-MM-DD'`` (the day counts, not the
+        time: Shopify's ``issued_at`` filter is read by day). ``status`` (``'paid'``...)
+        narrows the search on Shopify's side; callers that need a guarantee check each
+        payout's ``status`` themselves. Cursor pagination, ``page_size`` per request, through
+        the cost throttle. Each payout is REST-shaped (:func:`rest_payout_from_graphql`).
+        Raises :class:`ShopifyApiError` when the shop has no Shopify Payments account.
+        """
+        day = since_date.isoformat()[:10] if hasattr(since_date, "isoformat") else str(since_date)[:10]
+        search = f"issued_at:>={day}"
+        if status:
+            search += f" status:{str(status).lower()}"
+        after = None
+        while True:
+            account = self._payments_account(
+                Q_PAYOUTS,
+                {"first": page_size, "after": after, "query": search},
+                2 + PAYOUT_NODE_COST * page_size,
+            )
+            connection = account.get("payouts") or {}
+            for node in _nodes(connection):
+                yield rest_payout_from_graphql(node)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return
+            after = page.get("endCursor")
+
+    def iter_balance_transactions(self, payout_id, *, page_size=BALANCE_TRANSACTION_PAGE_SIZE) -> Iterator[dict]:
+        """Yield every balance transaction of one payout (its legacy id or gid), REST-shaped.
+
+        Searches ``payments_transfer_id:<payout id>``, page after page. The payout's own
+        transfer is included (type ``payout``), as in the REST API; the reconciliation mapper
+        leaves it out and checks that every transaction names this payout.
+        """
+        payout = legacy_id(payout_id)
+        if not str(payout).isdigit():
+            raise ValueError("payout_id must be a Shopify payout id or gid")
+        search = f"payments_transfer_id:{payout}"
+        after = None
+        while True:
+            account = self._payments_account(
+                Q_BALANCE_TRANSACTIONS,
+                {"first": page_size, "after": after, "query": search},
+                2 + BALANCE_TRANSACTION_NODE_COST * page_size,
+            )
+            connection = account.get("balanceTransactions") or {}
+            for node in _nodes(connection):
+                yield rest_balance_transaction_from_graphql(node)
+            page = connection.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
+                return
+            after = page.get("endCursor")
+
     # --------------------------------------------------------------- webhooks
     def webhook_subscriptions(self):
         """All webhook subscriptions of this app on this shop: ``[{id, topic, uri, format}]``."""
@@ -1354,6 +1477,87 @@ def rest_order_from_graphql(node: Mapping[str, Any]) -> dict:
     }
 
 
+# ------------------------------------------- GraphQL -> REST-shaped Shopify Payments
+# Balance transaction types whose GraphQL name differs from the REST one; every other
+# type is the REST name upper-cased (CHARGE/charge, DISPUTE_WITHDRAWAL/dispute_withdrawal).
+_BALANCE_TYPES = {
+    "TRANSFER": "payout",
+    "TRANSFER_FAILURE": "payout_failure",
+    "TRANSFER_CANCEL": "payout_cancellation",
+}
+
+
+def _money_text(money):
+    """A ``MoneyV2`` (or a bare amount) -> decimal string, exact (``'-41.9'`` stays so); None stays None."""
+    amount = money.get("amount") if isinstance(money, Mapping) else money
+    if amount is None or amount == "":
+        return None
+    return format(Decimal(str(amount)), "f")
+
+
+def _legacy_text(value):
+    """gid or number -> the legacy numeric id as a string; None stays None."""
+    legacy = legacy_id(value)
+    return None if legacy is None else str(legacy)
+
+
+def rest_payout_from_graphql(node: Mapping[str, Any]) -> dict:
+    """A ``ShopifyPaymentsPayout`` node -> the REST ``payout`` dict (``settlement_from_shopify``).
+
+    ``amount`` is the payout's ``net`` as a decimal string, negative for a ``WITHDRAWAL``
+    (money taken back from the bank), ``date`` the issue day (UTC), ``status`` and
+    ``transaction_type`` lower-cased, ids legacy numeric strings.
+    """
+    net = node.get("net") or {}
+    amount = _money_text(net)
+    direction = _lower(node.get("transactionType"))
+    if amount is not None and direction == "withdrawal":
+        amount = format(-abs(Decimal(amount)), "f")
+    summary = node.get("summary") or {}
+    issued_at = node.get("issuedAt")
+    return {
+        "id": _legacy_text(node.get("legacyResourceId") or node.get("id")),
+        "admin_graphql_api_id": node.get("id"),
+        "status": _lower(node.get("status")),
+        "transaction_type": direction,
+        "date": str(issued_at)[:10] if issued_at else None,
+        "issued_at": issued_at,
+        "currency": net.get("currencyCode"),
+        "amount": amount,
+        "summary": {key: _money_text(summary.get(name)) or "0.00" for name, key in _PAYOUT_SUMMARY},
+    }
+
+
+def rest_balance_transaction_from_graphql(node: Mapping[str, Any]) -> dict:
+    """A ``ShopifyPaymentsBalanceTransaction`` node -> the REST ``transactions`` item.
+
+    The payout's own transfer (``TRANSFER``) becomes type ``payout``, as in REST; the
+    associated order and payout become ``source_order_id`` / ``payout_id`` (legacy ids).
+    """
+    raw_type = str(node.get("type") or "").upper()
+    source_type = str(node.get("sourceType") or "").upper()
+    amount = node.get("amount") or {}
+    payout = node.get("associatedPayout") or {}
+    return {
+        "id": _legacy_text(node.get("id")),
+        "admin_graphql_api_id": node.get("id"),
+        "type": _BALANCE_TYPES.get(raw_type, raw_type.lower()),
+        "test": bool(node.get("test")),
+        "payout_id": _legacy_text(payout.get("id")),
+        "payout_status": _lower(payout.get("status")),
+        "currency": amount.get("currencyCode"),
+        "amount": _money_text(amount),
+        "fee": _money_text(node.get("fee")) or "0",
+        "net": _money_text(node.get("net")),
+        "source_id": _legacy_text(node.get("sourceId")),
+        "source_type": "payout" if source_type == "TRANSFER" else source_type.lower() or None,
+        "source_order_id": _legacy_text((node.get("associatedOrder") or {}).get("id")),
+        "source_order_transaction_id": _legacy_text(node.get("sourceOrderTransactionId")),
+        "processed_at": node.get("transactionDate"),
+        "adjustment_reason": node.get("adjustmentReason"),
+    }
+
+
 __all__ = [
     "DEFAULT_API_VERSION",
     "INVENTORY_BATCH_SIZE",
@@ -1365,7 +1569,9 @@ __all__ = [
     "gid",
     "legacy_id",
     "normalize_shop_domain",
+    "rest_balance_transaction_from_graphql",
     "rest_order_from_graphql",
+    "rest_payout_from_graphql",
     "rest_transactions_from_graphql",
     "topic_enum",
 ]

@@ -5,6 +5,7 @@ Every handler is idempotent (bindings name what was already created or sent) and
 pipeline's outcome errors; the base processor records the outcome on the event.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -28,8 +29,10 @@ from odoo.addons.omni_connector_base.pipeline.errors import (
 from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 
 from ..lib.client import (
+    BALANCE_TRANSACTION_PAGE_SIZE,
     DEFAULT_API_VERSION,
     INVENTORY_BATCH_SIZE,
+    PAYOUT_PAGE_SIZE,
     ShopifyApiError,
     ShopifyClient,
     ShopifyTransientError,
@@ -61,7 +64,6 @@ _logger = logging.getLogger(__name__)
 # one event to the next, so the throttle is honoured across handler runs.
 _CLIENTS = {}
 _CLIENTS_LOCK = threading.Lock()
-CRON_TIME_MARGIN_SECONDS = 20
 # Financial statuses whose import registers a payment: its reference should be Shopify's
 # transaction id, which webhook bodies do not carry.
 _PAYMENT_STATUSES = ("paid", "partially_paid", "partially_refunded", "refunded")
@@ -506,11 +508,46 @@ class OmniBackend(models.Model):
                     category="channel_api",
                     dedupe_key="shopify:poll",
                 )
-            time_left = self.env["omni.event"]._omni_commit_progress(1)
-            if time_left < CRON_TIME_MARGIN_SECONDS:
+            Event = self.env["omni.event"]
+            if Event._omni_cron_budget_spent(Event._omni_commit_progress(1)):
                 self.env.ref("omni_connector_shopify.cron_shopify_poll_orders")._trigger()
                 break
         return True
+
+    # ----------------------------------------------------- Shopify Payments
+
+    def _omni_shopify_payouts(self, since=None):
+        """The shop's Shopify Payments payouts issued since ``since`` (a date or datetime; None:
+        all), oldest first, as ``[(payout, load_transactions), ...]``.
+
+        ``payout`` is the REST-shaped payout dict (``lib.client.rest_payout_from_graphql``, all
+        statuses: the caller decides which ones it takes); ``load_transactions()`` reads that
+        payout's balance transactions (REST-shaped list) only when called, so a payout the
+        caller already knows costs no further request. This is what the reconciliation addon
+        (``omni_reconciliation``, which does not depend on this one) calls for a payout
+        account whose channel is this backend. Needs the app scope
+        ``read_shopify_payments_payouts``; raises the client's errors (channel API errors,
+        Shopify Payments not active on the shop).
+        """
+        self.ensure_one()
+        self._shopify_check_channel()
+        client = self._shopify_client()
+        if since is None:
+            since_day = "1970-01-01"
+        else:
+            since_day = since.date() if hasattr(since, "date") else since
+        try:
+            payouts = list(client.iter_payouts(since_day, page_size=PAYOUT_PAGE_SIZE))
+        finally:
+            self._shopify_save_client_state(client)
+        _logger.info("Shopify backend %s: %s payouts issued since %s", self.id, len(payouts), since_day)
+        return [(payout, functools.partial(self._shopify_payout_transactions, payout["id"])) for payout in payouts]
+
+    def _shopify_payout_transactions(self, payout_id):
+        """Every balance transaction of one payout, REST-shaped (see ``_omni_shopify_payouts``)."""
+        self.ensure_one()
+        client = self._shopify_client()
+        return list(client.iter_balance_transactions(payout_id, page_size=BALANCE_TRANSACTION_PAGE_SIZE))
 
     @api.model
     def _cron_shopify_stock_sync(self):

@@ -30,7 +30,7 @@ from ..lib.matching import (
 from ..lib.money import normalize_currency, quantize
 from ..lib.posting import DEFAULT_CHUNK_SIZE, Part, build_entry, split_clearing, split_fee
 from ..lib.settlement import SettlementLineData, check_balance, settlement_digest
-from .omni_settlement_account import CRON_TIME_MARGIN_SECONDS, SOURCES
+from .omni_settlement_account import SOURCES
 from .omni_settlement_line import BLOCKING_KINDS, OPEN_MATCH_STATES
 from .settlement_candidates import CLEARED_STATES, CLEARING_KINDS, DISPUTE_KINDS, CandidateIndex
 
@@ -901,7 +901,7 @@ class OmniSettlement(models.Model):
                 settlement._omni_safely(lambda s: s._omni_match(), "posting")
             if settlement.state == "matched":
                 settlement._omni_safely(lambda s: s._omni_post(), "posting")
-            if self._omni_commit_progress(1) < CRON_TIME_MARGIN_SECONDS:
+            if self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress(1)):
                 self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")._trigger()
                 break
         return settlements
@@ -923,7 +923,7 @@ class OmniSettlement(models.Model):
                     _logger.exception("Bank matching of payout %s failed", settlement.external_id)
                 settlement._omni_raise(self.env._("Bank matching of payout %(payout)s failed: %(error)s",
                                                   payout=settlement.external_id, error=error), "bank", severity="error")
-            if self._omni_commit_progress(1) < CRON_TIME_MARGIN_SECONDS:
+            if self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress(1)):
                 self.env.ref("omni_reconciliation.cron_omni_settlement_bank")._trigger()
                 break
         return settlements

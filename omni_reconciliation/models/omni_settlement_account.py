@@ -29,7 +29,11 @@ SOURCES = [
 ]
 DEFAULT_GATEWAYS = {"stripe": "stripe", "shopify_payments": "shopify_payments", "amazon": "amazon"}
 KIND_SELECTION = [(kind, kind.replace("_", " ").capitalize()) for kind in LINE_KINDS]
-CRON_TIME_MARGIN_SECONDS = 30
+# Shopify Payments payouts are listed by issue date but imported once paid, usually one to
+# four bank days later: each import also looks this many days before its start, so a payout
+# issued before the previous import and paid since is not missed. Known payouts cost nothing
+# more than a line in the list (their transactions are not read again).
+SHOPIFY_PAYOUT_SETTLE_DAYS = 10
 
 # Accounts created by "Create default accounts": code, name, type, reconcilable.
 DEFAULT_ACCOUNTS = {
@@ -59,8 +63,9 @@ class OmniSettlementAccount(models.Model):
     source = fields.Selection(
         SOURCES, required=True, default="stripe", tracking=True,
         help="Where the payouts come from. Stripe is fetched through its API; Shopify Payments payouts are "
-        "imported from the Shopify connector (or handed over as data); Amazon settlement reports and other "
-        "files are uploaded. Connector addons add further sources (eBay, PayPal).",
+        "fetched from the shop of the Shopify channel set in Channel (with the Shopify connector installed); "
+        "Amazon settlement reports and other files are uploaded. Connector addons add further sources "
+        "(eBay, PayPal).",
     )
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True, tracking=True,
@@ -69,7 +74,9 @@ class OmniSettlementAccount(models.Model):
     backend_id = fields.Many2one(
         "omni.backend", string="Channel", check_company=True, index=True, tracking=True,
         help="Channel whose orders are paid out through this account (optional). When set, order references "
-        "are only looked up among this channel's orders, and exceptions are filed under it.",
+        "are only looked up among this channel's orders, and exceptions are filed under it. Shopify Payments: "
+        "the Shopify channel of the shop; its payouts are fetched through that channel's connection (its app "
+        "needs the read_shopify_payments_payouts scope). Without a Shopify channel nothing is fetched.",
     )
     account_ref = fields.Char(
         string="External Account",
@@ -171,10 +178,13 @@ class OmniSettlementAccount(models.Model):
         "(an exception still tells a person). Off: such payouts wait for matching.",
     )
     auto_import = fields.Boolean(
-        default=True, help="Fetch new payouts on the daily import cron (sources with an API only).")
+        default=True,
+        help="Fetch new payouts on the daily import cron (sources with an API only: Stripe, and Shopify "
+        "Payments when the channel is a Shopify channel). Only paid payouts are imported.")
     import_days = fields.Integer(
         string="First Import (days back)", default=30,
-        help="How far back the first import looks; later imports start at the last import minus two days.")
+        help="How far back the first import looks; later imports start at the last import minus two days "
+        "(Shopify Payments: minus twelve days, for payouts issued earlier and paid since).")
     last_import_at = fields.Datetime(readonly=True, copy=False, help="When payouts were last fetched.")
     stripe_secret_key = fields.Char(
         groups="base.group_system", copy=False,
@@ -330,6 +340,10 @@ class OmniSettlementAccount(models.Model):
         """Fetch payouts now (sources with an API) or open the upload wizard (files)."""
         self.ensure_one()
         if not self._omni_can_fetch():
+            if self.source == "shopify_payments":
+                raise UserError(self.env._(
+                    "Shopify Payments payouts of %s are fetched from a Shopify channel: install the Shopify "
+                    "connector and set the payout account's Channel to the shop's Shopify channel.", self.name))
             return self.action_open_upload()
         settlements = self._omni_import_from_source()
         return {
@@ -347,8 +361,14 @@ class OmniSettlementAccount(models.Model):
     # ------------------------------------------------------------------ import
 
     def _omni_can_fetch(self):
+        """Whether payouts of this account are fetched from its source (otherwise they are uploaded or
+        handed over). A source whose fetcher needs more than itself (a connector, a channel) says so in
+        ``_omni_can_fetch_<source>``."""
         self.ensure_one()
-        return hasattr(self, f"_omni_fetch_settlements_{self.source}")
+        if not hasattr(self, f"_omni_fetch_settlements_{self.source}"):
+            return False
+        checker = getattr(self, f"_omni_can_fetch_{self.source}", None)
+        return bool(checker()) if checker is not None else True
 
     def _omni_fetch_settlements(self, since=None):
         """Payouts available at the source since ``since``: an iterable of ``(external id, loader)``,
@@ -367,11 +387,47 @@ class OmniSettlementAccount(models.Model):
         for payout in list_payouts(client, since=since):
             yield payout["id"], (lambda payout=payout: fetch_settlement(client, payout))
 
+    def _omni_shopify_backend(self):
+        """The Shopify channel that can list this account's payouts, or an empty recordset.
+
+        Duck typing: this addon does not depend on the Shopify connector; a backend of channel
+        ``shopify`` whose model has ``_omni_shopify_payouts`` (added by ``omni_connector_shopify``)
+        is used. Read as superuser: the connection's credentials are the channel's, not the user's.
+        """
+        self.ensure_one()
+        backend = self.backend_id.sudo()
+        if backend and backend.channel == "shopify" and hasattr(backend, "_omni_shopify_payouts"):
+            return backend
+        return self.env["omni.backend"]
+
+    def _omni_can_fetch_shopify_payments(self):
+        return bool(self._omni_shopify_backend())
+
     def _omni_fetch_settlements_shopify_payments(self, since=None):
-        """Entry point for the Shopify connector: override to yield ``(payout id, loader)`` from the
-        shop's Shopify Payments API (``loader`` maps with ``settlement_from_shopify``). Without it,
-        payouts are handed over with :meth:`_omni_import_shopify_payout`."""
-        return iter(())
+        """Paid Shopify Payments payouts of the channel's shop issued since ``since`` (minus
+        ``SHOPIFY_PAYOUT_SETTLE_DAYS``): ``[(payout id, loader)]``, ``loader()`` reading the payout's
+        balance transactions and mapping them with ``settlement_from_shopify``.
+
+        Only ``paid`` payouts are taken: the money is on the bank account and the payout will not
+        change any more. Scheduled ones (Shopify's GraphQL API folded "in transit" into
+        "scheduled") may still fail or be cancelled, and a payout once imported is not fetched
+        again, so importing it early would leave its later failure unseen; it is imported by the
+        first run after it is paid. Failed and cancelled payouts are never imported (their money
+        comes back in a later payout as a payout failure line). Without a Shopify channel (see
+        :meth:`_omni_shopify_backend`) nothing is fetched; payouts can still be handed over with
+        :meth:`_omni_import_shopify_payout`.
+        """
+        backend = self._omni_shopify_backend()
+        if not backend:
+            return []
+        look_back = since - timedelta(days=SHOPIFY_PAYOUT_SETTLE_DAYS) if since else None
+        payouts = []
+        for payout, load_transactions in backend._omni_shopify_payouts(look_back):
+            if str(payout.get("status") or "").lower() != "paid":
+                continue
+            payouts.append((str(payout["id"]), (
+                lambda payout=payout, load=load_transactions: settlement_from_shopify(payout, load()))))
+        return payouts
 
     def _omni_stripe_client(self):
         self.ensure_one()
@@ -414,8 +470,7 @@ class OmniSettlementAccount(models.Model):
                     account._omni_raise(self.env._("Payout %(payout)s of %(name)s could not be imported: %(error)s",
                                                    payout=external_id, name=account.name, error=error),
                                         key=f"import:{external_id}", severity="error")
-                time_left = Settlement._omni_commit_progress(1)
-                if time_left < CRON_TIME_MARGIN_SECONDS:
+                if self.env["omni.event"]._omni_cron_budget_spent(Settlement._omni_commit_progress(1)):
                     self.env.ref("omni_reconciliation.cron_omni_settlement_import")._trigger()
                     return done
             account.last_import_at = started

@@ -14,6 +14,16 @@ response shapes:
   (``pageInfo { hasNextPage endCursor }``) and ``userErrors``;
 * ``POST /admin/oauth/access_token`` -- the client-credentials grant.
 
+Shopify Payments: ``shopifyPaymentsAccount { payouts(first:, after:, query:, sortKey:) }``
+(search terms ``issued_at:>=|>|<=|<|:DATE``, ``status:``, ``id:``) and
+``shopifyPaymentsAccount { balanceTransactions(first:, after:, query:, hideTransfers:) }``
+(``payments_transfer_id:ID``, ``payout_status:``). As on Shopify, a search term the
+simulator does not know is ignored (the whole list comes back), so a client sending a
+wrong filter sees foreign rows instead of an error. Seed payouts with :meth:`add_payout`,
+:meth:`add_payout_from_rest` or :meth:`load_payout_fixture` (the REST-shaped fixture
+files); ``payments_account_active = False`` answers ``shopifyPaymentsAccount: null``
+(Shopify Payments not set up).
+
 Query parsing is pragmatic: the root field (and a few sub-field names) of the
 document select the handler; the GraphQL selection is not pruned, so responses may
 hold more fields than asked. Costs follow a simple per-operation model (see
@@ -64,6 +74,26 @@ ORDER_BASE_COST = 40  # an order node with its scalar fields, money bags, addres
 LINE_ITEM_COST = 8  # one line item with variant, product, money bags, taxes, allocations
 MUTATION_COST = 10  # Shopify charges 10 points for a mutation
 TRANSACTION_COST = 1  # one order transaction with its money bag
+PAYOUT_COST = 13  # a payout with its net and the ten MoneyV2 of its summary
+BALANCE_TRANSACTION_COST = 6  # amount, fee, net, associated order and payout
+PAYOUT_SUMMARY_FIELDS = (
+    ("chargesGross", "charges_gross_amount"),
+    ("chargesFee", "charges_fee_amount"),
+    ("refundsFeeGross", "refunds_gross_amount"),
+    ("refundsFee", "refunds_fee_amount"),
+    ("adjustmentsGross", "adjustments_gross_amount"),
+    ("adjustmentsFee", "adjustments_fee_amount"),
+    ("reservedFundsGross", "reserved_funds_gross_amount"),
+    ("reservedFundsFee", "reserved_funds_fee_amount"),
+    ("retriedPayoutsGross", "retried_payouts_gross_amount"),
+    ("retriedPayoutsFee", "retried_payouts_fee_amount"),
+)
+# REST balance transaction types whose GraphQL enum value is not the upper-cased name
+REST_TO_GRAPHQL_BALANCE_TYPES = {
+    "payout": "TRANSFER",
+    "payout_failure": "TRANSFER_FAILURE",
+    "payout_cancellation": "TRANSFER_CANCEL",
+}
 
 
 class FakeClock:
@@ -150,6 +180,16 @@ def _transactions_only(query):
     return "transactions" in query and "currencyCode" not in query and "lineItems" not in query
 
 
+def _request_search(raw):
+    """The ``query`` variable (search string) of a GraphQL request body, or None."""
+    try:
+        variables = json.loads(raw or b"{}").get("variables") or {}
+    except (ValueError, AttributeError):
+        return None
+    search = variables.get("query") if isinstance(variables, dict) else None
+    return search if isinstance(search, str) else None
+
+
 def _root_field(query):
     body = query.split("{", 1)[1] if "{" in query else ""
     match = re.match(r"\s*(\w+)", body)
@@ -233,6 +273,9 @@ class ShopifySimulator:
         self.fulfillments = []
         self.refunds = []
         self.webhook_subscriptions = {}
+        self.payouts = {}  # payout gid -> ShopifyPaymentsPayout node
+        self.balance_transactions = []  # ShopifyPaymentsBalanceTransaction nodes (+ "_payout": gid)
+        self.payments_account_active = True
         self._idempotency = {}
         self.default_location = self.add_location("Main warehouse", location_id=65544149001)
 
@@ -298,25 +341,29 @@ class ShopifySimulator:
         }
 
     # ----------------------------------------------------------------- faults
-    def inject_fault(self, kind, count=1, *, retry_after=None, delay=None, endpoint="graphql"):
-        """Make the next ``count`` requests to ``endpoint`` ('graphql', 'token', 'any') fail."""
+    def inject_fault(self, kind, count=1, *, retry_after=None, delay=None, endpoint="graphql", search=None):
+        """Make the next ``count`` requests to ``endpoint`` ('graphql', 'token', 'any') fail;
+        with ``search``, only GraphQL requests whose ``query`` variable starts with it (e.g.
+        ``'payments_transfer_id:'``: the balance transactions of a payout, not the payout list)."""
         kind = str(kind)
         if kind not in {"429", "500", "502", "503", "delay", "malformed", "reset"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             for _ in range(count):
                 self._faults.append(
-                    {"kind": kind, "retry_after": retry_after, "delay": delay, "endpoint": endpoint}
+                    {"kind": kind, "retry_after": retry_after, "delay": delay, "endpoint": endpoint, "search": search}
                 )
 
     def clear_faults(self):
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self, endpoint):
+    def _take_fault(self, endpoint, search=None):
         with self._lock:
             for fault in list(self._faults):
-                if fault["endpoint"] in (endpoint, "any"):
+                if fault["endpoint"] in (endpoint, "any") and (
+                    fault.get("search") is None or (search or "").startswith(fault["search"])
+                ):
                     self._faults.remove(fault)
                     self.faults_served += 1
                     return fault
@@ -412,6 +459,62 @@ class ShopifySimulator:
             self.fulfillment_orders.setdefault(order_gid, []).append(fo)
         return fo
 
+    # ------------------------------------------------------- Shopify Payments
+    def add_payout(self, node, transactions=()):
+        """Add a payout (GraphQL ``ShopifyPaymentsPayout`` node) and its balance transactions
+        (GraphQL nodes; their ``associatedPayout`` is filled in when the payout is queried)."""
+        node = copy.deepcopy(node)
+        node.setdefault("legacyResourceId", node["id"].rsplit("/", 1)[1])
+        with self._lock:
+            self.payouts[node["id"]] = node
+            for given in transactions:
+                txn = copy.deepcopy(given)
+                txn.pop("associatedPayout", None)
+                txn["_payout"] = node["id"]
+                self.balance_transactions.append(txn)
+        return node
+
+    def add_payout_from_rest(self, payout, transactions=(), *, payout_id=None, status=None, date=None):
+        """Add a payout given in the REST shape (``payout.json`` and
+        ``payout_balance_transactions.json``; wrapped bodies are accepted).
+
+        ``payout_id`` re-numbers a copy (the payout, its own transfer and, to keep them
+        unique, its transactions); ``status`` (``'paid'``, ``'scheduled'``...) and ``date``
+        (``'YYYY-MM-DD'``) override the fixture's.
+        """
+        payout = copy.deepcopy(payout.get("payout") if isinstance(payout.get("payout"), dict) else payout)
+        if isinstance(transactions, dict):
+            transactions = transactions.get("transactions") or []
+        transactions = copy.deepcopy(list(transactions))
+        old_id = str(payout["id"])
+        if payout_id is not None and str(payout_id) != old_id:
+            payout["id"] = int(payout_id)
+            for index, txn in enumerate(transactions, start=1):
+                txn["id"] = int(f"{payout_id}{index:03d}")
+                if str(txn.get("source_id")) == old_id:
+                    txn["source_id"] = int(payout_id)
+                txn["payout_id"] = int(payout_id)
+        if status:
+            payout["status"] = status
+        if date:
+            payout["date"] = date
+        node = graphql_payout_from_rest(payout, self.shop_currency)
+        currency = node["net"]["currencyCode"]
+        return self.add_payout(node, [graphql_balance_transaction_from_rest(t, currency) for t in transactions])
+
+    def load_payout_fixture(self, payout_path, transactions_path, **kwargs):
+        """Read the two REST fixture files (money stays exact) and add the payout."""
+        with open(payout_path, encoding="utf-8") as handle:
+            payout = json.load(handle, parse_float=Decimal)
+        with open(transactions_path, encoding="utf-8") as handle:
+            transactions = json.load(handle, parse_float=Decimal)
+        return self.add_payout_from_rest(payout, transactions, **kwargs)
+
+    def set_payout_status(self, payout_id, status):
+        """E.g. a scheduled payout reaching the bank: ``set_payout_status(id, 'paid')``."""
+        with self._lock:
+            self.payouts[_gid("ShopifyPaymentsPayout", payout_id)]["status"] = str(status).upper()
+
     # ------------------------------------------------------------------- HTTP
     def _dispatch(self, handler):
         started = self.clock()
@@ -421,7 +524,7 @@ class ShopifySimulator:
         match = re.fullmatch(r"/admin/api/([\w-]+)/graphql\.json", path)
         endpoint = "graphql" if match else "token" if path == "/admin/oauth/access_token" else None
         entry = {"path": path, "method": handler.command, "at": started, "endpoint": endpoint}
-        fault = self._take_fault(endpoint) if endpoint else None
+        fault = self._take_fault(endpoint, _request_search(raw)) if endpoint else None
         if fault:
             entry["fault"] = fault["kind"]
             self._log(entry)
@@ -564,12 +667,19 @@ class ShopifySimulator:
             return 2 + 3 * first
         if root == "webhookSubscriptions":
             return 2 + first
+        if root == "shopifyPaymentsAccount":
+            if "payouts(" in query:
+                return 2 + first * PAYOUT_COST
+            if "balanceTransactions(" in query:
+                return 2 + first * BALANCE_TRANSACTION_COST
         return 1
 
     def _graphql(self, query, variables):
         root = _root_field(query)
         handler = getattr(self, f"_q_{root}", None) if root else None
         info = {"operation": root, "idempotency_key": _idempotency_key(query, variables)}
+        if isinstance(variables.get("query"), str):
+            info["search"] = variables["query"]  # e.g. tells a payouts page from a balance transactions page
         if handler is None:
             error = {
                 "message": f"Field '{root}' doesn't exist on type 'QueryRoot'",
@@ -686,6 +796,42 @@ class ShopifySimulator:
         subs = sorted(self.webhook_subscriptions.values(), key=lambda s: s["id"])
         connection = _page(subs, variables.get("first"), variables.get("after"), "webhook", query)
         return {"webhookSubscriptions": copy.deepcopy(connection)}, 2 + len(connection["nodes"])
+
+    def _q_shopifyPaymentsAccount(self, query, variables):
+        if not self.payments_account_active:
+            return {"shopifyPaymentsAccount": None}, 1
+        account = {"id": "gid://shopify/ShopifyPaymentsAccount/48000001"}
+        search = _search_terms(variables.get("query"))
+        if "payouts(" in query:
+            payouts = [p for p in self.payouts.values() if _payout_matches(p, search)]
+            sort_key = (re.search(r"payouts\([^)]*sortKey:\s*(\w+)", query) or [None, "ID"])[1]
+            if sort_key == "ISSUED_AT":
+                payouts.sort(key=lambda p: (_parse_dt(p["issuedAt"]), int(p["legacyResourceId"])))
+            else:
+                payouts.sort(key=lambda p: int(p["legacyResourceId"]))
+            if re.search(r"payouts\([^)]*reverse:\s*true", query):
+                payouts.reverse()
+            connection = _page(copy.deepcopy(payouts), variables.get("first"), variables.get("after"), "payout", query)
+            account["payouts"] = connection
+            return {"shopifyPaymentsAccount": account}, 2 + PAYOUT_COST * len(connection["nodes"])
+        if "balanceTransactions(" in query:
+            hide_transfers = bool(re.search(r"balanceTransactions\([^)]*hideTransfers:\s*true", query))
+            if variables.get("hideTransfers") is True:
+                hide_transfers = True
+            rows = []
+            for txn in self.balance_transactions:
+                payout = self.payouts.get(txn["_payout"]) or {}
+                if hide_transfers and txn.get("type") == "TRANSFER":
+                    continue
+                if not _balance_transaction_matches(payout, search):
+                    continue
+                node = {k: copy.deepcopy(v) for k, v in txn.items() if not k.startswith("_")}
+                node["associatedPayout"] = {"id": payout.get("id"), "status": payout.get("status")}
+                rows.append(node)
+            connection = _page(rows, variables.get("first"), variables.get("after"), "balance", query)
+            account["balanceTransactions"] = connection
+            return {"shopifyPaymentsAccount": account}, 2 + BALANCE_TRANSACTION_COST * len(connection["nodes"])
+        return {"shopifyPaymentsAccount": account}, 1
 
     # -- mutations
     def _idempotent(self, root, query, variables, apply):
@@ -977,6 +1123,103 @@ class ShopifySimulator:
         sub = variables.get("sub") or variables.get("webhookSubscription") or {}
         node["uri"] = sub.get("uri") or node["uri"]
         return {root: {"webhookSubscription": dict(node), "userErrors": []}}, MUTATION_COST
+
+
+# ------------------------------------------------------------- Shopify Payments search
+_SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?('[^']*'|"[^"]*"|\S+)""")
+
+
+def _search_terms(search):
+    """``"issued_at:>='2026-11-01' status:paid"`` -> ``[('issued_at', '>=', '2026-11-01'), ...]``."""
+    return [(name, op or "=", value.strip("'\"")) for name, op, value in _SEARCH_TERM.findall(search or "")]
+
+
+def _compare(left, op, right):
+    return {
+        "=": left == right,
+        ">=": left >= right,
+        "<=": left <= right,
+        ">": left > right,
+        "<": left < right,
+    }[op]
+
+
+def _payout_matches(payout, terms):
+    for name, op, value in terms:
+        if name == "issued_at":
+            if not _compare(_parse_dt(payout["issuedAt"]), op, _parse_dt(value)):
+                return False
+        elif name == "status":
+            if payout["status"] != value.upper():
+                return False
+        elif name == "id":
+            if not _compare(int(payout["legacyResourceId"]), op, int(value)):
+                return False
+        # any other term is ignored, as Shopify ignores fields it cannot filter on
+    return True
+
+
+def _balance_transaction_matches(payout, terms):
+    for name, _op, value in terms:
+        if name == "payments_transfer_id":
+            if payout.get("legacyResourceId") != value.rsplit("/", 1)[-1]:
+                return False
+        elif name == "payout_status":
+            if str(payout.get("status")).lower() != value.lower():
+                return False
+    return True
+
+
+def graphql_payout_from_rest(payout, shop_currency=None):
+    """A REST ``payout`` (``payout.json``) -> the ``ShopifyPaymentsPayout`` node Shopify returns."""
+    currency = payout.get("currency") or shop_currency or "EUR"
+    amount = Decimal(str(payout.get("amount") or "0"))
+    issued_at = payout.get("issued_at") or f"{payout['date']}T06:00:00Z"
+    summary = payout.get("summary") or {}
+    return {
+        "id": _gid("ShopifyPaymentsPayout", payout["id"]),
+        "legacyResourceId": str(payout["id"]),
+        "issuedAt": issued_at,
+        "status": str(payout.get("status") or "scheduled").upper(),
+        "transactionType": "WITHDRAWAL" if amount < 0 else "DEPOSIT",
+        "net": {"amount": format(abs(amount), "f"), "currencyCode": currency},
+        "summary": {
+            name: {"amount": str(summary.get(key) or "0.00"), "currencyCode": currency}
+            for name, key in PAYOUT_SUMMARY_FIELDS
+        },
+    }
+
+
+def graphql_balance_transaction_from_rest(txn, currency=None):
+    """A REST balance transaction -> the ``ShopifyPaymentsBalanceTransaction`` node (without
+    ``associatedPayout``, which the simulator fills in from the payout it belongs to)."""
+    currency = txn.get("currency") or currency
+
+    def money(value):
+        return {"amount": str(value if value is not None else "0.00"), "currencyCode": currency}
+
+    def big_int(value):
+        return None if value in (None, "") else str(value)
+
+    rest_type = str(txn.get("type") or "")
+    source_type = txn.get("source_type")
+    return {
+        "id": _gid("ShopifyPaymentsBalanceTransaction", txn["id"]),
+        "type": REST_TO_GRAPHQL_BALANCE_TYPES.get(rest_type, rest_type.upper()),
+        "test": bool(txn.get("test")),
+        "amount": money(txn.get("amount")),
+        "fee": money(txn.get("fee")),
+        "net": money(txn.get("net")),
+        "sourceId": big_int(txn.get("source_id")),
+        "sourceType": None if not source_type else "TRANSFER" if source_type == "payout" else source_type.upper(),
+        "sourceOrderTransactionId": big_int(txn.get("source_order_transaction_id")),
+        "associatedOrder": {"id": _gid("Order", txn["source_order_id"]), "name": None}
+        if txn.get("source_order_id")
+        else None,
+        "transactionDate": txn.get("processed_at"),
+        "adjustmentReason": txn.get("adjustment_reason"),
+        "adjustmentsOrders": [],
+    }
 
 
 # ------------------------------------------------------------- REST -> GraphQL order
