@@ -390,13 +390,13 @@ class OmniOrderImporter(models.AbstractModel):
         if not address:
             return customer
         key_text = address_key(address)
-        own = self._omni_partner_by_key(company, f"own:{customer.id}")
+        own, own_address = self._omni_partner_key_row(company, f"own:{customer.id}")
         if own is None:
             # First order of this customer: its own address is the one it was created with.
             self._omni_register_partner_key(company, f"own:{customer.id}", customer, extra=key_text)
             if self._omni_same_as_partner(customer, address):
                 return customer
-        elif self._omni_partner_key_extra(company, f"own:{customer.id}") == key_text:
+        elif own_address == key_text:
             return customer
         key = f"addr:{customer.id}:{key_text}"
         contact = self._omni_partner_by_key(company, key)
@@ -423,23 +423,18 @@ class OmniOrderImporter(models.AbstractModel):
         ) and (not address.name or address.name == partner.name)
 
     def _omni_partner_by_key(self, company, key):
-        if not key:
-            return None
-        row = (
-            self.env["omni.partner.key"]
-            .sudo()
-            .search_read([("company_id", "=", company.id), ("key", "=", key)], ["partner_id"], limit=1)
-        )
-        if not row:
-            return None
-        return self.env["res.partner"].browse(row[0]["partner_id"][0])
+        return self._omni_partner_key_row(company, key)[0] if key else None
 
-    def _omni_partner_key_extra(self, company, key):
+    def _omni_partner_key_row(self, company, key):
+        """``(partner, extra)`` registered under a dedupe key, or ``(None, None)``: one indexed read
+        of a table of our own (no access rules apply to it)."""
         self.env.cr.execute(
-            SQL("SELECT extra FROM omni_partner_key WHERE company_id = %s AND key = %s", company.id, key)
+            SQL("SELECT partner_id, extra FROM omni_partner_key WHERE company_id = %s AND key = %s", company.id, key)
         )
         row = self.env.cr.fetchone()
-        return row[0] if row else None
+        if not row:
+            return None, None
+        return self.env["res.partner"].browse(row[0]), row[1]
 
     def _omni_register_partner_key(self, company, key, partner, extra=None):
         """Insert a dedupe key; a concurrent insert of the same key makes this event retry.
