@@ -512,9 +512,7 @@ class OmniOrderImporter(models.AbstractModel):
         if not rule or not rule.confirm_order or sale.state == "cancel":
             return
         if sale.state in ("draft", "sent"):
-            sale.action_confirm()
-            # Confirmation stamps "now"; the order date is when the customer ordered.
-            sale.date_order = _naive(order.created_at)
+            sale.action_confirm()  # keeps the channel's order date (see sale.order._prepare_confirmation_values)
         invoice = sale.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state == "posted")
         if rule.create_invoice and not invoice and sale.invoice_status == "to invoice":
             invoice = sale._create_invoices()
@@ -540,40 +538,11 @@ class OmniOrderImporter(models.AbstractModel):
             if transaction.is_gift_card:
                 gift_rule = backend._omni_payment_rule(transaction.gateway, order.financial_status)
                 journal = (gift_rule.journal_id if gift_rule else None) or journal
-            payment = (
-                self.env["account.payment"]
-                .with_company(backend.company_id)
-                .create(
-                    {
-                        "payment_type": "inbound",
-                        "partner_type": "customer",
-                        "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
-                        "amount": float(transaction.amount),
-                        "currency_id": sale.currency_id.id,
-                        "journal_id": journal.id,
-                        "date": _naive(transaction.processed_at or order.created_at).date(),
-                        "memo": reference,
-                        "payment_reference": reference,
-                        "omni_backend_id": backend.id,
-                        "omni_gateway": transaction.gateway,
-                        "omni_transaction_id": transaction.transaction_id or False,
-                    }
-                )
+            payments |= self._omni_channel_payment(
+                backend, sale, transaction, reference, journal, "inbound", order.created_at
             )
-            payment.action_post()
-            Binding._omni_bind(backend, payment, reference)
-            payments |= payment
         if invoice and payments:
-            lines = (payments.move_id.line_ids | invoice.line_ids).filtered(
-                lambda line: (
-                    line.account_id
-                    == invoice.line_ids.filtered(lambda move_line: move_line.display_type == "payment_term").account_id[
-                        :1
-                    ]
-                    and not line.reconciled
-                )
-            )
-            lines.reconcile()
+            self._omni_reconcile_payments(payments, invoice)
         sale.omni_payment_ids |= payments
         return payments
 
@@ -863,35 +832,48 @@ class OmniOrderImporter(models.AbstractModel):
             if Binding._omni_lookup(backend, "account.payment", [reference]):
                 continue
             journal = (rule.journal_id if rule else None) or backend._omni_clearing_journal(transaction.gateway)
-            payment = (
-                self.env["account.payment"]
-                .with_company(backend.company_id)
-                .create(
-                    {
-                        "payment_type": "outbound",
-                        "partner_type": "customer",
-                        "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
-                        "amount": float(transaction.amount),
-                        "currency_id": sale.currency_id.id,
-                        "journal_id": journal.id,
-                        "date": _naive(transaction.processed_at or refund.created_at).date(),
-                        "memo": reference,
-                        "payment_reference": reference,
-                        "omni_backend_id": backend.id,
-                        "omni_gateway": transaction.gateway,
-                        "omni_transaction_id": transaction.transaction_id or False,
-                    }
-                )
+            payments |= self._omni_channel_payment(
+                backend, sale, transaction, reference, journal, "outbound", refund.created_at
             )
-            payment.action_post()
-            Binding._omni_bind(backend, payment, reference)
-            payments |= payment
         if payments:
-            account = credit_note.line_ids.filtered(lambda line: line.display_type == "payment_term").account_id[:1]
-            (payments.move_id.line_ids | credit_note.line_ids).filtered(
-                lambda line: line.account_id == account and not line.reconciled
-            ).reconcile()
+            self._omni_reconcile_payments(payments, credit_note)
         return payments
+
+    def _omni_channel_payment(self, backend, sale, transaction, reference, journal, payment_type, fallback_time):
+        """Post the payment (``inbound``) or refund (``outbound``) of one channel transaction into
+        ``journal`` and bind it to ``reference``, which is also its memo: the payout matching of
+        the reconciliation finds order-time payments by it."""
+        payment = (
+            self.env["account.payment"]
+            .with_company(backend.company_id)
+            .create(
+                {
+                    "payment_type": payment_type,
+                    "partner_type": "customer",
+                    "partner_id": sale.partner_invoice_id.commercial_partner_id.id,
+                    "amount": float(transaction.amount),
+                    "currency_id": sale.currency_id.id,
+                    "journal_id": journal.id,
+                    "date": _naive(transaction.processed_at or fallback_time).date(),
+                    "memo": reference,
+                    "payment_reference": reference,
+                    "omni_backend_id": backend.id,
+                    "omni_gateway": transaction.gateway,
+                    "omni_transaction_id": transaction.transaction_id or False,
+                }
+            )
+        )
+        payment.action_post()
+        self.env["omni.binding"]._omni_bind(backend, payment, reference)
+        return payment
+
+    @staticmethod
+    def _omni_reconcile_payments(payments, move):
+        """Reconcile payments with the open receivable (payment term) lines of an invoice or credit note."""
+        account = move.line_ids.filtered(lambda line: line.display_type == "payment_term").account_id[:1]
+        (payments.move_id.line_ids | move.line_ids).filtered(
+            lambda line: line.account_id == account and not line.reconciled
+        ).reconcile()
 
     @staticmethod
     def _omni_refund_gateway(refund):

@@ -60,6 +60,19 @@ class SaleOrder(models.Model):
         for order in self:
             order.omni_event_count = counts.get((order.omni_backend_id.id, order.omni_external_id), 0)
 
+    def _prepare_confirmation_values(self):
+        """Channel orders keep the channel's order date when confirmed (Odoo stamps "now").
+
+        The date is when the customer ordered; the delivery's deadlines are computed from it at
+        confirmation, and later changes from the channel (a lowered quantity) compute theirs from
+        the same date, so Odoo lowers the open delivery instead of adding a return for goods that
+        never left.
+        """
+        values = super()._prepare_confirmation_values()
+        if self and all(order.omni_backend_id and order.date_order for order in self):
+            values.pop("date_order", None)
+        return values
+
     def action_view_omni_events(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("omni_connector_base.action_omni_event")

@@ -1,6 +1,7 @@
 """The shared order importer on real Odoo: the fixtures' orders land once, to the cent."""
 
 import json
+from dataclasses import replace
 from decimal import Decimal as D
 
 import psycopg2.errors
@@ -14,7 +15,7 @@ from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from ..canonical import Line, Payment, TaxLine, order_to_dict, refund_to_dict
 from ..pipeline.errors import BusinessError
 from .common import OmniTestMixin
-from .order_factory import refund_1042, shopify_1042, vat19, woocommerce_727
+from .order_factory import refund_1042, shopify_1042, us_tax, vat19, woocommerce_727
 
 
 class OmniImporterCommon(OmniTestMixin, AccountTestInvoicingCommon):
@@ -326,6 +327,32 @@ class TestOrderImporter(OmniImporterCommon):
         products = sale.order_line.mapped("product_id.default_code")
         self.assertNotIn("MUG-CLASSIC", products)
         self.assertAlmostEqual(sale.amount_total, 57.10, places=2)
+
+    def test_edit_of_a_confirmed_order_lowers_its_open_delivery(self):
+        original = woocommerce_727(financial_status="authorized", payments=[])
+        sale = self.Importer._omni_import_order(self.backend, original)
+        self.assertEqual(sale.state, "sale")
+        delivery = sale.picking_ids
+        self.assertEqual(len(delivery), 1)
+        hoodie, socks = original.lines
+        edited = woocommerce_727(
+            financial_status="authorized",
+            payments=[],
+            updated_at=original.updated_at.replace(hour=19),
+            lines=[hoodie, replace(socks, quantity=D(1), discount_amount=D("1.00"), tax_lines=us_tax("0.79"))],
+            total=None,
+            total_tax=None,
+            total_untaxed=None,
+        )
+        self.assertEqual(self.Importer._omni_import_order(self.backend, edited), sale)
+        socks_line = sale.order_line.filtered(lambda line: line.product_id.default_code == "SOCKS-3PK")
+        self.assertEqual(socks_line.product_uom_qty, 1)
+        self.assertEqual(sale.picking_ids, delivery, "no return picking for goods that never left the warehouse")
+        socks_moves = delivery.move_ids.filtered(lambda move: move.product_id == socks_line.product_id)
+        self.assertEqual(sum(socks_moves.filtered(lambda m: m.state != "cancel").mapped("product_uom_qty")), 1)
+        self.assertFalse(
+            self.env["stock.move"].search([("sale_line_id", "=", socks_line.id), ("picking_code", "=", "incoming")])
+        )
 
     def test_cancel_before_shipping(self):
         sale = self.Importer._omni_import_order(

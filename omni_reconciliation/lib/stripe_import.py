@@ -124,14 +124,19 @@ def list_payouts(
     *,
     page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
-    """All payouts created at or after ``since`` (every page), newest first, as dicts."""
+    """All payouts arriving at or after ``since`` (every page), newest first, as dicts.
+
+    Filtered on ``arrival_date``, not ``created``: a payout is created days before it is paid,
+    so a payout created before the previous import and paid since would be missed by a filter on
+    its creation date.
+    """
     params: dict[str, Any] = {"limit": page_size}
     if status:
         params["status"] = status
     if since is not None:
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
-        params["created"] = {"gte": int(since.timestamp())}
+        params["arrival_date"] = {"gte": int(since.timestamp())}
     page = client.v1.payouts.list(params=params)  # type: ignore[arg-type]
     return [_plain(payout) for payout in page.auto_paging_iter()]
 

@@ -200,12 +200,14 @@ def test_list_payouts_pages_and_filters(sim):
             {"id": f"po_{number}", "created": base + number * 86400 + 3600, "status": status}, txns
         )
     client = _client(sim)
-    since = datetime.fromtimestamp(base + 2 * 86400, tz=UTC)
+    since = datetime.fromtimestamp(base + 2 * 86400 + 1800, tz=UTC)
     payouts = list_payouts(client, since=since, page_size=2)
-    assert [p["id"] for p in payouts] == ["po_6", "po_5", "po_4", "po_2"]  # newest first, failed one skipped
+    # Newest first, the failed one skipped; po_1 was created a day before ``since`` but arrived
+    # (was paid) after it: it is listed, a filter on the creation date would lose it.
+    assert [p["id"] for p in payouts] == ["po_6", "po_5", "po_4", "po_2", "po_1"]
     requests = [r for r in sim.requests if r.path == "/v1/payouts"]
-    assert len(requests) == 2
-    assert requests[0].params["created"] == {"gte": str(base + 2 * 86400)}
+    assert len(requests) == 3
+    assert requests[0].params["arrival_date"] == {"gte": str(base + 2 * 86400 + 1800)}
     assert requests[0].params["status"] == "paid"
     assert requests[1].params["starting_after"] == "po_5"
     assert [p["id"] for p in list_payouts(client, status=None)][:4] == ["po_6", "po_5", "po_4", "po_3"]
