@@ -12,6 +12,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -174,19 +176,26 @@ class OmniApiKey(models.Model):
         now = fields.Datetime.now()
         if self.last_used_at and self.last_used_at > now - LAST_USED_RESOLUTION:
             return
-        self.env.cr.execute(
-            SQL(
-                """
-            UPDATE omni_api_key SET last_used_at = %(now)s
-             WHERE id IN (SELECT id FROM omni_api_key
-                           WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at <= %(since)s)
-                             FOR UPDATE SKIP LOCKED)
-            """,
-                now=now,
-                id=self.id,
-                since=now - LAST_USED_RESOLUTION,
-            )
-        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        """
+                    UPDATE omni_api_key SET last_used_at = %(now)s
+                     WHERE id IN (SELECT id FROM omni_api_key
+                                   WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at <= %(since)s)
+                                     FOR UPDATE SKIP LOCKED)
+                    """,
+                        now=now,
+                        id=self.id,
+                        since=now - LAST_USED_RESOLUTION,
+                    ),
+                    log_exceptions=False,
+                )
+        except psycopg2.errors.SerializationFailure:
+            # Another request touched the key after this transaction's snapshot: it is fresh, and
+            # the order this request carries must not fail for a bookkeeping date.
+            pass
         self.invalidate_recordset(["last_used_at"])
 
 

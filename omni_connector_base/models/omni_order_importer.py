@@ -61,17 +61,15 @@ class OmniOrderImporter(models.AbstractModel):
                 backend, sale, order.external_id, external_updated_at=_naive(order.updated_at), digest=digest
             )
             return sale
-        sale = self._omni_create_order(backend, order)
-        self.env["omni.binding"]._omni_bind(
-            backend, sale, order.external_id, external_updated_at=_naive(order.updated_at), digest=digest
-        )
+        sale = self._omni_create_order(backend, order, digest)
         if order.cancelled:
             self._omni_cancel_order(backend, sale, order)
         else:
             self._omni_apply_workflow(backend, sale, order)
         return sale
 
-    def _omni_create_order(self, backend, order):
+    def _omni_create_order(self, backend, order, digest=None):
+        """Create the sale order and bind it and its lines (one statement for all the bindings)."""
         company = backend.company_id
         customer, invoice_address, shipping_address = self._omni_resolve_partners(backend, order)
         pricelist = self._omni_pricelist(backend, order.currency)
@@ -103,7 +101,8 @@ class OmniOrderImporter(models.AbstractModel):
                 }
             )
         )
-        self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values])
+        order_binding = (sale, order.external_id, _naive(order.updated_at), digest)
+        self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values], also=[order_binding])
         self._omni_check_totals(backend, sale, order)
         return sale
 
@@ -136,12 +135,14 @@ class OmniOrderImporter(models.AbstractModel):
             )
         return result
 
-    def _omni_bind_lines(self, backend, sale, planned_lines, sale_lines=None):
-        """Bind sale lines (all of them by default, in creation order) to the channel's line ids."""
+    def _omni_bind_lines(self, backend, sale, planned_lines, sale_lines=None, also=()):
+        """Bind sale lines (all of them by default, in creation order) to the channel's line ids,
+        with the ``also`` bindings in the same statement."""
         sale_lines = sale.order_line.sorted("id") if sale_lines is None else sale_lines
         self.env["omni.binding"]._omni_bind_many(backend, [
-            (sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
-            for planned_line, sale_line in zip(planned_lines, sale_lines, strict=False)
+            *also,
+            *((sale_line, f"{sale.omni_external_id}/{planned_line.external_id}")
+              for planned_line, sale_line in zip(planned_lines, sale_lines, strict=False)),
         ])
 
     def _omni_resolve_products(self, backend, order, planned_products):

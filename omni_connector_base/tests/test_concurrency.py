@@ -148,3 +148,37 @@ class TestConcurrentWorkers(BaseCase):
             with self._cursor() as cr:
                 cr.execute("DELETE FROM omni_event WHERE idempotency_key = 'race-1'")
                 cr.commit()
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestApiKeyTouchUnderConcurrency(BaseCase):
+    """Two requests with the same key: the one whose snapshot is older must still be served."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with TestConcurrentWorkers._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["omni.backend"].create({"name": "Key touch", "channel": "custom"})
+            key, _secret = env["omni.api.key"]._omni_generate(backend, "touch")
+            cls.backend_id, cls.key_id = backend.id, key.id
+            cr.commit()
+
+    @classmethod
+    def tearDownClass(cls):
+        with TestConcurrentWorkers._cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["omni.backend"].browse(cls.backend_id).unlink()
+            cr.commit()
+        super().tearDownClass()
+
+    def test_touch_after_a_concurrent_touch_does_not_fail_the_request(self):
+        with TestConcurrentWorkers._cursor() as older, TestConcurrentWorkers._cursor() as newer:
+            older_env = api.Environment(older, SUPERUSER_ID, {})
+            key_in_older = older_env["omni.api.key"].browse(self.key_id)
+            self.assertFalse(key_in_older.last_used_at)  # the older request's snapshot starts here
+            api.Environment(newer, SUPERUSER_ID, {})["omni.api.key"].browse(self.key_id)._omni_touch()
+            newer.commit()
+            # Before: "could not serialize access due to concurrent update", and the order got a 503.
+            key_in_older._omni_touch()
+            older_env["res.partner"].create({"name": "the request's own work goes on"})
+            older.rollback()

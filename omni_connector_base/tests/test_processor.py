@@ -1,7 +1,10 @@
+import json
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
 from .common import OmniTestMixin
 
@@ -273,3 +276,59 @@ class TestBindingUpsert(OmniTestMixin, TransactionCase):
 
     def test_nothing_to_bind(self):
         self.assertFalse(self.env["omni.binding"]._omni_bind_many(self.backend, []))
+
+
+def _rows_touched(plan):
+    """Rows a plan node and its children produced or threw away (loops included)."""
+    loops = plan.get("Actual Loops", 1)
+    rows = (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+            + plan.get("Rows Removed by Join Filter", 0)) * loops
+    return rows + sum(_rows_touched(child) for child in plan.get("Plans", ()))
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestClaimUnderStaleStatistics(OmniTestMixin, TransactionCase):
+    """A burst arrives after the planner's statistics saw a quiet queue (autovacuum analyzes later)."""
+
+    QUEUED = 300
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend = cls._omni_create_backend(cls.env)
+        # A queue with history: thousands of finished events, none waiting, then ANALYZE.
+        cls.env.cr.execute(SQL(
+            """INSERT INTO omni_event (backend_id, company_id, direction, topic, idempotency_key, resource_key,
+                                       payload, state, attempts, received_at, processed_at)
+               SELECT %s, %s, 'in', 'test.event', 'old-' || n, 'old-' || n, %s, 'done', 1,
+                      now() at time zone 'UTC' - interval '1 day', now() at time zone 'UTC' - interval '1 day'
+                 FROM generate_series(1, 3000) AS n""",
+            cls.backend.id, cls.backend.company_id.id, json.dumps({"name": "x" * 200})))
+        cls.env.cr.execute("ANALYZE omni_event")
+        for index in range(cls.QUEUED):
+            cls._omni_store(cls, cls.backend, {"resource": f"burst-{index}", "name": f"b{index}"}, f"burst-{index}")
+
+    def test_claim_reads_a_few_rows_whatever_the_backlog(self):
+        statements = []
+        execute = sql_db.Cursor.execute
+
+        def recording_execute(cursor, query, params=None, log_exceptions=True):
+            if isinstance(query, SQL) and query.code.lstrip().upper().startswith(("SELECT", "SET")):
+                statements.append(query)
+            return execute(cursor, query, params, log_exceptions)
+
+        with patch.object(sql_db.Cursor, "execute", recording_execute):
+            claimed = self.env["omni.event"]._omni_claim(limit=1)
+        self.assertEqual(len(claimed), 1)
+        touched, plans = 0, []
+        for statement in statements:
+            if statement.code.lstrip().upper().startswith("SET"):
+                self.env.cr.execute(statement)  # planner settings of the claim, replayed in order
+                continue
+            self.env.cr.execute(SQL("EXPLAIN (ANALYZE, FORMAT JSON) %s", statement))
+            plan = self.env.cr.fetchone()[0][0]["Plan"]
+            touched += _rows_touched(plan)
+            plans.append(f"{_rows_touched(plan)} rows: {' '.join(statement.code.split())[:90]}")
+        # The anti-join this replaced compared every queued event with every other one: 90,000
+        # rows for 300 queued events. Walking the indexes in order reads a handful.
+        self.assertLess(touched, self.QUEUED, f"one claim touched {touched} rows:\n" + "\n".join(plans))
