@@ -2,11 +2,16 @@ import json
 import logging
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import MissingError, UserError
+from odoo.tools import ormcache
 
 from ..pipeline.errors import BusinessError, PermanentError, TransientError
 from ..pipeline.signatures import payload_digest, verify_hmac_sha256_base64
 from ..pipeline.timestamps import parse_utc
+
+# Backend fields the importer's cached lookups depend on (see _omni_tax_id_for and friends).
+LOOKUP_FIELDS = {"company_id", "shipping_product_id", "tax_map_ids", "shipping_map_ids", "payment_rule_ids",
+                 "pricelist_id", "currency_policy"}
 
 _logger = logging.getLogger(__name__)
 
@@ -282,21 +287,48 @@ class OmniBackend(models.Model):
         product = self[f"{kind}_product_id"] or self.env.ref(f"omni_connector_base.product_omni_{kind}")
         return product
 
+    def write(self, vals):
+        result = super().write(vals)
+        if LOOKUP_FIELDS.intersection(vals):
+            self.env.registry.clear_cache()  # the importer's cached lookups (taxes, rules, shipping)
+        return result
+
     def _omni_shipping_product(self, code):
         self.ensure_one()
+        return self.env["product.product"].browse(self._omni_shipping_product_id((code or "").casefold()))
+
+    @ormcache("self.id", "code")
+    def _omni_shipping_product_id(self, code):
         if code:
             for mapping in self.shipping_map_ids:
-                if mapping.code.casefold() == code.casefold():
-                    return mapping.product_id
-        return self.shipping_product_id or self.env.ref("omni_connector_base.product_omni_shipping")
+                if mapping.code.casefold() == code:
+                    return mapping.product_id.id
+        return (self.shipping_product_id or self.env.ref("omni_connector_base.product_omni_shipping")).id
 
     def _omni_tax_for(self, percent, included):
         """The sale tax for a channel rate: the backend's mapping, else the company's tax with that
-        percentage and included flag (a single simple percent tax), else None."""
+        percentage and included flag (a single simple percent tax), else None.
+
+        Looked up once per process and rate (every order needs it); a miss, or a tax archived,
+        changed or deleted since, is looked up again."""
         self.ensure_one()
+        tax = self.env["account.tax"].browse(self._omni_tax_id_for(str(percent), bool(included)))
+        try:
+            still_valid = bool(tax) and tax.active and abs(tax.amount - float(percent)) < 0.00005
+        except MissingError:  # deleted since it was cached
+            still_valid = False
+        if not still_valid:
+            # A miss is never trusted from the cache: the tax may have been created since.
+            self.env.registry.clear_cache()
+            tax = self.env["account.tax"].browse(self._omni_tax_id_for(str(percent), bool(included)))
+        return tax or None
+
+    @ormcache("self.id", "percent", "included")
+    def _omni_tax_id_for(self, percent, included):
+        percent = float(percent)
         for mapping in self.tax_map_ids:
-            if abs(mapping.rate - float(percent)) < 0.00005 and mapping.price_include == included:
-                return mapping.tax_id
+            if abs(mapping.rate - percent) < 0.00005 and mapping.price_include == included:
+                return mapping.tax_id.id
         candidates = (
             self.env["account.tax"]
             .with_company(self.company_id)
@@ -310,16 +342,20 @@ class OmniBackend(models.Model):
             )
         )
         for tax in candidates.sorted("sequence"):
-            if abs(tax.amount - float(percent)) < 0.00005 and tax.price_include == included:
-                return tax
-        return None
+            if abs(tax.amount - percent) < 0.00005 and tax.price_include == included:
+                return tax.id
+        return False
 
     def _omni_payment_rule(self, gateway, financial_status):
         self.ensure_one()
+        return self.env["omni.payment.rule"].browse(self._omni_payment_rule_id(gateway or "", financial_status))
+
+    @ormcache("self.id", "gateway", "financial_status")
+    def _omni_payment_rule_id(self, gateway, financial_status):
         for rule in self.payment_rule_ids.sorted(lambda r: (r.sequence, r.id)):
-            if rule._omni_matches(gateway or "", financial_status):
-                return rule
-        return self.env["omni.payment.rule"]
+            if rule._omni_matches(gateway, financial_status):
+                return rule.id
+        return False
 
     def _omni_clearing_journal(self, gateway):
         """The clearing journal of a gateway for this backend, created on first use.

@@ -2,6 +2,30 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
+class OmniLookupCacheMixin(models.AbstractModel):
+    """Mappings read by every imported order: the backend's lookups through them are cached per
+    process (``ormcache``), so a change here clears those caches in every worker."""
+
+    _name = "omni.lookup.cache.mixin"
+    _description = "Omnichannel mapping that invalidates the importer's lookup caches"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
+
+
 class OmniTaxMap(models.Model):
     """Which Odoo tax a channel tax line becomes, by rate and tax-included flag.
 
@@ -10,6 +34,7 @@ class OmniTaxMap(models.Model):
     """
 
     _name = "omni.tax.map"
+    _inherit = ["omni.lookup.cache.mixin"]
     _description = "Omnichannel Tax Mapping"
     _order = "backend_id, rate"
 
@@ -30,6 +55,7 @@ class OmniShippingMap(models.Model):
     """Channel shipping method code -> the delivery product booked on the sale order."""
 
     _name = "omni.shipping.map"
+    _inherit = ["omni.lookup.cache.mixin"]
     _description = "Omnichannel Shipping Mapping"
 
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
@@ -46,6 +72,7 @@ class OmniPaymentRule(models.Model):
     """
 
     _name = "omni.payment.rule"
+    _inherit = ["omni.lookup.cache.mixin"]
     _description = "Omnichannel Order Workflow Rule"
     _order = "backend_id, sequence, id"
 

@@ -10,7 +10,8 @@ import logging
 from decimal import Decimal
 
 from odoo import Command, api, fields, models
-from odoo.tools import SQL, float_is_zero
+from odoo.exceptions import MissingError
+from odoo.tools import SQL, float_is_zero, ormcache
 
 from ..canonical import ValidationError, order_from_dict, record_digest, refund_from_dict
 from ..canonical.normalize import address_key, normalize_email
@@ -467,7 +468,34 @@ class OmniOrderImporter(models.AbstractModel):
     # ---------------------------------------------------------------- currency
 
     def _omni_pricelist(self, backend, currency_code):
-        """A pricelist in the order's currency: the backend's, a mapped one, or one made for it."""
+        """A pricelist in the order's currency: the backend's, a mapped one, or one made for it.
+
+        Found once per process and currency (every order needs it); one archived or changed since
+        is looked up again."""
+        pricelist = self.env["product.pricelist"].browse(self._omni_pricelist_id(backend.id, currency_code))
+        try:
+            if pricelist and pricelist.active and pricelist.currency_id.name == currency_code \
+                    and pricelist.currency_id.active:
+                return pricelist
+        except MissingError:  # deleted since it was cached
+            pass
+        self.env.registry.clear_cache()
+        return self._omni_find_or_make_pricelist(backend, currency_code)
+
+    @ormcache("backend_id", "currency_code")
+    def _omni_pricelist_id(self, backend_id, currency_code):
+        """Id of an existing pricelist for the currency (0 when one must be made or activated)."""
+        backend = self.env["omni.backend"].browse(backend_id)
+        currency = self.env["res.currency"].search([("name", "=", currency_code)], limit=1)
+        if not currency:
+            return 0
+        if backend.pricelist_id and backend.pricelist_id.currency_id == currency:
+            return backend.pricelist_id.id
+        return self.env["product.pricelist"].with_company(backend.company_id).search(
+            [("currency_id", "=", currency.id), ("company_id", "in", (backend.company_id.id, False))], limit=1
+        ).id
+
+    def _omni_find_or_make_pricelist(self, backend, currency_code):
         currency = (
             self.env["res.currency"].with_context(active_test=False).search([("name", "=", currency_code)], limit=1)
         )

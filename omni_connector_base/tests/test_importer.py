@@ -216,6 +216,24 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertEqual(event.state, "done")
         self.assertAlmostEqual(self._sale_orders("727").amount_total, 12.10, places=2)
 
+    def test_cached_lookups_follow_configuration_changes(self):
+        self.assertIsNone(self.backend._omni_tax_for(D("21"), False))
+        tax_21 = self.env["account.tax"].create(
+            {"name": "21% later", "amount": 21, "type_tax_use": "sale", "price_include_override": "tax_excluded"}
+        )
+        self.assertEqual(self.backend._omni_tax_for(D("21"), False), tax_21, "a tax created after a miss is found")
+        tax_21.active = False
+        self.assertIsNone(self.backend._omni_tax_for(D("21"), False), "an archived tax is not used any more")
+        before = self.backend._omni_payment_rule("paypal", "paid")
+        rule = self.env["omni.payment.rule"].create(
+            {"backend_id": self.backend.id, "sequence": 0, "gateway": "paypal", "financial_status": "paid",
+             "confirm_order": False}
+        )
+        self.assertNotEqual(before, rule)
+        self.assertEqual(self.backend._omni_payment_rule("paypal", "paid"), rule, "a new rule applies at once")
+        rule.gateway = "stripe"
+        self.assertEqual(self.backend._omni_payment_rule("paypal", "paid"), before)
+
     def test_unknown_sku_blocks_then_map_and_replay(self):
         order = shopify_1042(
             external_id="1043",
