@@ -1,6 +1,7 @@
 import base64
 import json
 import logging
+import time
 import traceback
 import uuid
 from datetime import timedelta
@@ -40,6 +41,8 @@ PURGE_BATCH = 1000
 MAX_CLAIM_CONFLICTS = 20
 # A due trigger older than this no longer counts as "a wake-up is on its way".
 TRIGGER_FRESH_SECONDS = 5
+# A cron run writes its progress record at most this often (it commits every event).
+PROGRESS_INTERVAL_SECONDS = 1.0
 # Events read per step of the claim: the head of the queue is nearly always claimable at once.
 CLAIM_PAGE = 20
 # Above this many ready events, the other processor crons are woken to share the queue.
@@ -278,7 +281,7 @@ class OmniEvent(models.Model):
     # -------------------------------------------------------------- processor
 
     @api.model
-    def _omni_claim(self, limit=1, direction=None, backend_ids=None):
+    def _omni_claim(self, limit=1, direction=None, backend_ids=None, active_backend_ids=None):
         """Lock and return up to ``limit`` ready events.
 
         Ready: pending or retry whose time has come, of an active backend, and with no earlier
@@ -294,8 +297,10 @@ class OmniEvent(models.Model):
         statistics say.
         """
         self.env["omni.event"].flush_model()
-        self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
-        active = [row[0] for row in self.env.cr.fetchall() if not backend_ids or row[0] in backend_ids]
+        if active_backend_ids is None:
+            self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
+            active_backend_ids = [row[0] for row in self.env.cr.fetchall()]
+        active = [backend_id for backend_id in active_backend_ids if not backend_ids or backend_id in backend_ids]
         if not active:
             return self.browse()
         now = fields.Datetime.now()
@@ -382,10 +387,13 @@ class OmniEvent(models.Model):
         if ready > SCALE_OUT_BACKLOG:
             self._omni_wake_other_workers()
         self._omni_commit_progress(remaining=ready)
-        processed = conflicts = 0
+        self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
+        active_backends = [row[0] for row in self.env.cr.fetchall()]  # a run lasts seconds
+        processed = conflicts = unreported = 0
+        reported_at = time.monotonic()
         while batch_limit is None or processed < batch_limit:
             try:
-                event = self._omni_claim(limit=1)
+                event = self._omni_claim(limit=1, active_backend_ids=active_backends)
             except psycopg2.errors.SerializationFailure:
                 # REPEATABLE READ: a row in the scan was changed by another worker after our
                 # snapshot. Start a new transaction and claim again; give up after a few.
@@ -400,11 +408,29 @@ class OmniEvent(models.Model):
                 break
             event._omni_process()
             processed += 1
-            if self._omni_cron_budget_spent(self._omni_commit_progress(1)):
+            unreported += 1
+            # Commit every event; write the progress record (two statements) once a second.
+            if time.monotonic() - reported_at >= PROGRESS_INTERVAL_SECONDS:
+                time_left = self._omni_commit_progress(unreported)
+                unreported, reported_at = 0, time.monotonic()
+            else:
+                time_left = self._omni_commit_only()
+            if self._omni_cron_budget_spent(time_left):
                 self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
                 break
+        if unreported:
+            self._omni_commit_progress(unreported)
         self._omni_schedule_next_retry()
         return processed
+
+    @api.model
+    def _omni_commit_only(self):
+        """In a cron run: commit, and return what is left of the run's time budget. Elsewhere
+        (a button, a test) leave the transaction to the caller: unlimited budget."""
+        if not self.env.context.get("ir_cron_progress_id"):
+            return float("inf")
+        self.env.cr.commit()
+        return max(self.env.context.get("cron_end_time", float("inf")) - time.monotonic(), 0)
 
     @api.model
     def _omni_wake_other_workers(self):
@@ -495,7 +521,14 @@ class OmniEvent(models.Model):
             if result:
                 values = {"res_model": result._name, "res_id": result[:1].id}
             self._omni_finish("done", attempts, **values)
-            self.exception_ids.filtered(lambda exc: exc.state in ("open", "assigned"))._omni_auto_resolve()
+            self._omni_open_exceptions()._omni_auto_resolve()
+
+    def _omni_open_exceptions(self):
+        """Open or assigned exceptions of this event (one indexed read, no ORM prefetch)."""
+        self.env["omni.exception"].flush_model(["event_id", "state"])
+        self.env.cr.execute(SQL(
+            "SELECT id FROM omni_exception WHERE event_id = %s AND state IN ('open', 'assigned')", self.id))
+        return self.env["omni.exception"].browse([row[0] for row in self.env.cr.fetchall()])
 
     def _omni_fail_transient(self, attempts, message, retry_after, outcome):
         backend = self.backend_id
