@@ -2,4 +2,4 @@
 # omni_backend first: other files of this addon extend it.
 from . import omni_backend
 from . import omni_binding, omni_event, omni_exception, omni_mapping, omni_webhook_rejection
-from . import omni_api_key, omni_order_importer, sale_order
+from . import omni_api_key, omni_order_importer, res_partner, sale_order

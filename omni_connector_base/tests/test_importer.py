@@ -216,6 +216,21 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertEqual(event.state, "done")
         self.assertAlmostEqual(self._sale_orders("727").amount_total, 12.10, places=2)
 
+    def test_customer_lookup_by_email_uses_an_index(self):
+        self.env.cr.execute(
+            "INSERT INTO res_partner (name, email, email_normalized, active, type, autopost_bills, complete_name) "
+            "SELECT 'Bulk ' || n, 'bulk' || n || '@example.com', 'bulk' || n || '@example.com', true, 'contact', "
+            "'ask', 'Bulk ' || n FROM generate_series(1, 5000) AS n"
+        )
+        self.env.cr.execute("ANALYZE res_partner")
+        self.env.cr.execute(
+            "EXPLAIN (FORMAT JSON) SELECT id FROM res_partner WHERE email_normalized = %s AND parent_id IS NULL "
+            "ORDER BY id LIMIT 1",
+            ["jordan.lee@example.com"],
+        )
+        plan = json.dumps(self.env.cr.fetchone()[0])
+        self.assertIn("res_partner_omni_email_normalized_index", plan, "a new customer's lookup reads every contact")
+
     def test_cached_lookups_follow_configuration_changes(self):
         self.assertIsNone(self.backend._omni_tax_for(D("21"), False))
         tax_21 = self.env["account.tax"].create(
