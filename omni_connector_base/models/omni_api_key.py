@@ -9,6 +9,7 @@ password. Revoking a key archives it, for good.
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 
@@ -17,6 +18,8 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "omk_"
 # Characters of the key kept in clear, so people can tell their keys apart ("omk_Ab3x").
@@ -195,7 +198,7 @@ class OmniApiKey(models.Model):
         except psycopg2.errors.SerializationFailure:
             # Another request touched the key after this transaction's snapshot: it is fresh, and
             # the order this request carries must not fail for a bookkeeping date.
-            pass
+            _logger.debug("omni.api.key %s: last use already recorded by a concurrent request", self.id)
         self.invalidate_recordset(["last_used_at"])
 
 

@@ -474,11 +474,12 @@ class OmniOrderImporter(models.AbstractModel):
         is looked up again."""
         pricelist = self.env["product.pricelist"].browse(self._omni_pricelist_id(backend.id, currency_code))
         try:
-            if pricelist and pricelist.active and pricelist.currency_id.name == currency_code \
-                    and pricelist.currency_id.active:
-                return pricelist
+            usable = bool(pricelist) and pricelist.active and pricelist.currency_id.name == currency_code \
+                and pricelist.currency_id.active
         except MissingError:  # deleted since it was cached
-            pass
+            usable = False
+        if usable:
+            return pricelist
         self.env.registry.clear_cache()
         return self._omni_find_or_make_pricelist(backend, currency_code)
 

@@ -6,9 +6,10 @@
 
 import json
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import SUPERUSER_ID, api
 from odoo.tests import BaseCase, tagged
 
+from . import test_concurrency
 from .common import WEBHOOK_SECRET
 
 EVENTS = 6
@@ -16,11 +17,7 @@ EVENTS = 6
 
 @tagged("post_install", "-at_install", "omni")
 class TestProcessorCronBudget(BaseCase):
-    @classmethod
-    def _cursor(cls):
-        from odoo.tests.common import get_db_name  # noqa: PLC0415
-
-        return sql_db.db_connect(get_db_name()).cursor()
+    _cursor = test_concurrency.TestConcurrentWorkers._cursor  # a real connection of its own
 
     @classmethod
     def setUpClass(cls):

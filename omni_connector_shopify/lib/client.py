@@ -1108,20 +1108,9 @@ class ShopifyClient:
         search = f"issued_at:>={day}"
         if status:
             search += f" status:{str(status).lower()}"
-        after = None
-        while True:
-            account = self._payments_account(
-                Q_PAYOUTS,
-                {"first": page_size, "after": after, "query": search},
-                2 + PAYOUT_NODE_COST * page_size,
-            )
-            connection = account.get("payouts") or {}
-            for node in _nodes(connection):
-                yield rest_payout_from_graphql(node)
-            page = connection.get("pageInfo") or {}
-            if not page.get("hasNextPage"):
-                return
-            after = page.get("endCursor")
+        yield from self._iter_payments_pages(
+            Q_PAYOUTS, "payouts", search, page_size, PAYOUT_NODE_COST, rest_payout_from_graphql
+        )
 
     def iter_balance_transactions(self, payout_id, *, page_size=BALANCE_TRANSACTION_PAGE_SIZE) -> Iterator[dict]:
         """Yield every balance transaction of one payout (its legacy id or gid), REST-shaped.
@@ -1134,16 +1123,22 @@ class ShopifyClient:
         if not str(payout).isdigit():
             raise ValueError("payout_id must be a Shopify payout id or gid")
         search = f"payments_transfer_id:{payout}"
+        yield from self._iter_payments_pages(
+            Q_BALANCE_TRANSACTIONS, "balanceTransactions", search, page_size, BALANCE_TRANSACTION_NODE_COST,
+            rest_balance_transaction_from_graphql,
+        )
+
+    def _iter_payments_pages(self, query, connection_name, search, page_size, node_cost, convert):
+        """Every node of a ``shopifyPaymentsAccount`` connection matching ``search``, page after page,
+        converted by ``convert``; each page's cost is announced to the throttle up front."""
         after = None
         while True:
             account = self._payments_account(
-                Q_BALANCE_TRANSACTIONS,
-                {"first": page_size, "after": after, "query": search},
-                2 + BALANCE_TRANSACTION_NODE_COST * page_size,
+                query, {"first": page_size, "after": after, "query": search}, 2 + node_cost * page_size
             )
-            connection = account.get("balanceTransactions") or {}
+            connection = account.get(connection_name) or {}
             for node in _nodes(connection):
-                yield rest_balance_transaction_from_graphql(node)
+                yield convert(node)
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
                 return
