@@ -312,20 +312,26 @@ class OmniBackend(models.Model):
         Looked up once per process and rate (every order needs it); a miss, or a tax archived,
         changed or deleted since, is looked up again."""
         self.ensure_one()
-        tax = self.env["account.tax"].browse(self._omni_tax_id_for(str(percent), bool(included)))
+        cached_id = self._omni_tax_id_for(str(percent), bool(included))
+        tax = self.env["account.tax"].browse(cached_id)
         try:
             still_valid = bool(tax) and tax.active and abs(tax.amount - float(percent)) < 0.00005
         except MissingError:  # deleted since it was cached
             still_valid = False
         if not still_valid:
-            # A miss is never trusted from the cache: the tax may have been created since.
-            self.env.registry.clear_cache()
-            tax = self.env["account.tax"].browse(self._omni_tax_id_for(str(percent), bool(included)))
+            # A miss is never trusted from the cache (the tax may have been created since); the
+            # cache is dropped only when the answer changed, not on every order of a blocked burst.
+            found_id = self._omni_find_tax_id(float(percent), bool(included))
+            if found_id != cached_id:
+                self.env.registry.clear_cache()
+            tax = self.env["account.tax"].browse(found_id)
         return tax or None
 
     @ormcache("self.id", "percent", "included")
     def _omni_tax_id_for(self, percent, included):
-        percent = float(percent)
+        return self._omni_find_tax_id(float(percent), included)
+
+    def _omni_find_tax_id(self, percent, included):
         for mapping in self.tax_map_ids:
             if abs(mapping.rate - percent) < 0.00005 and mapping.price_include == included:
                 return mapping.tax_id.id

@@ -298,8 +298,7 @@ class OmniEvent(models.Model):
         """
         self.env["omni.event"].flush_model()
         if active_backend_ids is None:
-            self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
-            active_backend_ids = [row[0] for row in self.env.cr.fetchall()]
+            active_backend_ids = self._omni_active_backend_ids()
         active = [backend_id for backend_id in active_backend_ids if not backend_ids or backend_id in backend_ids]
         if not active:
             return self.browse()
@@ -350,6 +349,11 @@ class OmniEvent(models.Model):
                 break
         return self.browse(claimed)
 
+    @api.model
+    def _omni_active_backend_ids(self):
+        self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
+        return [row[0] for row in self.env.cr.fetchall()]
+
     def _omni_has_earlier_unfinished(self, backend_id, direction, resource_key, source_ts, event_id):
         """Whether an earlier event of the same resource is still pending, retrying or blocked."""
         self.env.cr.execute(SQL(
@@ -387,8 +391,7 @@ class OmniEvent(models.Model):
         if ready > SCALE_OUT_BACKLOG:
             self._omni_wake_other_workers()
         self._omni_commit_progress(remaining=ready)
-        self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
-        active_backends = [row[0] for row in self.env.cr.fetchall()]  # a run lasts seconds
+        active_backends = self._omni_active_backend_ids()  # read once: a run lasts seconds
         processed = conflicts = unreported = 0
         reported_at = time.monotonic()
         while batch_limit is None or processed < batch_limit:

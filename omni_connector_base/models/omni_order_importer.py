@@ -472,29 +472,33 @@ class OmniOrderImporter(models.AbstractModel):
 
         Found once per process and currency (every order needs it); one archived or changed since
         is looked up again."""
-        pricelist = self.env["product.pricelist"].browse(self._omni_pricelist_id(backend.id, currency_code))
+        cached = self.env["product.pricelist"].browse(self._omni_pricelist_id(backend.id, currency_code))
         try:
-            usable = bool(pricelist) and pricelist.active and pricelist.currency_id.name == currency_code \
-                and pricelist.currency_id.active
+            usable = bool(cached) and cached.active and cached.currency_id.name == currency_code \
+                and cached.currency_id.active
         except MissingError:  # deleted since it was cached
             usable = False
         if usable:
-            return pricelist
-        self.env.registry.clear_cache()
-        return self._omni_find_or_make_pricelist(backend, currency_code)
+            return cached
+        pricelist = self._omni_find_or_make_pricelist(backend, currency_code)
+        if pricelist != cached:
+            self.env.registry.clear_cache()  # the cached answer is outdated
+        return pricelist
 
     @ormcache("backend_id", "currency_code")
     def _omni_pricelist_id(self, backend_id, currency_code):
-        """Id of an existing pricelist for the currency (0 when one must be made or activated)."""
+        """Id of an existing pricelist for the (active) currency, 0 when one must be made or activated."""
         backend = self.env["omni.backend"].browse(backend_id)
         currency = self.env["res.currency"].search([("name", "=", currency_code)], limit=1)
-        if not currency:
-            return 0
+        return self._omni_existing_pricelist(backend, currency).id if currency else 0
+
+    def _omni_existing_pricelist(self, backend, currency):
+        """The backend's pricelist when in ``currency``, else the company's (or a shared) one in it."""
         if backend.pricelist_id and backend.pricelist_id.currency_id == currency:
-            return backend.pricelist_id.id
+            return backend.pricelist_id
         return self.env["product.pricelist"].with_company(backend.company_id).search(
             [("currency_id", "=", currency.id), ("company_id", "in", (backend.company_id.id, False))], limit=1
-        ).id
+        )
 
     def _omni_find_or_make_pricelist(self, backend, currency_code):
         currency = (
@@ -506,12 +510,7 @@ class OmniOrderImporter(models.AbstractModel):
             if backend.currency_policy == "block":
                 raise BusinessError(self.env._("Currency %s is not active in Odoo.", currency_code), category="mapping")
             currency.sudo().active = True
-        if backend.pricelist_id and backend.pricelist_id.currency_id == currency:
-            return backend.pricelist_id
-        Pricelist = self.env["product.pricelist"].with_company(backend.company_id)
-        pricelist = Pricelist.search(
-            [("currency_id", "=", currency.id), ("company_id", "in", (backend.company_id.id, False))], limit=1
-        )
+        pricelist = self._omni_existing_pricelist(backend, currency)
         if pricelist:
             return pricelist
         if backend.currency_policy == "block":
@@ -519,7 +518,7 @@ class OmniOrderImporter(models.AbstractModel):
                 self.env._("No pricelist in %s: create one or allow the backend to create it.", currency_code),
                 category="mapping",
             )
-        return Pricelist.create(
+        return self.env["product.pricelist"].with_company(backend.company_id).create(
             {"name": f"{backend.name} {currency.name}", "currency_id": currency.id, "company_id": backend.company_id.id}
         )
 
