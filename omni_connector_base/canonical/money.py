@@ -29,6 +29,13 @@ _EXPONENTS = {
 }
 
 
+def normalize_currency(currency):
+    """Upper-case ISO 4217 code: Stripe sends ``usd``, Shopify and Amazon ``USD``."""
+    if not isinstance(currency, str) or not currency.strip():
+        raise ValueError(f"currency code expected, got {currency!r}")
+    return currency.strip().upper()
+
+
 def _invalid(field, message):
     return ValidationError([FieldError(field, message)])
 

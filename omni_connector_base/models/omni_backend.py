@@ -453,6 +453,29 @@ class OmniBackend(models.Model):
             self.env._("No handler for channel %(channel)s, topic %(topic)s", channel=self.channel, topic=event.topic)
         )
 
+    def _omni_can_fetch_settlements(self):
+        """Whether this channel pays out and its payouts can be fetched (``_omni_fetch_settlements``).
+
+        A connector whose channel pays out (Shopify Payments, Amazon, eBay) returns True for its
+        channel; reconciliation (``omni_reconciliation``) only asks channels that say so.
+        """
+        self.ensure_one()
+        return False
+
+    def _omni_fetch_settlements(self, since=None):
+        """The channel's finished payouts since ``since`` (naive UTC datetime, or None: all).
+
+        :return: an iterable of ``(external_id, loader)``, oldest first; ``loader()`` reads
+            the payout's transactions and returns it as a canonical
+            :class:`~odoo.addons.omni_connector_base.canonical.settlement.SettlementData`.
+            Lazy on purpose: a payout the caller already imported costs no further request.
+            Only payouts that will not change any more (paid) are listed; the connector looks
+            back as far as its channel needs (a payout issued before ``since`` and paid after).
+        Raises the client's errors (channel API errors); the caller files them as exceptions.
+        """
+        self.ensure_one()
+        raise UserError(self.env._("The channel %s does not pay out through Odoo Omnichannel.", self.channel))
+
     def _omni_handle_test_event(self, event):
         """The diagnostic channel: ``{"resource": "42", "name": "Ping"}`` upserts a contact.
 

@@ -40,6 +40,7 @@ from ..lib.client import (
     normalize_shop_domain,
 )
 from ..lib.mapper import ValidationError, map_fulfillment, map_order, map_refund
+from ..lib.payouts import settlement_from_shopify
 from ..lib.sync import (
     FULFILLMENT_TOPICS,
     ORDER_TOPICS,
@@ -70,6 +71,11 @@ _PAYMENT_STATUSES = ("paid", "partially_paid", "partially_refunded", "refunded")
 _HOLDING_STATES = ("pending", "retry", "blocked")
 # After a transient stock-push failure, other stock events of the backend wait this long
 # in this process before calling Shopify again (one failing call, not one per event).
+# Shopify Payments payouts are listed by issue date but imported once paid, usually one to
+# four bank days later: each fetch also looks this many days before ``since``, so a payout
+# issued before the previous import and paid since is not missed. Known payouts cost nothing
+# more than a line in the list (their transactions are not read again).
+PAYOUT_SETTLE_DAYS = 10
 STOCK_BREAKER_SECONDS = 30.0
 _STOCK_BREAKER = {}
 _STOCK_BREAKER_LOCK = threading.Lock()
@@ -515,6 +521,35 @@ class OmniBackend(models.Model):
         return True
 
     # ----------------------------------------------------- Shopify Payments
+
+    def _omni_can_fetch_settlements(self):
+        if self.channel != "shopify":
+            return super()._omni_can_fetch_settlements()
+        return True
+
+    def _omni_fetch_settlements(self, since=None):
+        """Paid Shopify Payments payouts issued since ``since`` minus ``PAYOUT_SETTLE_DAYS``, as
+        ``[(payout id, loader)]``, ``loader()`` reading the payout's balance transactions and
+        mapping them to a canonical settlement (``lib.payouts.settlement_from_shopify``).
+
+        Only ``paid`` payouts are taken: the money is on the bank account and the payout will not
+        change any more. Scheduled ones (Shopify's GraphQL API folded "in transit" into
+        "scheduled") may still fail or be cancelled, and a payout once imported is not fetched
+        again, so importing it early would leave its later failure unseen; it is imported by the
+        first run after it is paid. Failed and cancelled payouts are never imported (their money
+        comes back in a later payout as a payout failure line).
+        """
+        if self.channel != "shopify":
+            return super()._omni_fetch_settlements(since)
+        self.ensure_one()
+        look_back = since - timedelta(days=PAYOUT_SETTLE_DAYS) if since else None
+        payouts = []
+        for payout, load_transactions in self._omni_shopify_payouts(look_back):
+            if str(payout.get("status") or "").lower() != "paid":
+                continue
+            payouts.append((str(payout["id"]), (
+                lambda payout=payout, load=load_transactions: settlement_from_shopify(payout, load()))))
+        return payouts
 
     def _omni_shopify_payouts(self, since=None):
         """The shop's Shopify Payments payouts issued since ``since`` (a date or datetime; None:

@@ -16,15 +16,27 @@ from .matching import (
 )
 from .money import from_minor, to_minor
 from .posting import Entry, EntryLine, Part, build_entry, split_clearing, split_fee
-from .settlement import (
-    LINE_KINDS,
-    BalanceCheck,
-    SettlementData,
-    SettlementLineData,
-    check_balance,
-    settlement_digest,
-    totals_by_kind,
-)
+
+try:
+    from odoo.addons.omni_connector_base.canonical.settlement import (
+        LINE_KINDS,
+        BalanceCheck,
+        SettlementData,
+        SettlementLineData,
+        check_balance,
+        settlement_digest,
+        totals_by_kind,
+    )
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.settlement import (
+        LINE_KINDS,
+        BalanceCheck,
+        SettlementData,
+        SettlementLineData,
+        check_balance,
+        settlement_digest,
+        totals_by_kind,
+    )
 
 __all__ = [
     "LINE_KINDS",

@@ -30,7 +30,11 @@ from decimal import Decimal
 from typing import Any
 
 from .money import parse_decimal
-from .settlement import SettlementData, SettlementLineData
+
+try:
+    from odoo.addons.omni_connector_base.canonical.settlement import SettlementData, SettlementLineData
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.settlement import SettlementData, SettlementLineData
 
 SUMMARY_COLUMNS = ("settlement-id", "total-amount", "currency")
 

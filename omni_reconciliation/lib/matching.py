@@ -32,7 +32,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from .money import minor_unit, normalize_currency
-from .settlement import SettlementLineData
+
+try:
+    from odoo.addons.omni_connector_base.canonical.settlement import SettlementLineData
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.settlement import SettlementLineData
 
 CANDIDATE_KINDS = ("payment", "credit_note", "invoice", "order")  # also the reference priority
 MATCHABLE_KINDS = frozenset({"sale", "refund", "chargeback", "chargeback_reversal", "refund_failure"})

@@ -37,7 +37,21 @@ from typing import Any
 import stripe
 
 from .money import from_minor
-from .settlement import SettlementData, SettlementLineData, period_from_lines, utc_from_timestamp
+
+try:
+    from odoo.addons.omni_connector_base.canonical.settlement import (
+        SettlementData,
+        SettlementLineData,
+        period_from_lines,
+        utc_from_timestamp,
+    )
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.settlement import (
+        SettlementData,
+        SettlementLineData,
+        period_from_lines,
+        utc_from_timestamp,
+    )
 
 PAGE_SIZE = 100  # Stripe's maximum page size
 ORDER_METADATA_KEYS = ("order_id", "order_number", "woocommerce_order_id")

@@ -20,6 +20,8 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.omni_connector_base.canonical.settlement import SettlementLineData, check_balance, settlement_digest
+
 from ..lib.matching import (
     SUGGESTABLE_KINDS,
     MatchResult,
@@ -29,7 +31,6 @@ from ..lib.matching import (
 )
 from ..lib.money import normalize_currency, quantize
 from ..lib.posting import DEFAULT_CHUNK_SIZE, Part, build_entry, split_clearing, split_fee
-from ..lib.settlement import SettlementLineData, check_balance, settlement_digest
 from .omni_settlement_account import SOURCES
 from .omni_settlement_line import BLOCKING_KINDS, OPEN_MATCH_STATES
 from .settlement_candidates import CLEARED_STATES, CLEARING_KINDS, DISPUTE_KINDS, CandidateIndex

@@ -14,10 +14,10 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.canonical.settlement import LINE_KINDS
+
 from ..lib.amazon_settlement import parse_settlement_v2
 from ..lib.money import quantize
-from ..lib.settlement import LINE_KINDS
-from ..lib.shopify_payouts import settlement_from_shopify
 
 _logger = logging.getLogger(__name__)
 
@@ -27,13 +27,10 @@ SOURCES = [
     ("amazon", "Amazon"),
     ("file", "File upload"),
 ]
+# Sources whose payouts arrive as files (settlement reports) unless a channel fetches them.
+UPLOADED_SOURCES = ("amazon", "file")
 DEFAULT_GATEWAYS = {"stripe": "stripe", "shopify_payments": "shopify_payments", "amazon": "amazon"}
 KIND_SELECTION = [(kind, kind.replace("_", " ").capitalize()) for kind in LINE_KINDS]
-# Shopify Payments payouts are listed by issue date but imported once paid, usually one to
-# four bank days later: each import also looks this many days before its start, so a payout
-# issued before the previous import and paid since is not missed. Known payouts cost nothing
-# more than a line in the list (their transactions are not read again).
-SHOPIFY_PAYOUT_SETTLE_DAYS = 10
 
 # Accounts created by "Create default accounts": code, name, type, reconcilable.
 DEFAULT_ACCOUNTS = {
@@ -361,24 +358,39 @@ class OmniSettlementAccount(models.Model):
     # ------------------------------------------------------------------ import
 
     def _omni_can_fetch(self):
-        """Whether payouts of this account are fetched from its source (otherwise they are uploaded or
-        handed over). A source whose fetcher needs more than itself (a connector, a channel) says so in
-        ``_omni_can_fetch_<source>``."""
+        """Whether payouts of this account are fetched (otherwise they are uploaded or handed over):
+        from the source itself (``_omni_fetch_settlements_<source>``, e.g. Stripe, a gateway), or
+        from the account's channel when that channel pays out (``omni.backend``'s
+        ``_omni_can_fetch_settlements`` / ``_omni_fetch_settlements`` hooks, which every connector
+        whose channel pays out implements: Shopify Payments through the Shopify channel)."""
         self.ensure_one()
-        if not hasattr(self, f"_omni_fetch_settlements_{self.source}"):
-            return False
-        checker = getattr(self, f"_omni_can_fetch_{self.source}", None)
-        return bool(checker()) if checker is not None else True
+        if hasattr(self, f"_omni_fetch_settlements_{self.source}"):
+            return True
+        return bool(self._omni_payout_channel())
+
+    def _omni_payout_channel(self):
+        """The account's channel when it pays out, else an empty recordset. Read as superuser: the
+        connection's credentials are the channel's, not the user's."""
+        self.ensure_one()
+        backend = self.backend_id.sudo()
+        if backend and backend._omni_can_fetch_settlements():
+            return backend
+        return self.env["omni.backend"]
 
     def _omni_fetch_settlements(self, since=None):
-        """Payouts available at the source since ``since``: an iterable of ``(external id, loader)``,
-        ``loader()`` returning the payout's :class:`SettlementData`. Dispatches to
-        ``_omni_fetch_settlements_<source>``, which a connector implements for its source."""
+        """Payouts available since ``since``: an iterable of ``(external id, loader)``, ``loader()``
+        returning the payout's canonical ``SettlementData``. From the source's own fetcher
+        (``_omni_fetch_settlements_<source>``) or else from the account's channel."""
         self.ensure_one()
         fetcher = getattr(self, f"_omni_fetch_settlements_{self.source}", None)
-        if fetcher is None:
-            raise UserError(self.env._("Payouts of %s are uploaded, not fetched.", dict(SOURCES).get(self.source)))
-        return fetcher(since)
+        if fetcher is not None:
+            return fetcher(since)
+        channel = self._omni_payout_channel()
+        if channel:
+            return channel._omni_fetch_settlements(since)
+        if self.source not in UPLOADED_SOURCES:
+            return []  # paid out through a channel that is not set (or not connected): handed over instead
+        raise UserError(self.env._("Payouts of %s are uploaded, not fetched.", dict(SOURCES).get(self.source)))
 
     def _omni_fetch_settlements_stripe(self, since=None):
         from ..lib.stripe_import import fetch_settlement, list_payouts  # noqa: PLC0415 - needs `stripe`
@@ -386,48 +398,6 @@ class OmniSettlementAccount(models.Model):
         client = self._omni_stripe_client()
         for payout in list_payouts(client, since=since):
             yield payout["id"], (lambda payout=payout: fetch_settlement(client, payout))
-
-    def _omni_shopify_backend(self):
-        """The Shopify channel that can list this account's payouts, or an empty recordset.
-
-        Duck typing: this addon does not depend on the Shopify connector; a backend of channel
-        ``shopify`` whose model has ``_omni_shopify_payouts`` (added by ``omni_connector_shopify``)
-        is used. Read as superuser: the connection's credentials are the channel's, not the user's.
-        """
-        self.ensure_one()
-        backend = self.backend_id.sudo()
-        if backend and backend.channel == "shopify" and hasattr(backend, "_omni_shopify_payouts"):
-            return backend
-        return self.env["omni.backend"]
-
-    def _omni_can_fetch_shopify_payments(self):
-        return bool(self._omni_shopify_backend())
-
-    def _omni_fetch_settlements_shopify_payments(self, since=None):
-        """Paid Shopify Payments payouts of the channel's shop issued since ``since`` (minus
-        ``SHOPIFY_PAYOUT_SETTLE_DAYS``): ``[(payout id, loader)]``, ``loader()`` reading the payout's
-        balance transactions and mapping them with ``settlement_from_shopify``.
-
-        Only ``paid`` payouts are taken: the money is on the bank account and the payout will not
-        change any more. Scheduled ones (Shopify's GraphQL API folded "in transit" into
-        "scheduled") may still fail or be cancelled, and a payout once imported is not fetched
-        again, so importing it early would leave its later failure unseen; it is imported by the
-        first run after it is paid. Failed and cancelled payouts are never imported (their money
-        comes back in a later payout as a payout failure line). Without a Shopify channel (see
-        :meth:`_omni_shopify_backend`) nothing is fetched; payouts can still be handed over with
-        :meth:`_omni_import_shopify_payout`.
-        """
-        backend = self._omni_shopify_backend()
-        if not backend:
-            return []
-        look_back = since - timedelta(days=SHOPIFY_PAYOUT_SETTLE_DAYS) if since else None
-        payouts = []
-        for payout, load_transactions in backend._omni_shopify_payouts(look_back):
-            if str(payout.get("status") or "").lower() != "paid":
-                continue
-            payouts.append((str(payout["id"]), (
-                lambda payout=payout, load=load_transactions: settlement_from_shopify(payout, load()))))
-        return payouts
 
     def _omni_stripe_client(self):
         self.ensure_one()
@@ -486,11 +456,6 @@ class OmniSettlementAccount(models.Model):
         """Store one :class:`SettlementData` (idempotent) and try to match it; return the settlement."""
         self.ensure_one()
         return self.env["omni.settlement"]._omni_store(self, data)
-
-    def _omni_import_shopify_payout(self, payout, transactions):
-        """Import a Shopify Payments payout given as REST dicts (``{'payout': ...}``, ``{'transactions': ...}``)."""
-        self.ensure_one()
-        return self._omni_import_settlement(settlement_from_shopify(payout, transactions))
 
     def _omni_import_amazon_report(self, content):
         """Import an Amazon V2 flat-file settlement report (bytes or text)."""

@@ -7,6 +7,8 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.omni_connector_shopify.lib.payouts import settlement_from_shopify
+
 from .common import ReconciliationCommon, fixture_bytes, fixture_json
 from .test_stripe_payout import StripeCommon, ts
 
@@ -209,6 +211,6 @@ class TestCronsAndAccess(StripeCommon):
     def test_shopify_fetch_entry_point(self):
         account = self._payout_account("shopify_payments", self.shop_backend, self.bank_eur)
         self.assertEqual(list(account._omni_fetch_settlements()), [], "the Shopify connector plugs in here")
-        settlement = account._omni_import_shopify_payout(fixture_json("shopify/payout.json"),
-                                                         fixture_json("shopify/payout_balance_transactions.json"))
+        settlement = account._omni_import_settlement(settlement_from_shopify(
+            fixture_json("shopify/payout.json"), fixture_json("shopify/payout_balance_transactions.json")))
         self.assertEqual(settlement.external_id, "623721858")

@@ -209,7 +209,7 @@ class TestShopifyPaymentsWithoutChannel(ReconciliationCommon):
             account = self._payout_account("shopify_payments", backend or None, self.bank_eur,
                                            name=f"Shopify Payments {backend.name or 'no channel'}")
             self.assertFalse(account._omni_can_fetch())
-            self.assertEqual(list(account._omni_fetch_settlements_shopify_payments()), [])
+            self.assertEqual(list(account._omni_fetch_settlements()), [])
             with self.assertRaisesRegex(UserError, "Shopify channel"):
                 account.action_import_now()
             self.assertFalse(account._omni_import_from_source())

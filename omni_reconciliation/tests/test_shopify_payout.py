@@ -5,6 +5,8 @@ from datetime import date
 
 from odoo.tests import tagged
 
+from odoo.addons.omni_connector_shopify.lib.payouts import settlement_from_shopify
+
 from .common import ReconciliationCommon, fixture_json
 
 
@@ -22,7 +24,8 @@ class TestShopifyPayout(ReconciliationCommon):
         cls.transactions = fixture_json("shopify/payout_balance_transactions.json")
 
     def _import(self, transactions=None):
-        return self.account._omni_import_shopify_payout(self.payout, transactions or self.transactions)
+        settlement = settlement_from_shopify(self.payout, transactions or self.transactions)
+        return self.account._omni_import_settlement(settlement)
 
     def test_payout_156_87_end_to_end(self):
         settlement = self._import()

@@ -5,6 +5,14 @@ from decimal import Decimal
 
 import pytest
 
+from omni_connector_base.canonical.settlement import (
+    BalanceCheck,
+    SettlementData,
+    SettlementLineData,
+    check_balance,
+    parse_iso_datetime,
+    totals_by_kind,
+)
 from omni_reconciliation.lib.money import (
     THREE_DECIMAL_CURRENCIES,
     ZERO_DECIMAL_CURRENCIES,
@@ -13,14 +21,6 @@ from omni_reconciliation.lib.money import (
     parse_decimal,
     quantize,
     to_minor,
-)
-from omni_reconciliation.lib.settlement import (
-    BalanceCheck,
-    SettlementData,
-    SettlementLineData,
-    check_balance,
-    parse_iso_datetime,
-    totals_by_kind,
 )
 
 UTC = timezone.utc

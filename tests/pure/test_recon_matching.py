@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from omni_connector_base.canonical.settlement import SettlementLineData
 from omni_reconciliation.lib.matching import (
     Candidate,
     MatchStats,
@@ -12,7 +13,6 @@ from omni_reconciliation.lib.matching import (
     bank_match,
     match_lines,
 )
-from omni_reconciliation.lib.settlement import SettlementLineData
 
 UTC = timezone.utc
 DAY = date(2026, 11, 21)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from omni_connector_base.canonical.settlement import SettlementData, SettlementLineData, settlement_digest
+from omni_connector_shopify.lib.payouts import settlement_from_shopify
 from omni_reconciliation.lib.posting import Part, build_entry, convert, split_clearing, split_fee
-from omni_reconciliation.lib.settlement import SettlementData, SettlementLineData, settlement_digest
-from omni_reconciliation.lib.shopify_payouts import settlement_from_shopify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from omni_connector_base.canonical.settlement import check_balance, totals_by_kind
+from omni_connector_shopify.lib.payouts import classify, settlement_from_shopify
 from omni_reconciliation.lib.amazon_settlement import classify_row, parse_amazon_datetime, parse_settlement_v2
-from omni_reconciliation.lib.settlement import check_balance, totals_by_kind
-from omni_reconciliation.lib.shopify_payouts import classify, settlement_from_shopify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 UTC = timezone.utc

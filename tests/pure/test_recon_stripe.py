@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from omni_reconciliation.lib.settlement import SettlementData, check_balance, totals_by_kind
+from omni_connector_base.canonical.settlement import SettlementData, check_balance, totals_by_kind
 from omni_reconciliation.lib.stripe_import import (
     classify,
     fetch_settlement,

@@ -15,7 +15,7 @@ from omni_connector_shopify.lib.client import (
     rest_balance_transaction_from_graphql,
     rest_payout_from_graphql,
 )
-from omni_reconciliation.lib.shopify_payouts import settlement_from_shopify
+from omni_connector_shopify.lib.payouts import settlement_from_shopify
 from tests.simulators.shopify_sim import FakeClock, ShopifySimulator
 
 TOKEN = "shpat_payouts_test_token"

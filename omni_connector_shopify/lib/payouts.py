@@ -20,8 +20,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .money import parse_decimal
-from .settlement import SettlementData, SettlementLineData, parse_iso_datetime, period_from_lines
+try:
+    from odoo.addons.omni_connector_base.canonical.money import to_decimal
+    from odoo.addons.omni_connector_base.canonical.settlement import (
+        SettlementData,
+        SettlementLineData,
+        parse_iso_datetime,
+        period_from_lines,
+    )
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import to_decimal
+    from omni_connector_base.canonical.settlement import (
+        SettlementData,
+        SettlementLineData,
+        parse_iso_datetime,
+        period_from_lines,
+    )
 
 _TYPE_KINDS = {
     "charge": "sale",
@@ -59,8 +73,9 @@ def _money(value: Any) -> Decimal:
     """Decimal string, or GraphQL ``MoneyV2`` ``{'amount': '1.00', ...}``; missing → 0."""
     if isinstance(value, Mapping):
         value = value.get("amount")
-    parsed = parse_decimal(value)
-    return parsed if parsed is not None else Decimal(0)
+    if value is None or value == "":
+        return Decimal(0)
+    return to_decimal(value, "amount")
 
 
 def _id(value: Any) -> str | None:
