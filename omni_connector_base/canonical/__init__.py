@@ -25,12 +25,11 @@ from .model import (
     Shipment,
     ShipmentLine,
     ShippingLine,
-    StockLevel,
     TaxLine,
     ValidationError,
 )
 from .money import currency_exponent, from_minor_units, quantize, to_decimal, to_minor_units
-from .normalize import address_key, address_key_parts, fold_text, normalize_email, normalize_phone, split_name
+from .normalize import address_key, address_key_parts, fold_text, normalize_email
 from .parse import (
     format_datetime,
     order_from_dict,
@@ -39,15 +38,11 @@ from .parse import (
     record_digest,
     refund_from_dict,
     refund_to_dict,
-    shipment_from_dict,
-    shipment_to_dict,
-    stock_level_from_dict,
-    stock_level_to_dict,
     to_dict,
     validate,
     validation_errors,
 )
-from .totals import Totals, TotalsCheck, check_totals, compute_refund_total, compute_totals
+from .totals import Totals, TotalsCheck, check_totals, compute_totals
 
 __all__ = [
     "DISCOUNT_KINDS",
@@ -68,7 +63,6 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "ShippingLine",
-    "StockLevel",
     "TaxLine",
     "Totals",
     "TotalsCheck",
@@ -76,14 +70,12 @@ __all__ = [
     "address_key",
     "address_key_parts",
     "check_totals",
-    "compute_refund_total",
     "compute_totals",
     "currency_exponent",
     "fold_text",
     "format_datetime",
     "from_minor_units",
     "normalize_email",
-    "normalize_phone",
     "order_from_dict",
     "order_to_dict",
     "parse_datetime",
@@ -91,11 +83,6 @@ __all__ = [
     "record_digest",
     "refund_from_dict",
     "refund_to_dict",
-    "shipment_from_dict",
-    "shipment_to_dict",
-    "split_name",
-    "stock_level_from_dict",
-    "stock_level_to_dict",
     "to_decimal",
     "to_dict",
     "to_minor_units",

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Literal, Union, get_args, get_origin, get_type_hints
 
-from .model import FieldError, Order, Refund, Shipment, StockLevel, ValidationError
+from .model import FieldError, Order, Refund, ValidationError
 from .money import to_decimal
 
 ROOT = "$"  # field path of an error about the whole document
@@ -262,16 +262,6 @@ def refund_from_dict(data):
     return _from_dict(Refund, data)
 
 
-def shipment_from_dict(data):
-    """Canonical JSON object -> validated ``Shipment``; raises ``ValidationError``."""
-    return _from_dict(Shipment, data)
-
-
-def stock_level_from_dict(data):
-    """Canonical JSON object -> validated ``StockLevel``; raises ``ValidationError``."""
-    return _from_dict(StockLevel, data)
-
-
 # --- validation of records --------------------------------------------------------------
 
 
@@ -419,16 +409,6 @@ def order_to_dict(order):
 def refund_to_dict(refund):
     """``Refund`` -> JSON-able dict."""
     return to_dict(refund)
-
-
-def shipment_to_dict(shipment):
-    """``Shipment`` -> JSON-able dict."""
-    return to_dict(shipment)
-
-
-def stock_level_to_dict(stock_level):
-    """``StockLevel`` -> JSON-able dict."""
-    return to_dict(stock_level)
 
 
 def record_digest(record):

@@ -101,12 +101,3 @@ def check_totals(order, tolerance=DEFAULT_TOLERANCE):
     return TotalsCheck(ok=ok, computed=computed, declared=declared, difference=difference,
                        differences=differences)
 
-
-def compute_refund_total(refund, taxes_included):
-    """Money a refund's lines, shipping and adjustment add up to, to compare with
-    ``refund.amount``. ``taxes_included`` is the refunded order's: when false, line and
-    shipping amounts exclude tax and their tax is added."""
-    amount = sum((line.amount for line in refund.lines), ZERO) + refund.shipping_amount
-    if not taxes_included:
-        amount += sum((line.tax_amount for line in refund.lines), ZERO) + refund.shipping_tax
-    return quantize(amount + refund.adjustment_amount, refund.currency)

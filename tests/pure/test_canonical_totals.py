@@ -19,13 +19,10 @@ from omni_connector_base.canonical import (
     Line,
     Order,
     Payment,
-    Refund,
-    RefundLine,
     ShippingLine,
     TaxLine,
     Totals,
     check_totals,
-    compute_refund_total,
     compute_totals,
     validate,
 )
@@ -321,31 +318,3 @@ def test_nothing_declared_is_nothing_to_contradict():
     assert check.difference == 0
     assert check.describe() == "the channel declared no totals"
 
-
-# --- refunds ------------------------------------------------------------------------------
-
-
-def test_refund_total_of_the_shopify_fixture():
-    # One T-shirt back: 26.10 including 4.17 tax, order taxes included.
-    refund = Refund(
-        external_id="96040001", order_external_id="5829417091234",
-        created_at=datetime(2026, 11, 24, 14, 2, 11, tzinfo=UTC), currency="EUR",
-        lines=[RefundLine(order_line_external_id="14417890001", quantity=D(1), restock=True,
-                          amount=D("26.10"), tax_amount=D("4.17"))],
-        amount=D("26.10"),
-        transactions=[Payment(gateway="shopify_payments", transaction_id="7301000002", amount=D("26.10"),
-                              currency="EUR", kind="refund", parent_transaction_id="7301000001")],
-        note="Wrong size",
-    )
-    validate(refund)
-    assert compute_refund_total(refund, taxes_included=True) == refund.amount
-
-
-def test_refund_total_tax_excluded_adds_taxes_shipping_and_adjustment():
-    refund = Refund(
-        order_external_id="727", created_at=datetime(2026, 11, 25, tzinfo=UTC), currency="USD",
-        lines=[RefundLine(order_line_external_id="316", quantity=D(1), amount=D("18.00"),
-                          tax_amount=D("1.58"))],
-        shipping_amount=D("8.00"), shipping_tax=D("0.70"), adjustment_amount=D("-1.00"), amount=D("27.28"),
-    )
-    assert compute_refund_total(refund, taxes_included=False) == D("27.28")
