@@ -2,10 +2,12 @@
 
 Pure Python (no Odoo import), so connectors' mappers and the importer's transformation
 code are unit-tested without a database. See ``model`` for the records and conventions,
-``parse`` for the JSON form and validation, ``totals`` for the totals rules, ``money`` for
-decimals and currencies, ``normalize`` for dedupe keys.
+``parse`` for the JSON form and validation, ``digest`` for what counts as a change,
+``totals`` for the totals rules, ``money`` for decimals and currencies, ``normalize`` for
+dedupe keys.
 """
 
+from .digest import order_lines_digest, order_update_digest, record_digest
 from .model import (
     DISCOUNT_KINDS,
     FINANCIAL_STATUSES,
@@ -35,14 +37,13 @@ from .parse import (
     order_from_dict,
     order_to_dict,
     parse_datetime,
-    record_digest,
     refund_from_dict,
     refund_to_dict,
     to_dict,
     validate,
     validation_errors,
 )
-from .totals import Totals, TotalsCheck, check_totals, compute_totals
+from .totals import Totals, TotalsCheck, channel_totals, check_totals, compare_totals, compute_totals
 
 __all__ = [
     "DISCOUNT_KINDS",
@@ -69,7 +70,9 @@ __all__ = [
     "ValidationError",
     "address_key",
     "address_key_parts",
+    "channel_totals",
     "check_totals",
+    "compare_totals",
     "compute_totals",
     "currency_exponent",
     "fold_text",
@@ -77,7 +80,9 @@ __all__ = [
     "from_minor_units",
     "normalize_email",
     "order_from_dict",
+    "order_lines_digest",
     "order_to_dict",
+    "order_update_digest",
     "parse_datetime",
     "quantize",
     "record_digest",

@@ -21,8 +21,6 @@ offending value (it may be personal data).
 """
 
 import dataclasses
-import hashlib
-import json
 import re
 import types
 from collections.abc import Mapping
@@ -410,13 +408,3 @@ def refund_to_dict(refund):
     """``Refund`` -> JSON-able dict."""
     return to_dict(refund)
 
-
-def record_digest(record):
-    """SHA-256 hex of the record's canonical JSON: the binding's "payload digest".
-
-    The same content gives the same digest whatever the key order or time zone of the
-    channel's payload, so an unchanged re-delivery is recognised cheaply. Decimals are
-    compared as written: ``70.6`` and ``70.60`` digest differently.
-    """
-    text = json.dumps(to_dict(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

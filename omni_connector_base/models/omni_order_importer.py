@@ -13,10 +13,10 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import MissingError
 from odoo.tools import SQL, float_is_zero, ormcache
 
-from ..canonical import ValidationError, order_from_dict, record_digest, refund_from_dict
+from ..canonical import ValidationError, order_from_dict, order_lines_digest, record_digest, refund_from_dict
 from ..canonical.normalize import address_key, normalize_email
-from ..canonical.totals import compute_totals
-from ..importer.plan import TotalsComparison, content_digest, plan_order_lines
+from ..canonical.totals import Totals, channel_totals, compare_totals
+from ..importer.plan import plan_order_lines
 from ..pipeline.errors import BusinessError, StaleEvent, TransientError
 
 _logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class OmniOrderImporter(models.AbstractModel):
                     "omni_channel_order_name": order.name,
                     "omni_financial_status": order.financial_status,
                     "omni_payment_gateway": self._omni_gateway(order) or False,
-                    "omni_content_digest": content_digest(order),
+                    "omni_content_digest": order_lines_digest(order),
                     "order_line": [Command.create(values) for _planned, values in line_values],
                 }
             )
@@ -251,29 +251,22 @@ class OmniOrderImporter(models.AbstractModel):
         Within tolerance, the difference goes on a rounding line so the invoice equals what the
         customer paid; beyond it the order is blocked with both totals shown.
         """
-        computed = compute_totals(order)
-        channel_total = order.total if order.total is not None else computed.total
-        channel_tax = order.total_tax if order.total_tax is not None else computed.tax
-        channel_untaxed = order.total_untaxed if order.total_untaxed is not None else channel_total - channel_tax
-        comparison = TotalsComparison(
-            odoo_untaxed=_decimal(sale.amount_untaxed),
-            odoo_tax=_decimal(sale.amount_tax),
-            odoo_total=_decimal(sale.amount_total),
-            channel_untaxed=channel_untaxed,
-            channel_tax=channel_tax,
-            channel_total=channel_total,
-            tolerance=_decimal(backend.total_tolerance),
+        odoo = Totals(
+            untaxed=_decimal(sale.amount_untaxed),
+            tax=_decimal(sale.amount_tax),
+            total=_decimal(sale.amount_total),
         )
-        if not comparison.within_tolerance:
+        check = compare_totals(odoo, channel_totals(order), _decimal(backend.total_tolerance))
+        if not check.ok:
             raise BusinessError(
                 self.env._(
                     "Totals of order %(order)s do not match the channel beyond the tolerance. %(details)s",
                     order=order.name,
-                    details=comparison.describe(order.currency),
+                    details=check.describe_sides(order.currency, "Odoo", "channel"),
                 ),
                 category="validation",
             )
-        difference = comparison.total_difference
+        difference = check.total_gap
         if not float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
             rounding = backend._omni_service_product("rounding")
             sale.write(
@@ -585,7 +578,7 @@ class OmniOrderImporter(models.AbstractModel):
                 category="validation",
                 record=(sale._name, sale.id),
             )
-        if sale.omni_content_digest == content_digest(order):
+        if sale.omni_content_digest == order_lines_digest(order):
             # Only statuses, payments or notes moved (paid, fulfilled...): no line to touch.
             sale.write({"omni_financial_status": order.financial_status})
             self._omni_apply_workflow(backend, sale, order)
@@ -636,7 +629,7 @@ class OmniOrderImporter(models.AbstractModel):
         added = sale.order_line.filtered(lambda line: line.id not in before).sorted("id")
         self._omni_bind_lines(backend, sale, new_planned, added)
         self._omni_check_totals(backend, sale, order)
-        sale.omni_content_digest = content_digest(order)
+        sale.omni_content_digest = order_lines_digest(order)
         sale.message_post(body=self.env._("Updated from the channel (order edited before shipping)."))
         self._omni_apply_workflow(backend, sale, order)
 

@@ -8,11 +8,19 @@ lines rewritten, or an exception raised once it shipped). A failure here is a co
 break, not a test to update.
 """
 
+import dataclasses
 from decimal import Decimal as D
 
-from omni_connector_base.canonical import order_from_dict, record_digest, refund_from_dict
-from omni_connector_base.importer.plan import content_digest
-from omni_connector_shopify.lib.sync import order_content_digest
+from omni_connector_base.canonical import Order, order_from_dict, refund_from_dict
+from omni_connector_base.canonical.digest import (
+    LINES,
+    UPDATE,
+    VOLATILE_ORDER_FIELDS,
+    order_digest,
+    order_lines_digest,
+    order_update_digest,
+    record_digest,
+)
 
 
 def full_order():
@@ -79,10 +87,53 @@ def test_record_digest_is_pinned():
 
 
 def test_order_lines_digest_is_pinned():
-    assert content_digest(full_order()) == "4ca7dbe5a1978e2b46a0a2f2c2849ac9b6df44e551de74cca00b07702186676b"
-    assert content_digest(minimal_order()) == "d4dc8ff08ab483aa9efe3bbb39afc1775e8ab1fa14456a35096931cad738f59b"
+    assert order_lines_digest(full_order()) == "4ca7dbe5a1978e2b46a0a2f2c2849ac9b6df44e551de74cca00b07702186676b"
+    assert order_lines_digest(minimal_order()) == "d4dc8ff08ab483aa9efe3bbb39afc1775e8ab1fa14456a35096931cad738f59b"
 
 
 def test_order_update_digest_is_pinned():
-    assert order_content_digest(full_order()) == "318ab8d1632c1ec8a4ee94c391e057767a6e33e4e14afa55020f7ee484cda158"
-    assert order_content_digest(minimal_order()) == "0435b2c3dde62ac1cae6f10b57fd0917f6533a64ecf6f7a27141a1a5905bd083"
+    assert order_update_digest(full_order()) == "318ab8d1632c1ec8a4ee94c391e057767a6e33e4e14afa55020f7ee484cda158"
+    assert order_update_digest(minimal_order()) == "0435b2c3dde62ac1cae6f10b57fd0917f6533a64ecf6f7a27141a1a5905bd083"
+
+
+def test_the_two_order_digests_are_one_function_over_two_scopes():
+    order = full_order()
+    assert order_digest(order, LINES) == order_lines_digest(order)
+    assert order_digest(order, UPDATE) == order_update_digest(order)
+
+
+def test_the_update_digest_ignores_the_volatile_fields_only():
+    order, base = full_order(), order_update_digest(full_order())
+    order.updated_at = order.created_at
+    order.fulfillment_status = "fulfilled"
+    order.tags, order.payments, order.note_attributes, order.source_name = [], [], {}, "pos"
+    order.customer.email = "new.address@example.com"  # the customer's profile, not the order
+    assert order_update_digest(order) == base
+    order.financial_status = "refunded"
+    assert order_update_digest(order) != base
+
+
+def test_the_lines_digest_ignores_statuses_payments_and_notes():
+    order, base = full_order(), order_lines_digest(full_order())
+    order.financial_status, order.note, order.payments = "refunded", "", []
+    assert order_lines_digest(order) == base
+    order.lines[0].quantity = D(3)
+    assert order_lines_digest(order) != base
+
+
+def test_the_volatile_fields_are_canonical_order_fields():
+    # Channel-neutral by construction: names of the canonical Order, never of a channel's payload.
+    assert set(VOLATILE_ORDER_FIELDS) <= {f.name for f in dataclasses.fields(Order)}
+
+
+def test_the_two_order_digests_answer_different_questions():
+    # A new delivery address changes what applying the update would do, not the order's lines...
+    order, lines, update = full_order(), order_lines_digest(full_order()), order_update_digest(full_order())
+    order.shipping_address.street = "Am Markt 3"
+    assert (order_lines_digest(order), order_update_digest(order) != update) == (lines, True)
+    # ...and so does a cancellation; a new total changes both.
+    order = full_order()
+    order.cancelled_at = order.updated_at
+    assert (order_lines_digest(order), order_update_digest(order) != update) == (lines, True)
+    order.total = D("70.61")
+    assert order_lines_digest(order) != lines
