@@ -60,7 +60,7 @@ class OmniImporterCommon(OmniTestMixin, AccountTestInvoicingCommon):
         values = {
             "idempotency_key": key,
             "topic": topic,
-            "resource_model": "sale.order",
+            "resource_model": "account.move" if topic.startswith("refunds/") else "sale.order",
             "resource_key": record_dict.get("order_external_id") or record_dict["external_id"],
             "source_ts": False,
         }

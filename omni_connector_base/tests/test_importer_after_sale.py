@@ -1,11 +1,14 @@
 """The shared order importer after the sale: channel edits, cancellations and refunds."""
 
+import json
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal as D
 
 from odoo.tests import tagged
 
 from ..canonical import Payment, order_to_dict, refund_to_dict
+from ..controllers.api import ORDERS, REFUNDS
 from ..pipeline.errors import BusinessError
 from .order_factory import refund_1042, shopify_1042, us_tax, woocommerce_727
 from .test_importer import OmniImporterCommon
@@ -206,3 +209,30 @@ class TestOrderImporterAfterSale(OmniImporterCommon):
             self.Importer._omni_import_order(self.backend, changed)
         self.assertIn("after it was shipped or invoiced", caught.exception.message)
 
+
+    def _post_api_event(self, intake, record):
+        """Store a record with the inbox keys the custom-channel API gives it."""
+        body = order_to_dict(record) if intake is ORDERS else refund_to_dict(record)
+        event_id, _new = self.env["omni.event"]._omni_store_incoming(
+            self.backend, json.dumps(body).encode(), intake.event_values(record)
+        )
+        return self.env["omni.event"].browse(event_id)
+
+    def test_refund_is_not_skipped_behind_a_newer_order_version(self):
+        """A refund is keyed on its order (so it waits for the order's earlier events) but is no
+        version of it: an order update newer than the refund, applied first, must not make the
+        processor skip the refund as stale."""
+        refund = refund_1042()
+        first = self._post_api_event(ORDERS, shopify_1042())
+        self._omni_run_ready()
+        self.assertEqual(first.state, "done", first.last_error)
+        later = self._post_api_event(
+            ORDERS, shopify_1042(updated_at=refund.created_at + timedelta(hours=1), note="refund on its way")
+        )
+        self._omni_run_ready()
+        self.assertEqual(later.state, "done", later.last_error)
+        event = self._post_api_event(REFUNDS, refund)
+        self._omni_run_ready()
+        self.assertEqual(event.state, "done", event.last_error)
+        self.assertEqual((event.res_model, self.env["account.move"].browse(event.res_id).move_type),
+                         ("account.move", "out_refund"))
