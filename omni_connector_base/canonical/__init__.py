@@ -2,10 +2,12 @@
 
 Pure Python (no Odoo import), so connectors' mappers and the importer's transformation
 code are unit-tested without a database. See ``model`` for the records and conventions,
-``parse`` for the JSON form and validation, ``totals`` for the totals rules, ``money`` for
-decimals and currencies, ``normalize`` for dedupe keys.
+``parse`` for the JSON form and validation, ``digest`` for what counts as a change,
+``totals`` for the totals rules, ``money`` for decimals and currencies, ``normalize`` for
+dedupe keys.
 """
 
+from .digest import order_lines_digest, order_update_digest, record_digest
 from .model import (
     DISCOUNT_KINDS,
     FINANCIAL_STATUSES,
@@ -25,29 +27,23 @@ from .model import (
     Shipment,
     ShipmentLine,
     ShippingLine,
-    StockLevel,
     TaxLine,
     ValidationError,
 )
 from .money import currency_exponent, from_minor_units, quantize, to_decimal, to_minor_units
-from .normalize import address_key, address_key_parts, fold_text, normalize_email, normalize_phone, split_name
+from .normalize import address_key, address_key_parts, fold_text, normalize_email
 from .parse import (
     format_datetime,
     order_from_dict,
     order_to_dict,
     parse_datetime,
-    record_digest,
     refund_from_dict,
     refund_to_dict,
-    shipment_from_dict,
-    shipment_to_dict,
-    stock_level_from_dict,
-    stock_level_to_dict,
     to_dict,
     validate,
     validation_errors,
 )
-from .totals import Totals, TotalsCheck, check_totals, compute_refund_total, compute_totals
+from .totals import Totals, TotalsCheck, channel_totals, check_totals, compare_totals, compute_totals
 
 __all__ = [
     "DISCOUNT_KINDS",
@@ -68,34 +64,30 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "ShippingLine",
-    "StockLevel",
     "TaxLine",
     "Totals",
     "TotalsCheck",
     "ValidationError",
     "address_key",
     "address_key_parts",
+    "channel_totals",
     "check_totals",
-    "compute_refund_total",
+    "compare_totals",
     "compute_totals",
     "currency_exponent",
     "fold_text",
     "format_datetime",
     "from_minor_units",
     "normalize_email",
-    "normalize_phone",
     "order_from_dict",
+    "order_lines_digest",
     "order_to_dict",
+    "order_update_digest",
     "parse_datetime",
     "quantize",
     "record_digest",
     "refund_from_dict",
     "refund_to_dict",
-    "shipment_from_dict",
-    "shipment_to_dict",
-    "split_name",
-    "stock_level_from_dict",
-    "stock_level_to_dict",
     "to_decimal",
     "to_dict",
     "to_minor_units",

@@ -482,23 +482,3 @@ class Shipment:
     created_at: datetime | None = None
     notify_customer: bool = False
 
-
-@dataclass(slots=True, kw_only=True)
-class StockLevel:
-    """Available quantity of an item at a location (None: the channel's only location).
-
-    At least one of ``sku``, ``variant_external_id``, ``inventory_item_id`` identifies the
-    item. ``available`` may be negative (oversold).
-    """
-
-    sku: str | None = None
-    location_external_id: str | None = field(default=None, metadata=_meta(ident=True))
-    available: Decimal
-    variant_external_id: str | None = field(default=None, metadata=_meta(ident=True))
-    inventory_item_id: str | None = field(default=None, metadata=_meta(ident=True))
-    updated_at: datetime | None = None
-
-    def _cross_checks(self):
-        if not (self.sku or self.variant_external_id or self.inventory_item_id):
-            return [("sku", "sku, variant_external_id or inventory_item_id is required")]
-        return []

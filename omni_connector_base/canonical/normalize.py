@@ -12,16 +12,9 @@ import re
 import unicodedata
 
 _BLANKS = re.compile(r"\s+")
-_PHONE_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d+\s*$", re.IGNORECASE)
-_TRUNK_ZERO = re.compile(r"\(0\)")
 # Letters that Unicode decomposition leaves alone but people type without the mark.
 _PLAIN_LETTERS = str.maketrans({
     "ø": "o", "đ": "d", "ð": "d", "ł": "l", "æ": "ae", "œ": "oe", "þ": "th", "\u0131": "i", "ħ": "h",
-})
-# Lower-case words that start a family name ("Ludwig van Beethoven", "Maria de la Cruz").
-NAME_PARTICLES = frozenset({
-    "al", "bin", "da", "das", "de", "degli", "dei", "del", "della", "der", "di", "do", "dos", "du",
-    "el", "la", "le", "lo", "st", "st.", "ten", "ter", "van", "vom", "von", "zu", "zum", "zur",
 })
 
 
@@ -35,28 +28,6 @@ def normalize_email(value):
         return None
     value = value.strip().lower()
     return value or None
-
-
-def normalize_phone(value):
-    """Phone number reduced to digits, with a leading ``+`` when international.
-
-    ``+49 (0)30 123-4567`` -> ``+49301234567``, ``0049 30 1234567`` -> ``+49301234567``,
-    ``(555) 555-5555 ext. 12`` -> ``5555555555``. Not an E.164 conversion (a national
-    number stays national: that needs the country's dialling rules); a stable form to
-    compare numbers. None when there are no digits.
-    """
-    if not value:
-        return None
-    text = _PHONE_EXTENSION.sub("", value.strip())
-    international = text.startswith("+") or text.startswith("00")
-    if international:
-        text = _TRUNK_ZERO.sub("", text)  # "+49 (0)30": the 0 is dialled nationally only
-    digits = "".join(char for char in text if char.isdigit() and char.isascii())
-    if international and digits.startswith("00") and not text.startswith("+"):
-        digits = digits[2:]
-    if not digits:
-        return None
-    return f"+{digits}" if international else digits
 
 
 def fold_text(value):
@@ -102,27 +73,3 @@ def address_key(address):
     joined = "\x1f".join(address_key_parts(address))
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()
 
-
-def split_name(full):
-    """Full name -> ``(first_name, last_name)``, for channels that send one name field.
-
-    ``'Jane Doe'`` -> ``('Jane', 'Doe')``; ``'Ludwig van Beethoven'`` ->
-    ``('Ludwig', 'van Beethoven')``; ``'Doe, Jane'`` -> ``('Jane', 'Doe')``; a single word is
-    a last name (``('', 'Cher')``), as in Odoo's first-name/last-name convention; None or
-    blank -> ``('', '')``. A heuristic: a stored first/last split always wins over it.
-    """
-    text = _BLANKS.sub(" ", full or "").strip()
-    if text.count(",") == 1:
-        last, first = (part.strip() for part in text.split(","))
-        if first and last:
-            return first, last
-        text = (first or last)
-    words = text.split(" ") if text else []
-    if len(words) <= 1:
-        return "", text
-    start = len(words) - 1
-    for index in range(1, len(words) - 1):
-        if words[index].casefold() in NAME_PARTICLES:
-            start = index
-            break
-    return " ".join(words[:start]), " ".join(words[start:])

@@ -21,8 +21,6 @@ offending value (it may be personal data).
 """
 
 import dataclasses
-import hashlib
-import json
 import re
 import types
 from collections.abc import Mapping
@@ -30,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Literal, Union, get_args, get_origin, get_type_hints
 
-from .model import FieldError, Order, Refund, Shipment, StockLevel, ValidationError
+from .model import FieldError, Order, Refund, ValidationError
 from .money import to_decimal
 
 ROOT = "$"  # field path of an error about the whole document
@@ -262,16 +260,6 @@ def refund_from_dict(data):
     return _from_dict(Refund, data)
 
 
-def shipment_from_dict(data):
-    """Canonical JSON object -> validated ``Shipment``; raises ``ValidationError``."""
-    return _from_dict(Shipment, data)
-
-
-def stock_level_from_dict(data):
-    """Canonical JSON object -> validated ``StockLevel``; raises ``ValidationError``."""
-    return _from_dict(StockLevel, data)
-
-
 # --- validation of records --------------------------------------------------------------
 
 
@@ -420,23 +408,3 @@ def refund_to_dict(refund):
     """``Refund`` -> JSON-able dict."""
     return to_dict(refund)
 
-
-def shipment_to_dict(shipment):
-    """``Shipment`` -> JSON-able dict."""
-    return to_dict(shipment)
-
-
-def stock_level_to_dict(stock_level):
-    """``StockLevel`` -> JSON-able dict."""
-    return to_dict(stock_level)
-
-
-def record_digest(record):
-    """SHA-256 hex of the record's canonical JSON: the binding's "payload digest".
-
-    The same content gives the same digest whatever the key order or time zone of the
-    channel's payload, so an unchanged re-delivery is recognised cheaply. Decimals are
-    compared as written: ``70.6`` and ``70.60`` digest differently.
-    """
-    text = json.dumps(to_dict(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,9 +1,16 @@
-"""Order totals recomputed from the canonical lines, and their check against the channel.
+"""Order totals recomputed from the canonical lines, and THE comparison of two totals.
 
 Why: a sale order must cost what the buyer paid. Recomputing the totals from the parts the
 importer will create (lines, shipping, fees, taxes) and comparing them with the totals the
 channel declares catches mapping mistakes (a lost discount, a tax counted twice) before an
 order reaches invoicing.
+
+One comparison (:func:`compare_totals`, reporting a :class:`TotalsCheck`) serves both
+checks, so they cannot drift apart: ``check_totals`` compares what a canonical order's parts
+add up to with what the channel declared (mappers, tests), and the importer compares the
+totals Odoo computed for the sale order with the channel's (:func:`channel_totals`). It
+lives here, beside ``Totals``, rather than in ``importer.plan``: it is a totals rule that
+holds without Odoo, and ``importer.plan`` only plans lines.
 
 Semantics
     * line net = quantity * unit_price - discount_amount;
@@ -41,11 +48,11 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class TotalsCheck:
-    """Outcome of ``check_totals``.
+    """Outcome of :func:`compare_totals` (and ``check_totals``).
 
     ``differences`` maps each declared part (``total``, ``tax``, ``untaxed``) to
     computed - declared; ``difference`` is the largest of them by magnitude (sign kept),
-    ``0`` when the channel declared nothing (then there is nothing to contradict).
+    ``0`` when nothing was declared (then there is nothing to contradict).
     """
 
     ok: bool
@@ -53,6 +60,15 @@ class TotalsCheck:
     declared: Totals
     difference: Decimal
     differences: dict = field(default_factory=dict)
+    tolerance: Decimal = DEFAULT_TOLERANCE
+
+    @property
+    def total_gap(self):
+        """What must be added to the computed total to reach the declared one (0 when no
+        total was declared): the amount of a rounding line."""
+        if self.declared.total is None:
+            return ZERO
+        return self.declared.total - self.computed.total  # not -difference: no "-0.00" in messages
 
     def describe(self):
         """One line for a person reading an exception, e.g.
@@ -63,6 +79,16 @@ class TotalsCheck:
             f"{part}: computed {getattr(self.computed, part)}, declared {getattr(self.declared, part)}"
             f" (difference {difference})"
             for part, difference in self.differences.items()
+        )
+
+    def describe_sides(self, currency, computed_name, declared_name):
+        """Both sides in full, for complete totals, e.g. ``Odoo: untaxed 59.33 + tax 11.27 =
+        70.6 EUR; channel: untaxed ... ; difference 1.00 (tolerance 0.01)``."""
+        computed, declared = self.computed, self.declared
+        return (
+            f"{computed_name}: untaxed {computed.untaxed} + tax {computed.tax} = {computed.total} {currency}; "
+            f"{declared_name}: untaxed {declared.untaxed} + tax {declared.tax} = {declared.total} {currency}; "
+            f"difference {self.total_gap} (tolerance {self.tolerance})"
         )
 
 
@@ -82,15 +108,14 @@ def compute_totals(order):
     return Totals(untaxed=nets, tax=tax, total=nets + tax)
 
 
-def check_totals(order, tolerance=DEFAULT_TOLERANCE):
-    """Compare ``compute_totals(order)`` with the channel's declared totals.
+def compare_totals(computed, declared, tolerance=DEFAULT_TOLERANCE):
+    """Compare two ``Totals``: ``computed`` (what we make of an order) with ``declared``
+    (what it must come to).
 
-    A part the channel did not declare (None) is not compared. ``ok`` when every declared
-    part is within ``tolerance`` (inclusive). The default of 0.01 suits 2-decimal
-    currencies; pass e.g. ``Decimal(1)`` to allow one yen of rounding.
+    A declared part that is None is not compared. ``ok`` when every compared part is within
+    ``tolerance`` (inclusive). The default of 0.01 suits 2-decimal currencies; pass e.g.
+    ``Decimal(1)`` to allow one yen of rounding.
     """
-    computed = compute_totals(order)
-    declared = Totals(untaxed=order.total_untaxed, tax=order.total_tax, total=order.total)
     differences = {
         part: getattr(computed, part) - getattr(declared, part)
         for part in _PARTS
@@ -99,14 +124,22 @@ def check_totals(order, tolerance=DEFAULT_TOLERANCE):
     difference = max(differences.values(), key=abs, default=ZERO)
     ok = all(abs(value) <= tolerance for value in differences.values())
     return TotalsCheck(ok=ok, computed=computed, declared=declared, difference=difference,
-                       differences=differences)
+                       differences=differences, tolerance=tolerance)
 
 
-def compute_refund_total(refund, taxes_included):
-    """Money a refund's lines, shipping and adjustment add up to, to compare with
-    ``refund.amount``. ``taxes_included`` is the refunded order's: when false, line and
-    shipping amounts exclude tax and their tax is added."""
-    amount = sum((line.amount for line in refund.lines), ZERO) + refund.shipping_amount
-    if not taxes_included:
-        amount += sum((line.tax_amount for line in refund.lines), ZERO) + refund.shipping_tax
-    return quantize(amount + refund.adjustment_amount, refund.currency)
+def check_totals(order, tolerance=DEFAULT_TOLERANCE):
+    """Compare ``compute_totals(order)`` with the channel's declared totals (see
+    :func:`compare_totals`; a part the channel did not declare is not compared)."""
+    declared = Totals(untaxed=order.total_untaxed, tax=order.total_tax, total=order.total)
+    return compare_totals(compute_totals(order), declared, tolerance)
+
+
+def channel_totals(order):
+    """What the channel says ``order`` comes to, every part filled: a part it did not declare
+    is taken from the order's lines (``compute_totals``), the untaxed amount from the total
+    less the tax. What the sale order Odoo computed must match."""
+    computed = compute_totals(order)
+    total = order.total if order.total is not None else computed.total
+    tax = order.total_tax if order.total_tax is not None else computed.tax
+    untaxed = order.total_untaxed if order.total_untaxed is not None else total - tax
+    return Totals(untaxed=untaxed, tax=tax, total=total)

@@ -45,9 +45,21 @@ class _Intake:
     """What one POST endpoint accepts and how its events are keyed."""
 
     topic: str
+    resource_model: str  # what the event's handler creates (the processor's stale check looks it up)
     parse: object  # dict -> canonical record, raises ValidationError
     keys: object  # record -> (resource_key, source_ts, derived idempotency key)
     checks: object  # record -> [FieldError] the API adds to the canonical rules
+
+    def event_values(self, record, idempotency_key=None):
+        """The inbox keys of a posted record (``idempotency_key``: the client's header, if any)."""
+        resource_key, source_ts, derived_key = self.keys(record)
+        return {
+            "idempotency_key": idempotency_key or derived_key,
+            "topic": self.topic,
+            "resource_model": self.resource_model,
+            "resource_key": resource_key,
+            "source_ts": source_ts.replace(tzinfo=None),  # canonical datetimes are UTC
+        }
 
 
 def _order_keys(order):
@@ -58,6 +70,8 @@ def _order_keys(order):
 
 def _refund_keys(refund):
     # Keyed on the order, so a refund is applied after (never alongside) its order's events.
+    # Its resource model stays its own (REFUNDS below): the order's binding must not make the
+    # processor skip a refund as stale when a newer order version was applied first.
     return refund.order_external_id, refund.created_at, f"refund:{refund.external_id}"
 
 
@@ -80,8 +94,10 @@ def _id_errors(field, value):
     return []
 
 
-ORDERS = _Intake("orders/upsert", order_from_dict, _order_keys, _order_checks)
-REFUNDS = _Intake("refunds/create", refund_from_dict, _refund_keys, _refund_checks)
+ORDERS = _Intake("orders/upsert", "sale.order", order_from_dict, _order_keys, _order_checks)
+REFUNDS = _Intake("refunds/create", "account.move", refund_from_dict, _refund_keys, _refund_checks)
+# Both key their events on the channel order id: a done event names that order's sale order.
+ORDER_KEYED_MODELS = (ORDERS.resource_model, REFUNDS.resource_model)
 
 
 class OmniApiController(http.Controller):
@@ -195,14 +211,7 @@ class OmniApiController(http.Controller):
                          len(errors))
             return _json(422, ValidationError(_unique(errors)).as_dict())
 
-        resource_key, source_ts, derived_key = intake.keys(record)
-        values = {
-            "idempotency_key": idempotency_key or derived_key,
-            "topic": intake.topic,
-            "resource_model": "sale.order",
-            "resource_key": resource_key,
-            "source_ts": source_ts.replace(tzinfo=None),  # canonical datetimes are UTC
-        }
+        values = intake.event_values(record, idempotency_key)
         Event = request.env(su=True)["omni.event"]
         event_id, is_new = Event._omni_store_incoming(backend, raw_body, values,
                                                       headers_json=_trace_headers(httprequest.headers, key))
@@ -254,7 +263,7 @@ class OmniApiController(http.Controller):
         sale_order = None
         if record is not None and record._name == "sale.order":
             sale_order = record.name
-        elif event.state == "done" and event.resource_model == "sale.order" and event.resource_key:
+        elif event.state == "done" and event.resource_model in ORDER_KEYED_MODELS and event.resource_key:
             # A refund points to its credit note; its sale order is the one bound to the order id.
             order = request.env(su=True)["omni.binding"]._omni_lookup(
                 backend, "sale.order", [event.resource_key]).get(event.resource_key)

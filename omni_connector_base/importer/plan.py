@@ -12,8 +12,6 @@ Discounts are kept visible in one of two ways (a backend option):
   line of the discount product carrying the same taxes (so tax totals stay right).
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -154,77 +152,3 @@ def plan_order_lines(order, discount_mode="line"):
     ]
     return product_lines + discount_lines + shipping_lines + fee_lines
 
-
-@dataclass(frozen=True)
-class TotalsComparison:
-    """Odoo's totals against the channel's, with the verdict of the tolerance rule."""
-
-    odoo_untaxed: Decimal
-    odoo_tax: Decimal
-    odoo_total: Decimal
-    channel_untaxed: Decimal
-    channel_tax: Decimal
-    channel_total: Decimal
-    tolerance: Decimal
-
-    @property
-    def total_difference(self):
-        """What must be added to Odoo's total to reach the channel's."""
-        return self.channel_total - self.odoo_total
-
-    @property
-    def within_tolerance(self):
-        return all(
-            abs(diff) <= self.tolerance
-            for diff in (
-                self.channel_total - self.odoo_total,
-                self.channel_tax - self.odoo_tax,
-                self.channel_untaxed - self.odoo_untaxed,
-            )
-        )
-
-    def describe(self, currency):
-        return (
-            f"Odoo: untaxed {self.odoo_untaxed} + tax {self.odoo_tax} = {self.odoo_total} {currency}; "
-            f"channel: untaxed {self.channel_untaxed} + tax {self.channel_tax} = {self.channel_total} {currency}; "
-            f"difference {self.total_difference} (tolerance {self.tolerance})"
-        )
-
-
-def content_digest(order):
-    """Digest of what the sale order is made of (lines, shipping, fees, taxes, totals, currency).
-
-    Statuses, payments, notes and timestamps are left out: a channel update that changes only
-    those (paid, fulfilled) must not rewrite the order's lines, even after it shipped.
-    """
-
-    def line_key(line):
-        return [
-            line.external_id,
-            line.sku,
-            str(line.quantity),
-            str(line.unit_price),
-            str(line.discount_amount),
-            [(str(tax.rate), str(tax.amount)) for tax in line.tax_lines],
-        ]
-
-    content = {
-        "currency": order.currency,
-        "taxes_included": order.taxes_included,
-        "lines": [line_key(line) for line in order.lines],
-        "shipping": [
-            [
-                s.external_id,
-                s.code,
-                str(s.price),
-                str(s.discount_amount),
-                [(str(t.rate), str(t.amount)) for t in s.tax_lines],
-            ]
-            for s in order.shipping_lines
-        ],
-        "fees": [
-            [f.external_id, str(f.amount), [(str(t.rate), str(t.amount)) for t in f.tax_lines]] for f in order.fee_lines
-        ],
-        "totals": [str(order.total_untaxed), str(order.total_tax), str(order.total)],
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

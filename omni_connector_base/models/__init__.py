@@ -2,4 +2,8 @@
 # omni_backend first: other files of this addon extend it.
 from . import omni_backend
 from . import omni_binding, omni_event, omni_exception, omni_mapping, omni_webhook_rejection
-from . import omni_api_key, omni_order_importer, res_partner, sale_order
+from . import omni_api_key, res_partner, sale_order
+# The order importer: one model, its _name first, then its roles.
+from . import omni_order_importer
+from . import omni_importer_partners, omni_importer_products, omni_importer_taxes
+from . import omni_importer_workflow, omni_importer_edits, omni_importer_refunds

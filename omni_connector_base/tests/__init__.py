@@ -4,6 +4,7 @@ from . import (
     test_concurrency,
     test_cron_budget,
     test_importer,
+    test_importer_after_sale,
     test_importer_concurrency,
     test_processor,
     test_webhook,

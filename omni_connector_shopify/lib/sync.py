@@ -8,9 +8,6 @@ database:
   a topic the connector deliberately ignores);
 * :func:`polled_order_event_values` -- the same keys for an order read by the polling
   backstop, with an idempotency key derived from the order id and its ``updated_at``;
-* :func:`order_content_digest` -- a digest of what an order *sells* (lines, money,
-  addresses, status), blind to what Shopify changes on every ``orders/updated``
-  (``updated_at``, fulfillment status, tags, payment details);
 * :func:`plan_stock_changes`, :func:`stock_batch_key`, :func:`shopify_quantity` --
   the stock export (absolute quantities, only those that changed, a replay-safe key);
 * :func:`plan_fulfillment` -- which fulfillment-order lines a delivery fulfils;
@@ -26,11 +23,6 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from .webhook import parse_timestamp, webhook_keys
-
-try:
-    from odoo.addons.omni_connector_base.canonical.parse import to_dict
-except ImportError:  # pure-Python tests load the addons without Odoo
-    from omni_connector_base.canonical.parse import to_dict
 
 # Topics the connector subscribes to (``Register webhooks``).
 WEBHOOK_TOPICS = (
@@ -61,10 +53,6 @@ INBOUND_TOPICS = (*ORDER_TOPICS, REFUND_TOPIC, *FULFILLMENT_TOPICS, UNINSTALL_TO
 OUT_STOCK = "inventory/set"
 OUT_FULFILLMENT = "fulfillments/create"
 OUT_REFUND = "refunds/create"
-
-# Order fields left out of the content digest: Shopify rewrites them on every
-# ``orders/updated`` without changing what was sold.
-_VOLATILE_ORDER_FIELDS = ("updated_at", "fulfillment_status", "tags", "payments", "note_attributes", "source_name")
 
 
 def webhook_event_values(headers: Mapping[str, str], payload: Any, raw_body: bytes | None = None) -> dict | None:
@@ -103,24 +91,6 @@ def polled_order_event_values(order: Mapping[str, Any]) -> dict:
         "resource_key": order_id,
         "source_ts": updated or False,
     }
-
-
-def order_content_digest(order) -> str:
-    """SHA-256 of a canonical order without the fields Shopify changes on every update.
-
-    Two versions with the same digest sell the same thing to the same addresses at the
-    same prices, with the same financial status and cancellation: applying the second
-    would change nothing in Odoo (payment details are left out: a webhook body infers
-    them while a polled order lists the transactions).
-    """
-    data = to_dict(order)
-    for name in _VOLATILE_ORDER_FIELDS:
-        data.pop(name, None)
-    customer = data.get("customer")
-    if isinstance(customer, dict):  # the customer's current profile, not part of the order
-        data["customer"] = {"external_id": customer.get("external_id")}
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # ------------------------------------------------------------------------- stock
@@ -267,7 +237,6 @@ __all__ = [
     "REFUND_TOPIC",
     "UNINSTALL_TOPIC",
     "WEBHOOK_TOPICS",
-    "order_content_digest",
     "plan_fulfillment",
     "plan_refund",
     "plan_stock_changes",

@@ -19,6 +19,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.omni_connector_base.canonical import Payment, Refund
+from odoo.addons.omni_connector_base.canonical.digest import order_update_digest
 from odoo.addons.omni_connector_base.pipeline.errors import (
     BusinessError,
     OmniError,
@@ -51,7 +52,6 @@ from ..lib.sync import (
     REFUND_TOPIC,
     UNINSTALL_TOPIC,
     WEBHOOK_TOPICS,
-    order_content_digest,
     plan_fulfillment,
     plan_refund,
     polled_order_event_values,
@@ -655,7 +655,7 @@ class OmniBackend(models.Model):
                 self.env._("Shopify order %(order)s cannot be read: %(error)s", order=order_id, error=error),
                 category="validation",
             ) from error
-        digest = order_content_digest(order)
+        digest = order_update_digest(order)
         if sale and sale.shopify_content_digest == digest:
             Binding._omni_bind(self, sale, order_id, external_updated_at=version)
             return sale

@@ -15,8 +15,8 @@ from omni_connector_base.canonical import (
     Line,
     Order,
     Payment,
+    Shipment,
     ShipmentLine,
-    StockLevel,
     TaxLine,
     ValidationError,
     order_from_dict,
@@ -24,10 +24,6 @@ from omni_connector_base.canonical import (
     record_digest,
     refund_from_dict,
     refund_to_dict,
-    shipment_from_dict,
-    shipment_to_dict,
-    stock_level_from_dict,
-    stock_level_to_dict,
     validate,
     validation_errors,
 )
@@ -216,27 +212,6 @@ def test_refund_round_trip():
     refund = refund_from_dict(data)
     assert refund.lines[0].restock is True and refund.adjustment_amount == D("-0.50")
     assert refund_to_dict(refund) == data
-
-
-def test_shipment_round_trip():
-    data = {
-        "external_id": None, "order_external_id": "727",
-        "lines": [{"order_line_external_id": "315", "sku": "HOODIE-BLU-L", "quantity": "2"}],
-        "carrier": "UPS", "tracking_number": "1Z999AA10123456784",
-        "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784", "status": "in_transit",
-        "created_at": "2026-11-22T08:00:00Z", "notify_customer": True,
-    }
-    shipment = shipment_from_dict(data)
-    assert shipment.external_id is None and shipment.lines[0].quantity == D(2)
-    assert shipment_to_dict(shipment) == data
-
-
-def test_stock_level_round_trip():
-    data = {"sku": "MUG-CLASSIC", "location_external_id": "65544149001", "available": "-2",
-            "variant_external_id": None, "inventory_item_id": "4711", "updated_at": None}
-    level = stock_level_from_dict(data)
-    assert level.available == D(-2)
-    assert stock_level_to_dict(level) == data
 
 
 # --- validation: one pass, every error --------------------------------------------------
@@ -480,21 +455,16 @@ def test_refund_validation():
 
 
 def test_shipment_validation():
+    # Connectors build shipments by hand (there is no JSON form to read them from).
     with pytest.raises(ValidationError) as info:
-        shipment_from_dict({"order_external_id": "727", "lines": [{"quantity": "1"}],
-                            "tracking_url": "javascript:alert(1)"})
+        validate(Shipment(order_external_id="727", lines=[ShipmentLine(quantity=D(1))],
+                          tracking_url="javascript:alert(1)"))
     assert {e.field: e.message for e in info.value.errors} == {
         "lines[0].order_line_external_id": "order_line_external_id or sku is required",
         "tracking_url": "must be an http(s) URL",
     }
     with pytest.raises(ValidationError):
-        shipment_from_dict({"order_external_id": "727", "lines": []})
-
-
-def test_stock_level_needs_an_item_identifier():
-    with pytest.raises(ValidationError) as info:
-        stock_level_from_dict({"location_external_id": 1, "available": "3"})
-    assert [e.field for e in info.value.errors] == ["sku"]
+        validate(Shipment(order_external_id="727", lines=[]))
 
 
 # --- records built by hand (connectors) --------------------------------------------------
@@ -541,9 +511,8 @@ def test_constructors_are_keyword_only_except_tax_line():
         Line("1", None, "Widget", D(1), D(1))  # type: ignore[misc]
 
 
-def test_shipment_line_and_stock_level_defaults():
+def test_shipment_line_defaults():
     assert ShipmentLine(sku="X", quantity=D(1)).order_line_external_id is None
-    assert StockLevel(sku="X", available=D(0)).location_external_id is None
 
 
 # --- properties -------------------------------------------------------------------------

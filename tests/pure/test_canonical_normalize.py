@@ -1,4 +1,4 @@
-"""Normalized contact data: emails, phones, address dedupe keys, name splitting."""
+"""Normalized contact data: emails and address dedupe keys."""
 
 import pytest
 
@@ -8,8 +8,6 @@ from omni_connector_base.canonical import (
     address_key_parts,
     fold_text,
     normalize_email,
-    normalize_phone,
-    split_name,
 )
 
 
@@ -28,22 +26,6 @@ def test_normalize_email(raw, expected):
 def test_the_fixture_customers_email_variants_meet():
     # Shopify sends "Jane.Doe@Example.com"; the same buyer elsewhere types it in lower case.
     assert normalize_email("Jane.Doe@Example.com") == normalize_email("jane.doe@example.com ")
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("+49 30 1234567", "+49301234567"),
-    ("+49 (0)30 123-4567", "+49301234567"),
-    ("0049 30 1234567", "+49301234567"),
-    ("(555) 555-5555", "5555555555"),
-    ("555.555.5555 ext. 12", "5555555555"),
-    ("+1 555 555 5555 x12", "+15555555555"),
-    ("030/1234567", "0301234567"),
-    ("", None),
-    (None, None),
-    ("n/a", None),
-])
-def test_normalize_phone(raw, expected):
-    assert normalize_phone(raw) == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -117,19 +99,3 @@ def test_address_key_is_a_stable_hash_and_its_parts_are_inspectable():
 def test_empty_address_has_a_key():
     assert address_key(Address()) == address_key(Address(street="  ", city=""))
 
-
-@pytest.mark.parametrize(("full", "expected"), [
-    ("Jane Doe", ("Jane", "Doe")),
-    ("  Jane   Doe ", ("Jane", "Doe")),
-    ("Anna Maria Schmidt", ("Anna Maria", "Schmidt")),
-    ("Ludwig van Beethoven", ("Ludwig", "van Beethoven")),
-    ("Maria de la Cruz", ("Maria", "de la Cruz")),
-    ("Jean-Claude Van Damme", ("Jean-Claude", "Van Damme")),
-    ("Doe, Jane", ("Jane", "Doe")),
-    ("Doe,", ("", "Doe")),
-    ("Cher", ("", "Cher")),
-    ("", ("", "")),
-    (None, ("", "")),
-])
-def test_split_name(full, expected):
-    assert split_name(full) == expected

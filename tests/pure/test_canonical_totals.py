@@ -19,13 +19,12 @@ from omni_connector_base.canonical import (
     Line,
     Order,
     Payment,
-    Refund,
-    RefundLine,
     ShippingLine,
     TaxLine,
     Totals,
+    channel_totals,
     check_totals,
-    compute_refund_total,
+    compare_totals,
     compute_totals,
     validate,
 )
@@ -322,30 +321,56 @@ def test_nothing_declared_is_nothing_to_contradict():
     assert check.describe() == "the channel declared no totals"
 
 
-# --- refunds ------------------------------------------------------------------------------
+# --- the importer's side: Odoo's totals against the channel's ------------------------------
 
 
-def test_refund_total_of_the_shopify_fixture():
-    # One T-shirt back: 26.10 including 4.17 tax, order taxes included.
-    refund = Refund(
-        external_id="96040001", order_external_id="5829417091234",
-        created_at=datetime(2026, 11, 24, 14, 2, 11, tzinfo=UTC), currency="EUR",
-        lines=[RefundLine(order_line_external_id="14417890001", quantity=D(1), restock=True,
-                          amount=D("26.10"), tax_amount=D("4.17"))],
-        amount=D("26.10"),
-        transactions=[Payment(gateway="shopify_payments", transaction_id="7301000002", amount=D("26.10"),
-                              currency="EUR", kind="refund", parent_transaction_id="7301000001")],
-        note="Wrong size",
+def test_channel_totals_fill_what_the_channel_did_not_declare():
+    # Shopify declares total and tax, not the untaxed amount: total - tax.
+    assert channel_totals(shopify_order_1042()) == Totals(untaxed=D("59.33"), tax=D("11.27"), total=D("70.60"))
+    # Nothing declared: the lines' totals.
+    order = woocommerce_order_727()
+    order.total = order.total_tax = None
+    assert channel_totals(order) == compute_totals(order)
+    # A declared part is kept even when the lines say otherwise.
+    order.total, order.total_untaxed = D("120.00"), D("110.50")
+    assert channel_totals(order) == Totals(untaxed=D("110.50"), tax=D("9.63"), total=D("120.00"))
+
+
+def test_odoo_totals_within_tolerance_leave_a_rounding_gap():
+    odoo = Totals(untaxed=D("59.33"), tax=D("11.27"), total=D("70.6"))  # Odoo's float, shortest repr
+    check = compare_totals(odoo, channel_totals(shopify_order_1042()))
+    assert check.ok
+    assert check.total_gap == D("0.00")  # nothing to add: no rounding line
+    order = shopify_order_1042()
+    order.total, order.total_untaxed = D("70.61"), None
+    check = compare_totals(odoo, channel_totals(order), D("0.02"))
+    assert check.ok
+    assert check.total_gap == D("0.01")  # the rounding line Odoo adds
+
+
+def test_odoo_totals_beyond_tolerance_are_described_side_by_side():
+    order = shopify_order_1042()
+    order.total = D("71.60")
+    odoo = Totals(untaxed=D("59.33"), tax=D("11.27"), total=D("70.6"))
+    check = compare_totals(odoo, channel_totals(order), D("0.01"))
+    assert not check.ok
+    assert check.describe_sides("EUR", "Odoo", "channel") == (
+        "Odoo: untaxed 59.33 + tax 11.27 = 70.6 EUR; channel: untaxed 60.33 + tax 11.27 = 71.60 EUR; "
+        "difference 1.00 (tolerance 0.01)"
     )
-    validate(refund)
-    assert compute_refund_total(refund, taxes_included=True) == refund.amount
 
 
-def test_refund_total_tax_excluded_adds_taxes_shipping_and_adjustment():
-    refund = Refund(
-        order_external_id="727", created_at=datetime(2026, 11, 25, tzinfo=UTC), currency="USD",
-        lines=[RefundLine(order_line_external_id="316", quantity=D(1), amount=D("18.00"),
-                          tax_amount=D("1.58"))],
-        shipping_amount=D("8.00"), shipping_tax=D("0.70"), adjustment_amount=D("-1.00"), amount=D("27.28"),
-    )
-    assert compute_refund_total(refund, taxes_included=False) == D("27.28")
+def test_equal_totals_never_show_a_negative_zero():
+    odoo = Totals(untaxed=D("10.00"), tax=D("1.00"), total=D("11.00"))
+    check = compare_totals(odoo, Totals(untaxed=D("10.50"), tax=D("0.50"), total=D("11.00")))
+    assert not check.ok
+    assert str(check.total_gap) == "0.00"
+    assert compare_totals(odoo, Totals(untaxed=None, tax=None, total=None)).total_gap == 0
+
+
+def test_compare_totals_checks_each_part_against_the_tolerance_inclusively():
+    declared = Totals(untaxed=D("10.00"), tax=D("1.90"), total=D("11.90"))
+    within = compare_totals(Totals(untaxed=D("10.01"), tax=D("1.89"), total=D("11.90")), declared)
+    assert within.ok and within.differences == {"total": D("0.00"), "tax": D("-0.01"), "untaxed": D("0.01")}
+    beyond = compare_totals(Totals(untaxed=D("10.02"), tax=D("1.88"), total=D("11.90")), declared)
+    assert not beyond.ok and beyond.difference == D("-0.02")  # the total alone would have passed

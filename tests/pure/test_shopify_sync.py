@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from conftest import FIXTURES
 
+from omni_connector_base.canonical.digest import order_update_digest
 from omni_connector_shopify.lib.mapper import map_order
 from omni_connector_shopify.lib.sync import (
     POLL_TOPIC,
     WEBHOOK_TOPICS,
-    order_content_digest,
     plan_fulfillment,
     plan_refund,
     plan_stock_changes,
@@ -80,7 +80,7 @@ def test_polled_order_key_is_the_version():
 
 # ---------------------------------------------------------------- change digest
 def test_content_digest_ignores_what_shopify_rewrites_on_every_update():
-    base = order_content_digest(map_order(ORDER))
+    base = order_update_digest(map_order(ORDER))
     noisy = order(
         updated_at="2026-11-22T08:00:00+01:00",
         tags="vip, shipped",
@@ -99,16 +99,16 @@ def test_content_digest_ignores_what_shopify_rewrites_on_every_update():
             "currency": "EUR",
         }
     ]
-    assert order_content_digest(map_order(noisy)) == base
+    assert order_update_digest(map_order(noisy)) == base
 
 
 def test_content_digest_sees_what_the_order_sells():
-    base = order_content_digest(map_order(ORDER))
-    assert order_content_digest(map_order(order(financial_status="refunded"))) != base
-    assert order_content_digest(map_order(order(cancelled_at="2026-11-21T08:00:00+01:00"))) != base
+    base = order_update_digest(map_order(ORDER))
+    assert order_update_digest(map_order(order(financial_status="refunded"))) != base
+    assert order_update_digest(map_order(order(cancelled_at="2026-11-21T08:00:00+01:00"))) != base
     edited = copy.deepcopy(ORDER)
     edited["shipping_address"]["city"] = "Berlin"
-    assert order_content_digest(map_order(edited)) != base
+    assert order_update_digest(map_order(edited)) != base
 
 
 # ----------------------------------------------------------------------- stock
