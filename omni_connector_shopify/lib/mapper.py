@@ -1,9 +1,9 @@
 """Shopify payloads -> canonical records (no ``odoo`` import).
 
-Input is the REST-shaped JSON Shopify delivers in webhooks (``orders/*``,
-``refunds/create``, ``fulfillments/*``) -- and that
-``client.rest_order_from_graphql`` produces for polled orders, so both paths map
-the same way. **Parse the raw body with** ``json.loads(raw, parse_float=Decimal)``
+Input is the REST JSON Shopify delivers in webhooks (``orders/*``,
+``refunds/create``, ``fulfillments/*``); the GraphQL nodes the client reads (polled
+orders, order transactions, payouts) are mapped by ``mapper_graphql.py``.
+**Parse the raw body with** ``json.loads(raw, parse_float=Decimal)``
 (:func:`load_payload` does): Shopify writes some amounts and every tax rate as JSON
 numbers, and a float would lose cents. A float reaching the mapper is refused with a
 ``ValidationError`` rather than rounded.
@@ -33,137 +33,35 @@ Every mapping problem raises the canonical ``ValidationError``; field paths name
 Shopify field (``line_items[1].price``) so a person knows where to look. Messages
 never repeat values (personal data).
 """
-
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-try:
-    from odoo.addons.omni_connector_base.canonical import model as canonical
-    from odoo.addons.omni_connector_base.canonical.money import to_decimal
-    from odoo.addons.omni_connector_base.canonical.parse import parse_datetime, validate
-except ImportError:  # pure-Python tests load the addons without Odoo
-    from omni_connector_base.canonical import model as canonical
-    from omni_connector_base.canonical.money import to_decimal
-    from omni_connector_base.canonical.parse import parse_datetime, validate
-
-ValidationError = canonical.ValidationError
-FieldError = canonical.FieldError
-ZERO = Decimal(0)
-
-_FINANCIAL = {
-    None: "pending",
-    "": "pending",
-    "pending": "pending",
-    "authorized": "authorized",
-    "partially_paid": "partially_paid",
-    "paid": "paid",
-    "partially_refunded": "partially_refunded",
-    "refunded": "refunded",
-    "voided": "voided",
-    "expired": "voided",  # an authorization that lapsed: no money was taken
-    "unpaid": "unpaid",
-}
-_FULFILLMENT = {
-    None: "unfulfilled",
-    "": "unfulfilled",
-    "unfulfilled": "unfulfilled",
-    "partial": "partial",
-    "fulfilled": "fulfilled",
-    "restocked": "unfulfilled",  # items went back to stock: nothing is out with the buyer
-}
-_TX_KIND = {
-    "sale": "sale",
-    "authorization": "authorization",
-    "emv_authorization": "authorization",
-    "capture": "capture",
-    "refund": "refund",
-    "void": "void",
-}
-_TX_STATUS = {"success": "success", "pending": "pending", "failure": "failure", "error": "error"}
-_DISCOUNT_KIND = {"percentage": "percentage", "fixed_amount": "fixed", "shipping": "shipping"}
-_RESTOCK_TYPES = {"return", "cancel", "legacy_restock"}
-GIFT_CARD_GATEWAY = "gift_card"
-
-
-def load_payload(raw_body: bytes | str) -> dict:
-    """Decode a webhook body with ``parse_float=Decimal``; ``ValidationError`` if not a JSON object."""
-    try:
-        data = json.loads(raw_body, parse_float=Decimal)
-    except (ValueError, TypeError):
-        raise ValidationError([FieldError("$", "is not valid JSON")]) from None
-    if not isinstance(data, dict):
-        raise ValidationError([FieldError("$", "must be a JSON object")])
-    return data
-
-
-# ------------------------------------------------------------------------ helpers
-def _fail(path, message):
-    raise ValidationError([FieldError(path, message)])
-
-
-def _obj(data, path):
-    if not isinstance(data, Mapping):
-        _fail(path or "$", "must be an object")
-    return data
-
-
-def _list(data, key, path):
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        _fail(_join(path, key), "must be a list")
-    return value
-
-
-def _join(path, key):
-    return f"{path}.{key}" if path else key
-
-
-def _text(value):
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _ident(value):
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _dec(value, path, *, required=True):
-    if value is None or value == "":
-        if required:
-            _fail(path, "is required")
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-    return to_decimal(value, path)
-
-
-def _shop_amount(data, key, path, *, required=True):
-    """``data[key + '_set'].shop_money.amount`` when present, else ``data[key]``."""
-    money_set = data.get(f"{key}_set")
-    if isinstance(money_set, Mapping) and isinstance(money_set.get("shop_money"), Mapping):
-        shop = money_set["shop_money"]
-        if shop.get("amount") not in (None, ""):
-            return _dec(shop.get("amount"), _join(path, f"{key}_set.shop_money.amount"))
-    return _dec(data.get(key), _join(path, key), required=required)
-
-
-def _datetime(value, path, *, required=True):
-    if value in (None, ""):
-        if required:
-            _fail(path, "is required")
-        return None
-    return parse_datetime(value, path)
+from .mapper_common import (
+    _DISCOUNT_KIND,
+    _FINANCIAL,
+    _FULFILLMENT,
+    _RESTOCK_TYPES,
+    _TX_KIND,
+    _TX_STATUS,
+    GIFT_CARD_GATEWAY,
+    ZERO,
+    FieldError,
+    ValidationError,
+    _datetime,
+    _dec,
+    _fail,
+    _ident,
+    _join,
+    _list,
+    _obj,
+    _shop_amount,
+    _text,
+    canonical,
+    load_payload,
+    validate,
+)
 
 
 def _tax_lines(owner, path):
@@ -274,8 +172,13 @@ def _inferred_payments(data, currency, financial_status, total):
 
 
 # -------------------------------------------------------------------------- order
-def map_order(payload: Mapping[str, Any]) -> canonical.Order:
-    """Shopify order (``orders/*`` webhook body, REST shape) -> validated canonical ``Order``."""
+def map_order(payload: Mapping[str, Any], *, payments: list | None = None) -> canonical.Order:
+    """Shopify order (``orders/*`` webhook body, REST shape) -> validated canonical ``Order``.
+
+    ``payments``: canonical payments read apart (the order's transactions through the API,
+    ``mapper_graphql.map_graphql_transactions``); they replace the body's transactions and
+    the inference from its gateways.
+    """
     data = _obj(payload, "$")
     errors = []
 
@@ -334,13 +237,14 @@ def map_order(payload: Mapping[str, Any]) -> canonical.Order:
     billing = guard(_address, data.get("billing_address"), "billing_address")
     shipping = guard(_address, data.get("shipping_address"), "shipping_address")
 
-    payments = []
     transactions = guard(_list, data, "transactions", "") or []
+    read_apart = payments is not None
+    transactions, payments = ((), list(payments)) if read_apart else (transactions, [])
     for index, tx in enumerate(transactions):
         payment = guard(_payment, tx, f"transactions[{index}]", currency)
         if payment is not None:
             payments.append(payment)
-    if not transactions and financial_status and currency:
+    if not transactions and not read_apart and financial_status and currency:
         payments = guard(_inferred_payments, data, currency, financial_status, total) or []
 
     note_attributes = {}
