@@ -43,9 +43,6 @@ from .mapper_common import (
     _FINANCIAL,
     _FULFILLMENT,
     _RESTOCK_TYPES,
-    _TX_KIND,
-    _TX_STATUS,
-    GIFT_CARD_GATEWAY,
     ZERO,
     FieldError,
     ValidationError,
@@ -58,8 +55,13 @@ from .mapper_common import (
     _obj,
     _shop_amount,
     _text,
+    build_address,
+    build_payment,
     canonical,
+    guest_customer,
+    inferred_payments,
     load_payload,
+    payment_kinds,
     validate,
 )
 
@@ -91,31 +93,22 @@ def _allocated(owner, path, by_index=None):
     return total
 
 
+REST_ADDRESS = {
+    "first_name": "first_name", "last_name": "last_name", "company": "company", "street": "address1",
+    "street2": "address2", "city": "city", "zip": "zip", "state_code": "province_code",
+    "country_code": "country_code", "phone": "phone",
+}
+
+
 def _address(data, path):
-    if not data:
-        return None
-    _obj(data, path)
-    return canonical.Address(
-        first_name=_text(data.get("first_name")),
-        last_name=_text(data.get("last_name")),
-        company=_text(data.get("company")),
-        street=_text(data.get("address1")),
-        street2=_text(data.get("address2")),
-        city=_text(data.get("city")),
-        zip=_text(data.get("zip")),
-        state_code=_text(data.get("province_code")),
-        country_code=(_text(data.get("country_code")) or "").upper() or None,
-        phone=_text(data.get("phone")),
-    )
+    return build_address(data, path, REST_ADDRESS)
 
 
 def _payment(tx, path, default_currency):
     _obj(tx, path)
-    kind = _TX_KIND.get(str(tx.get("kind") or "").lower())
-    status = _TX_STATUS.get(str(tx.get("status") or "success").lower())
-    if kind is None or status is None:
-        return None  # change, suggested_refund...: not money that moved
-    gateway = _text(tx.get("gateway")) or "unknown"
+    kinds = payment_kinds(tx.get("kind"), tx.get("status"))
+    if kinds is None:
+        return None
     amount = _shop_amount(tx, "amount", path)
     shop_money = (
         (tx.get("amount_set") or {}).get("shop_money") if isinstance(tx.get("amount_set"), Mapping) else None
@@ -124,51 +117,30 @@ def _payment(tx, path, default_currency):
         currency = _text(shop_money.get("currency_code")) or default_currency
     else:
         currency = _text(tx.get("currency")) or default_currency
-    currency = (currency or "").upper() or None
     receipt = tx.get("receipt") if isinstance(tx.get("receipt"), Mapping) else {}
-    return canonical.Payment(
-        gateway=gateway,
+    return build_payment(
+        kinds,
+        gateway=tx.get("gateway"),
         transaction_id=_ident(tx.get("id")),
-        amount=abs(amount),
+        amount=amount,
         currency=currency,
-        kind=kind,
-        status=status,
         processed_at=_datetime(
             tx.get("processed_at") or tx.get("created_at"), _join(path, "processed_at"), required=False
         ),
-        is_gift_card=gateway == GIFT_CARD_GATEWAY,
-        gateway_reference=_ident(tx.get("authorization")) or _ident(receipt.get("charge_id")),
-        parent_transaction_id=_ident(tx.get("parent_id")),
+        reference=_ident(tx.get("authorization")) or _ident(receipt.get("charge_id")),
+        parent=_ident(tx.get("parent_id")),
     )
 
 
 def _inferred_payments(data, currency, financial_status, total):
     """Payments implied by a webhook body without ``transactions`` (see module docstring)."""
-    gateways = [g for g in (data.get("payment_gateway_names") or []) if _text(g)]
-    if len(gateways) != 1 or total is None:
-        # several gateways without transactions: the split is unknown, infer nothing
-        return []
-    gateway = _text(gateways[0])
-    outstanding = _shop_amount(data, "total_outstanding", "", required=False) or ZERO
-    if financial_status in ("paid", "partially_paid", "partially_refunded", "refunded"):
-        amount, kind = total - outstanding if financial_status == "partially_paid" else total, "sale"
-    elif financial_status == "authorized":
-        amount, kind = total, "authorization"
-    else:
-        return []
-    if amount <= 0:
-        return []
-    return [
-        canonical.Payment(
-            gateway=gateway,
-            transaction_id=None,
-            amount=amount,
-            currency=currency,
-            kind=kind,
-            status="success",
-            is_gift_card=gateway == GIFT_CARD_GATEWAY,
-        )
-    ]
+    return inferred_payments(
+        data.get("payment_gateway_names"),
+        lambda: _shop_amount(data, "total_outstanding", "", required=False),
+        currency,
+        financial_status,
+        total,
+    )
 
 
 # -------------------------------------------------------------------------- order
@@ -385,17 +357,7 @@ def _customer(data, order_email, billing):
             last_name=_text(data.get("last_name")),
             phone=_text(data.get("phone")),
         )
-    if not order_email:
-        return None
-    billing = billing if isinstance(billing, Mapping) else {}
-    return canonical.Customer(  # guest checkout: no account, the checkout's email and name
-        external_id=None,
-        email=order_email,
-        first_name=_text(billing.get("first_name")),
-        last_name=_text(billing.get("last_name")),
-        phone=_text(billing.get("phone")),
-        company=_text(billing.get("company")),
-    )
+    return guest_customer(order_email, billing, REST_ADDRESS)
 
 
 # ------------------------------------------------------------------------- refund

@@ -135,3 +135,96 @@ def _datetime(value, path, *, required=True):
             _fail(path, "is required")
         return None
     return parse_datetime(value, path)
+
+
+# ------------------------------------------------------- builders shared by both shapes
+# What each mapper reads is named by its shape's keys; what is built from it is the same.
+def build_address(data, path, names):
+    """A canonical ``Address`` from ``data``; ``names`` maps each field to the shape's key (or keys,
+    the first non-empty wins): ``first_name``, ``last_name``, ``company``, ``street``, ``street2``,
+    ``city``, ``zip``, ``state_code``, ``country_code``, ``phone``."""
+    if not data:
+        return None
+    _obj(data, path)
+
+    def get(field):
+        keys = names[field]
+        value = None
+        for key in (keys,) if isinstance(keys, str) else keys:
+            value = value or data.get(key)
+        return _text(value)
+
+    return canonical.Address(
+        first_name=get("first_name"),
+        last_name=get("last_name"),
+        company=get("company"),
+        street=get("street"),
+        street2=get("street2"),
+        city=get("city"),
+        zip=get("zip"),
+        state_code=get("state_code"),
+        country_code=(get("country_code") or "").upper() or None,
+        phone=get("phone"),
+    )
+
+
+def guest_customer(order_email, billing, names):
+    """Guest checkout: no account, the checkout's email and the billing name (``names`` as for
+    :func:`build_address`); None without an email."""
+    if not order_email:
+        return None
+    billing = billing if isinstance(billing, Mapping) else {}
+    return canonical.Customer(
+        external_id=None,
+        email=order_email,
+        first_name=_text(billing.get(names["first_name"])),
+        last_name=_text(billing.get(names["last_name"])),
+        phone=_text(billing.get(names["phone"])),
+        company=_text(billing.get(names["company"])),
+    )
+
+
+def payment_kinds(kind, status):
+    """``(kind, status)`` of a transaction as canonical names, or None for what is not money that
+    moved (change, suggested_refund...)."""
+    kind = _TX_KIND.get(str(kind or "").lower())
+    status = _TX_STATUS.get(str(status or "success").lower())
+    return None if kind is None or status is None else (kind, status)
+
+
+def build_payment(kinds, *, gateway, transaction_id, amount, currency, processed_at, reference, parent):
+    """A canonical ``Payment`` of a transaction whose ``payment_kinds`` are ``kinds``."""
+    gateway = _text(gateway) or "unknown"
+    return canonical.Payment(
+        gateway=gateway,
+        transaction_id=transaction_id,
+        amount=abs(amount),
+        currency=(currency or "").upper() or None,
+        kind=kinds[0],
+        status=kinds[1],
+        processed_at=processed_at,
+        is_gift_card=gateway == GIFT_CARD_GATEWAY,
+        gateway_reference=reference,
+        parent_transaction_id=parent,
+    )
+
+
+def inferred_payments(gateways, read_outstanding, currency, financial_status, total):
+    """Payments implied by an order that lists no transaction: one per gateway, when there is one.
+
+    ``read_outstanding()`` reads the amount still due (only when a payment is inferred)."""
+    gateways = [g for g in (gateways or []) if _text(g)]
+    if len(gateways) != 1 or total is None:
+        return []  # several gateways without transactions: the split is unknown, infer nothing
+    gateway = _text(gateways[0])
+    outstanding = read_outstanding() or ZERO
+    if financial_status in ("paid", "partially_paid", "partially_refunded", "refunded"):
+        amount, kind = total - outstanding if financial_status == "partially_paid" else total, "sale"
+    elif financial_status == "authorized":
+        amount, kind = total, "authorization"
+    else:
+        return []
+    if amount <= 0:
+        return []
+    return [canonical.Payment(gateway=gateway, transaction_id=None, amount=amount, currency=currency, kind=kind,
+                              status="success", is_gift_card=gateway == GIFT_CARD_GATEWAY)]

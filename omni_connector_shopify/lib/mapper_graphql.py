@@ -25,9 +25,6 @@ from .mapper_common import (
     _DISCOUNT_KIND,
     _FINANCIAL,
     _FULFILLMENT,
-    _TX_KIND,
-    _TX_STATUS,
-    GIFT_CARD_GATEWAY,
     ZERO,
     FieldError,
     ValidationError,
@@ -38,7 +35,12 @@ from .mapper_common import (
     _join,
     _obj,
     _text,
+    build_address,
+    build_payment,
     canonical,
+    guest_customer,
+    inferred_payments,
+    payment_kinds,
     validate,
 )
 from .payouts import build_settlement, check_payout, settlement_lines
@@ -99,22 +101,11 @@ def _allocated(owner, path, by_index):
     return total
 
 
-def _address(data, path):
-    if not data:
-        return None
-    _obj(data, path)
-    return canonical.Address(
-        first_name=_text(data.get("firstName")),
-        last_name=_text(data.get("lastName")),
-        company=_text(data.get("company")),
-        street=_text(data.get("address1")),
-        street2=_text(data.get("address2")),
-        city=_text(data.get("city")),
-        zip=_text(data.get("zip")),
-        state_code=_text(data.get("provinceCode")),
-        country_code=(_text(data.get("countryCodeV2") or data.get("countryCode")) or "").upper() or None,
-        phone=_text(data.get("phone")),
-    )
+GRAPHQL_ADDRESS = {
+    "first_name": "firstName", "last_name": "lastName", "company": "company", "street": "address1",
+    "street2": "address2", "city": "city", "zip": "zip", "state_code": "provinceCode",
+    "country_code": ("countryCodeV2", "countryCode"), "phone": "phone",
+}
 
 
 def _line(item, path, by_index):
@@ -218,40 +209,24 @@ def _customer(data, order_email, billing):
             last_name=_text(data.get("lastName")),
             phone=_text((data.get("defaultPhoneNumber") or {}).get("phoneNumber")),
         )
-    if not order_email:
-        return None
-    billing = billing if isinstance(billing, Mapping) else {}
-    return canonical.Customer(  # guest checkout: no account, the checkout's email and name
-        external_id=None,
-        email=order_email,
-        first_name=_text(billing.get("firstName")),
-        last_name=_text(billing.get("lastName")),
-        phone=_text(billing.get("phone")),
-        company=_text(billing.get("company")),
-    )
+    return guest_customer(order_email, billing, GRAPHQL_ADDRESS)
 
 
 def _payment(tx, path, default_currency):
     _obj(tx, path)
-    kind = _TX_KIND.get(str(tx.get("kind") or "").lower())
-    status = _TX_STATUS.get(str(tx.get("status") or "success").lower())
-    if kind is None or status is None:
-        return None  # change, suggested_refund...: not money that moved
-    gateway = _text(tx.get("gateway")) or "unknown"
+    kinds = payment_kinds(tx.get("kind"), tx.get("status"))
+    if kinds is None:
+        return None
     amount_set = tx.get("amountSet") or {}
-    amount = _amount(amount_set, _join(path, "amountSet"))
-    currency = _text((amount_set.get("shopMoney") or {}).get("currencyCode")) or default_currency
-    return canonical.Payment(
-        gateway=gateway,
+    return build_payment(
+        kinds,
+        gateway=tx.get("gateway"),
         transaction_id=_legacy(tx.get("id")),
-        amount=abs(amount),
-        currency=(currency or "").upper() or None,
-        kind=kind,
-        status=status,
+        amount=_amount(amount_set, _join(path, "amountSet")),
+        currency=_text((amount_set.get("shopMoney") or {}).get("currencyCode")) or default_currency,
         processed_at=_datetime(tx.get("processedAt"), _join(path, "processedAt"), required=False),
-        is_gift_card=gateway == GIFT_CARD_GATEWAY,
-        gateway_reference=_ident(tx.get("authorizationCode")),
-        parent_transaction_id=_legacy((tx.get("parentTransaction") or {}).get("id")),
+        reference=_ident(tx.get("authorizationCode")),
+        parent=_legacy((tx.get("parentTransaction") or {}).get("id")),
     )
 
 
@@ -272,22 +247,14 @@ def map_graphql_transactions(transactions, currency) -> list[canonical.Payment]:
 
 
 def _inferred_payments(node, currency, financial_status, total):
-    """Payments implied when the order lists no transaction (as ``mapper._inferred_payments``)."""
-    gateways = [g for g in (node.get("paymentGatewayNames") or []) if _text(g)]
-    if len(gateways) != 1 or total is None:
-        return []  # several gateways without transactions: the split is unknown, infer nothing
-    gateway = _text(gateways[0])
-    outstanding = _amount(node.get("totalOutstandingSet"), "totalOutstandingSet", required=False) or ZERO
-    if financial_status in ("paid", "partially_paid", "partially_refunded", "refunded"):
-        amount, kind = total - outstanding if financial_status == "partially_paid" else total, "sale"
-    elif financial_status == "authorized":
-        amount, kind = total, "authorization"
-    else:
-        return []
-    if amount <= 0:
-        return []
-    return [canonical.Payment(gateway=gateway, transaction_id=None, amount=amount, currency=currency, kind=kind,
-                              status="success", is_gift_card=gateway == GIFT_CARD_GATEWAY)]
+    """Payments implied when the order lists no transaction (as for a webhook body)."""
+    return inferred_payments(
+        node.get("paymentGatewayNames"),
+        lambda: _amount(node.get("totalOutstandingSet"), "totalOutstandingSet", required=False),
+        currency,
+        financial_status,
+        total,
+    )
 
 
 def graphql_order_keys(node: Mapping[str, Any]) -> tuple[str, Any]:
@@ -334,8 +301,8 @@ def map_graphql_order(node: Mapping[str, Any]) -> canonical.Order:
 
     email = _text(node.get("email"))
     customer = guard(_customer, node.get("customer"), email, node.get("billingAddress"))
-    billing = guard(_address, node.get("billingAddress"), "billingAddress")
-    shipping = guard(_address, node.get("shippingAddress"), "shippingAddress")
+    billing = guard(build_address, node.get("billingAddress"), "billingAddress", GRAPHQL_ADDRESS)
+    shipping = guard(build_address, node.get("shippingAddress"), "shippingAddress", GRAPHQL_ADDRESS)
 
     transactions = nodes(node.get("transactions"))
     payments = guard(map_graphql_transactions, transactions, currency) or []

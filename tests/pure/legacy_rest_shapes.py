@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from omni_connector_shopify.lib.graphql import _PAYOUT_SUMMARY, legacy_id
+from omni_connector_shopify.lib.graphql import nodes as _nodes
+from omni_connector_shopify.lib.mapper_graphql import _legacy_text, _money_text
 
 # ------------------------------------------------------ GraphQL -> REST-shaped order
 _FULFILLMENT_STATUS = {
@@ -55,16 +57,6 @@ def _allocations(items):
         }
         for a in items or []
     ]
-
-
-def _nodes(connection):
-    if isinstance(connection, list):
-        return connection
-    if not connection:
-        return []
-    if "nodes" in connection:
-        return connection.get("nodes") or []
-    return [edge.get("node") for edge in connection.get("edges") or []]
 
 
 def _address(addr):
@@ -288,20 +280,6 @@ _BALANCE_TYPES = {
     "TRANSFER_FAILURE": "payout_failure",
     "TRANSFER_CANCEL": "payout_cancellation",
 }
-
-
-def _money_text(money):
-    """A ``MoneyV2`` (or a bare amount) -> decimal string, exact (``'-41.9'`` stays so); None stays None."""
-    amount = money.get("amount") if isinstance(money, Mapping) else money
-    if amount is None or amount == "":
-        return None
-    return format(Decimal(str(amount)), "f")
-
-
-def _legacy_text(value):
-    """gid or number -> the legacy numeric id as a string; None stays None."""
-    legacy = legacy_id(value)
-    return None if legacy is None else str(legacy)
 
 
 def rest_payout_from_graphql(node: Mapping[str, Any]) -> dict:
