@@ -40,9 +40,10 @@ class OmniBackend(models.Model):
     def _shopify_import_order(self, event):
         """Order body (webhook or poll) -> canonical order -> the shared importer.
 
-        A version already applied (same ``updated_at``, e.g. delivered by webhook and by
-        poll) and a version that changes nothing the order sells (Shopify rewrites tags,
-        fulfillment status... on every ``orders/updated``) only refresh the binding.
+        A version that changes nothing the order sells (the same version delivered by webhook
+        and by poll, or Shopify rewriting tags, fulfillment status... on every
+        ``orders/updated``) only refreshes the binding; a version with the same ``updated_at``
+        as the applied one but other content is applied.
         """
         payload = self._shopify_payload(event)
         polled = event.topic == POLL_TOPIC  # a GraphQL Order node; a webhook's is REST JSON
@@ -58,30 +59,42 @@ class OmniBackend(models.Model):
         sale = binding._omni_record() if binding else None
         version = parse_timestamp(updated_at)
         version = version.replace(microsecond=0) if version else None
-        if sale and version and binding.external_updated_at == version:
-            return sale
-        try:
-            if polled:
-                order = map_graphql_order(payload)  # the node lists its transactions
-            else:
-                payments = self._shopify_order_payments(payload) if self._shopify_needs_transactions(
-                    payload, sale) else None
-                order = map_order(payload, payments=payments)
-        except ValidationError as error:
-            raise BusinessError(
-                self.env._("Shopify order %(order)s cannot be read: %(error)s", order=order_id, error=error),
-                category="validation",
-            ) from error
+        # Shopify's updated_at has one-second resolution: two edits in one second share it, so
+        # a version whose timestamp ties the applied one is decided by content (the digest),
+        # read first without the transactions (the digest leaves payments out).
+        tie = bool(sale and version and binding.external_updated_at == version)
+        order = self._shopify_map_order(payload, order_id, polled, sale, read_transactions=not tie)
         digest = order_content_digest(order)
         if sale and sale.shopify_content_digest == digest:
             Binding._omni_bind(self, sale, order_id, external_updated_at=version)
             return sale
+        if tie and not polled:
+            order = self._shopify_map_order(payload, order_id, polled, sale, read_transactions=True)
         sale = self.env["omni.order.importer"]._omni_import_order(self, order, event)
         values = {"shopify_content_digest": digest}
         if order.is_test and not sale.shopify_is_test:
             values["shopify_is_test"] = True
         sale.sudo().write(values)
         return sale
+
+    def _shopify_map_order(self, payload, order_id, polled, sale, read_transactions=True):
+        """The canonical order of a webhook body (REST) or a polled node (GraphQL).
+
+        With ``read_transactions``, a webhook body that will register a payment is completed
+        with the order's transactions read through the API (``_shopify_order_payments``).
+        """
+        try:
+            if polled:
+                return map_graphql_order(payload)  # the node lists its transactions
+            payments = None
+            if read_transactions and self._shopify_needs_transactions(payload, sale):
+                payments = self._shopify_order_payments(payload)
+            return map_order(payload, payments=payments)
+        except ValidationError as error:
+            raise BusinessError(
+                self.env._("Shopify order %(order)s cannot be read: %(error)s", order=order_id, error=error),
+                category="validation",
+            ) from error
 
     def _shopify_needs_transactions(self, payload, sale):
         """Whether to read the order's transactions: a payment will be registered and the body
