@@ -386,8 +386,16 @@ class OmniBackend(models.Model):
 
     # ------------------------------------------------------- connector hooks
 
+    # Every hook's default handles the built-in channels (test, custom) or refuses clearly; a
+    # connector overrides each for its channel and calls super() for the others. The kit
+    # (omni_backend_kit.py, omni_event_outbox.py) holds what every connector shares.
+
     def _omni_test_connection(self):
-        """Return a short human message on success; raise an OmniError otherwise."""
+        """Reach the channel with the backend's credentials.
+
+        :return: a short human message on success
+        :raises OmniError: (TransientError, BusinessError...) otherwise
+        """
         self.ensure_one()
         if self.channel == "test":
             return self.env._("The test channel is always reachable.")
@@ -475,6 +483,46 @@ class OmniBackend(models.Model):
         """
         self.ensure_one()
         raise UserError(self.env._("The channel %s does not pay out through Odoo Omnichannel.", self.channel))
+
+    def _omni_push_outbox_batch(self, events):
+        """Push a batch of claimed outgoing events of one topic in as few channel calls as it takes.
+
+        Called by a connector's handler for the event the processor claimed, with more events
+        of the same topic it claimed through ``omni.event._omni_claim_batch``. The handler's
+        event gets its outcome from the processor; the others are finished with
+        ``_omni_finish_many`` in the same transaction, so a failure rolls the batch back.
+
+        :return: the number of changes sent
+        :raises TransientError: (the whole batch retries; mark it with
+            ``_omni_pause_on_error`` to pause the backend's pushes of this topic)
+        """
+        self.ensure_one()
+        raise PermanentError(self.env._("The channel %s does not push batches.", self.channel))
+
+    def _omni_poll(self, resource_type, since):
+        """Read the channel's ``resource_type`` objects changed since ``since`` into the inbox.
+
+        The polling backstop: each version goes through ``omni.event._omni_store_incoming``
+        with a key that recognises a version a webhook already delivered. ``since`` comes
+        from ``_omni_checkpoint_since`` (checkpoint minus overlap); ``_omni_run_poll`` calls
+        this hook and advances the checkpoint when it returns.
+
+        :return: ``(stored, read)``: new events stored, objects read
+        :raises: the client's errors (the caller files them; the checkpoint stays)
+        """
+        self.ensure_one()
+        raise UserError(self.env._("The channel %s has no polling backstop.", self.channel))
+
+    def _omni_register_webhooks(self):
+        """Subscribe every topic the connector handles to ``webhook_url`` (idempotent).
+
+        :return: ``{"created": n, "updated": n, "unchanged": n}``
+        :raises: the client's errors
+        """
+        self.ensure_one()
+        if self.channel in ("test", "custom"):
+            return {"created": 0, "updated": 0, "unchanged": 0}  # they post to webhook_url as they are
+        raise UserError(self.env._("The channel %s cannot register webhooks from Odoo.", self.channel))
 
     def _omni_handle_test_event(self, event):
         """The diagnostic channel: ``{"resource": "42", "name": "Ping"}`` upserts a contact.

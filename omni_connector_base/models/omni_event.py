@@ -496,6 +496,8 @@ class OmniEvent(models.Model):
         try:
             with self.env.cr.savepoint():
                 event._omni_check_stale()
+                if event.direction == "out":
+                    backend._omni_check_pause(event.topic)  # the circuit breaker (omni_backend_kit.py)
                 result = backend._omni_handle_event(event)
                 self.env.flush_all()
         except StaleEvent as outcome:
@@ -507,6 +509,7 @@ class OmniEvent(models.Model):
             self._omni_finish("dead", attempts, error=outcome.message)
             self.env["omni.exception"]._omni_raise_for_event(self, outcome)
         except TransientError as outcome:
+            backend._omni_apply_error_pause(outcome)  # after the rollback, so the pause is kept
             self._omni_fail_transient(attempts, outcome.message, outcome.retry_after, outcome)
         except UserError as error:
             # Odoo's own business rules refused (a locked period, a missing account...): a

@@ -2,6 +2,7 @@ from . import (
     test_access,
     test_api,
     test_concurrency,
+    test_connector_kit,
     test_cron_budget,
     test_importer,
     test_importer_after_sale,

@@ -1,9 +1,9 @@
 """Shopify payloads -> canonical records (no ``odoo`` import).
 
-Input is the REST-shaped JSON Shopify delivers in webhooks (``orders/*``,
-``refunds/create``, ``fulfillments/*``) -- and that
-``client.rest_order_from_graphql`` produces for polled orders, so both paths map
-the same way. **Parse the raw body with** ``json.loads(raw, parse_float=Decimal)``
+Input is the REST JSON Shopify delivers in webhooks (``orders/*``,
+``refunds/create``, ``fulfillments/*``); the GraphQL nodes the client reads (polled
+orders, order transactions, payouts) are mapped by ``mapper_graphql.py``.
+**Parse the raw body with** ``json.loads(raw, parse_float=Decimal)``
 (:func:`load_payload` does): Shopify writes some amounts and every tax rate as JSON
 numbers, and a float would lose cents. A float reaching the mapper is refused with a
 ``ValidationError`` rather than rounded.
@@ -33,137 +33,37 @@ Every mapping problem raises the canonical ``ValidationError``; field paths name
 Shopify field (``line_items[1].price``) so a person knows where to look. Messages
 never repeat values (personal data).
 """
-
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-try:
-    from odoo.addons.omni_connector_base.canonical import model as canonical
-    from odoo.addons.omni_connector_base.canonical.money import to_decimal
-    from odoo.addons.omni_connector_base.canonical.parse import parse_datetime, validate
-except ImportError:  # pure-Python tests load the addons without Odoo
-    from omni_connector_base.canonical import model as canonical
-    from omni_connector_base.canonical.money import to_decimal
-    from omni_connector_base.canonical.parse import parse_datetime, validate
-
-ValidationError = canonical.ValidationError
-FieldError = canonical.FieldError
-ZERO = Decimal(0)
-
-_FINANCIAL = {
-    None: "pending",
-    "": "pending",
-    "pending": "pending",
-    "authorized": "authorized",
-    "partially_paid": "partially_paid",
-    "paid": "paid",
-    "partially_refunded": "partially_refunded",
-    "refunded": "refunded",
-    "voided": "voided",
-    "expired": "voided",  # an authorization that lapsed: no money was taken
-    "unpaid": "unpaid",
-}
-_FULFILLMENT = {
-    None: "unfulfilled",
-    "": "unfulfilled",
-    "unfulfilled": "unfulfilled",
-    "partial": "partial",
-    "fulfilled": "fulfilled",
-    "restocked": "unfulfilled",  # items went back to stock: nothing is out with the buyer
-}
-_TX_KIND = {
-    "sale": "sale",
-    "authorization": "authorization",
-    "emv_authorization": "authorization",
-    "capture": "capture",
-    "refund": "refund",
-    "void": "void",
-}
-_TX_STATUS = {"success": "success", "pending": "pending", "failure": "failure", "error": "error"}
-_DISCOUNT_KIND = {"percentage": "percentage", "fixed_amount": "fixed", "shipping": "shipping"}
-_RESTOCK_TYPES = {"return", "cancel", "legacy_restock"}
-GIFT_CARD_GATEWAY = "gift_card"
-
-
-def load_payload(raw_body: bytes | str) -> dict:
-    """Decode a webhook body with ``parse_float=Decimal``; ``ValidationError`` if not a JSON object."""
-    try:
-        data = json.loads(raw_body, parse_float=Decimal)
-    except (ValueError, TypeError):
-        raise ValidationError([FieldError("$", "is not valid JSON")]) from None
-    if not isinstance(data, dict):
-        raise ValidationError([FieldError("$", "must be a JSON object")])
-    return data
-
-
-# ------------------------------------------------------------------------ helpers
-def _fail(path, message):
-    raise ValidationError([FieldError(path, message)])
-
-
-def _obj(data, path):
-    if not isinstance(data, Mapping):
-        _fail(path or "$", "must be an object")
-    return data
-
-
-def _list(data, key, path):
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        _fail(_join(path, key), "must be a list")
-    return value
-
-
-def _join(path, key):
-    return f"{path}.{key}" if path else key
-
-
-def _text(value):
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _ident(value):
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _dec(value, path, *, required=True):
-    if value is None or value == "":
-        if required:
-            _fail(path, "is required")
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-    return to_decimal(value, path)
-
-
-def _shop_amount(data, key, path, *, required=True):
-    """``data[key + '_set'].shop_money.amount`` when present, else ``data[key]``."""
-    money_set = data.get(f"{key}_set")
-    if isinstance(money_set, Mapping) and isinstance(money_set.get("shop_money"), Mapping):
-        shop = money_set["shop_money"]
-        if shop.get("amount") not in (None, ""):
-            return _dec(shop.get("amount"), _join(path, f"{key}_set.shop_money.amount"))
-    return _dec(data.get(key), _join(path, key), required=required)
-
-
-def _datetime(value, path, *, required=True):
-    if value in (None, ""):
-        if required:
-            _fail(path, "is required")
-        return None
-    return parse_datetime(value, path)
+from .mapper_common import (
+    _DISCOUNT_KIND,
+    _FINANCIAL,
+    _FULFILLMENT,
+    _RESTOCK_TYPES,
+    ZERO,
+    FieldError,
+    ValidationError,
+    _datetime,
+    _dec,
+    _fail,
+    _ident,
+    _join,
+    _list,
+    _obj,
+    _shop_amount,
+    _text,
+    build_address,
+    build_payment,
+    canonical,
+    guest_customer,
+    inferred_payments,
+    load_payload,
+    payment_kinds,
+    validate,
+)
 
 
 def _tax_lines(owner, path):
@@ -193,31 +93,22 @@ def _allocated(owner, path, by_index=None):
     return total
 
 
+REST_ADDRESS = {
+    "first_name": "first_name", "last_name": "last_name", "company": "company", "street": "address1",
+    "street2": "address2", "city": "city", "zip": "zip", "state_code": "province_code",
+    "country_code": "country_code", "phone": "phone",
+}
+
+
 def _address(data, path):
-    if not data:
-        return None
-    _obj(data, path)
-    return canonical.Address(
-        first_name=_text(data.get("first_name")),
-        last_name=_text(data.get("last_name")),
-        company=_text(data.get("company")),
-        street=_text(data.get("address1")),
-        street2=_text(data.get("address2")),
-        city=_text(data.get("city")),
-        zip=_text(data.get("zip")),
-        state_code=_text(data.get("province_code")),
-        country_code=(_text(data.get("country_code")) or "").upper() or None,
-        phone=_text(data.get("phone")),
-    )
+    return build_address(data, path, REST_ADDRESS)
 
 
 def _payment(tx, path, default_currency):
     _obj(tx, path)
-    kind = _TX_KIND.get(str(tx.get("kind") or "").lower())
-    status = _TX_STATUS.get(str(tx.get("status") or "success").lower())
-    if kind is None or status is None:
-        return None  # change, suggested_refund...: not money that moved
-    gateway = _text(tx.get("gateway")) or "unknown"
+    kinds = payment_kinds(tx.get("kind"), tx.get("status"))
+    if kinds is None:
+        return None
     amount = _shop_amount(tx, "amount", path)
     shop_money = (
         (tx.get("amount_set") or {}).get("shop_money") if isinstance(tx.get("amount_set"), Mapping) else None
@@ -226,56 +117,40 @@ def _payment(tx, path, default_currency):
         currency = _text(shop_money.get("currency_code")) or default_currency
     else:
         currency = _text(tx.get("currency")) or default_currency
-    currency = (currency or "").upper() or None
     receipt = tx.get("receipt") if isinstance(tx.get("receipt"), Mapping) else {}
-    return canonical.Payment(
-        gateway=gateway,
+    return build_payment(
+        kinds,
+        gateway=tx.get("gateway"),
         transaction_id=_ident(tx.get("id")),
-        amount=abs(amount),
+        amount=amount,
         currency=currency,
-        kind=kind,
-        status=status,
         processed_at=_datetime(
             tx.get("processed_at") or tx.get("created_at"), _join(path, "processed_at"), required=False
         ),
-        is_gift_card=gateway == GIFT_CARD_GATEWAY,
-        gateway_reference=_ident(tx.get("authorization")) or _ident(receipt.get("charge_id")),
-        parent_transaction_id=_ident(tx.get("parent_id")),
+        reference=_ident(tx.get("authorization")) or _ident(receipt.get("charge_id")),
+        parent=_ident(tx.get("parent_id")),
     )
 
 
 def _inferred_payments(data, currency, financial_status, total):
     """Payments implied by a webhook body without ``transactions`` (see module docstring)."""
-    gateways = [g for g in (data.get("payment_gateway_names") or []) if _text(g)]
-    if len(gateways) != 1 or total is None:
-        # several gateways without transactions: the split is unknown, infer nothing
-        return []
-    gateway = _text(gateways[0])
-    outstanding = _shop_amount(data, "total_outstanding", "", required=False) or ZERO
-    if financial_status in ("paid", "partially_paid", "partially_refunded", "refunded"):
-        amount, kind = total - outstanding if financial_status == "partially_paid" else total, "sale"
-    elif financial_status == "authorized":
-        amount, kind = total, "authorization"
-    else:
-        return []
-    if amount <= 0:
-        return []
-    return [
-        canonical.Payment(
-            gateway=gateway,
-            transaction_id=None,
-            amount=amount,
-            currency=currency,
-            kind=kind,
-            status="success",
-            is_gift_card=gateway == GIFT_CARD_GATEWAY,
-        )
-    ]
+    return inferred_payments(
+        data.get("payment_gateway_names"),
+        lambda: _shop_amount(data, "total_outstanding", "", required=False),
+        currency,
+        financial_status,
+        total,
+    )
 
 
 # -------------------------------------------------------------------------- order
-def map_order(payload: Mapping[str, Any]) -> canonical.Order:
-    """Shopify order (``orders/*`` webhook body, REST shape) -> validated canonical ``Order``."""
+def map_order(payload: Mapping[str, Any], *, payments: list | None = None) -> canonical.Order:
+    """Shopify order (``orders/*`` webhook body, REST shape) -> validated canonical ``Order``.
+
+    ``payments``: canonical payments read apart (the order's transactions through the API,
+    ``mapper_graphql.map_graphql_transactions``); they replace the body's transactions and
+    the inference from its gateways.
+    """
     data = _obj(payload, "$")
     errors = []
 
@@ -334,13 +209,14 @@ def map_order(payload: Mapping[str, Any]) -> canonical.Order:
     billing = guard(_address, data.get("billing_address"), "billing_address")
     shipping = guard(_address, data.get("shipping_address"), "shipping_address")
 
-    payments = []
     transactions = guard(_list, data, "transactions", "") or []
+    read_apart = payments is not None
+    transactions, payments = ((), list(payments)) if read_apart else (transactions, [])
     for index, tx in enumerate(transactions):
         payment = guard(_payment, tx, f"transactions[{index}]", currency)
         if payment is not None:
             payments.append(payment)
-    if not transactions and financial_status and currency:
+    if not transactions and not read_apart and financial_status and currency:
         payments = guard(_inferred_payments, data, currency, financial_status, total) or []
 
     note_attributes = {}
@@ -481,17 +357,7 @@ def _customer(data, order_email, billing):
             last_name=_text(data.get("last_name")),
             phone=_text(data.get("phone")),
         )
-    if not order_email:
-        return None
-    billing = billing if isinstance(billing, Mapping) else {}
-    return canonical.Customer(  # guest checkout: no account, the checkout's email and name
-        external_id=None,
-        email=order_email,
-        first_name=_text(billing.get("first_name")),
-        last_name=_text(billing.get("last_name")),
-        phone=_text(billing.get("phone")),
-        company=_text(billing.get("company")),
-    )
+    return guest_customer(order_email, billing, REST_ADDRESS)
 
 
 # ------------------------------------------------------------------------- refund

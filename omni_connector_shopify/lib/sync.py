@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from .graphql import legacy_id
 from .webhook import parse_timestamp, webhook_keys
 
 # Topics the connector subscribes to (``Register webhooks``).
@@ -81,8 +82,10 @@ def polled_order_event_values(order: Mapping[str, Any]) -> dict:
     version twice (the overlap) stores it once; the webhook of that version has another
     key, and the order handler recognises the version it already applied.
     """
-    order_id = str(order["id"])
-    updated = parse_timestamp(order.get("updated_at")) or parse_timestamp(order.get("created_at"))
+    # The GraphQL Order node the client reads (REST bodies are read the same way).
+    order_id = str(legacy_id(order.get("legacyResourceId") or order["id"]))
+    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at")) or parse_timestamp(
+        order.get("createdAt") or order.get("created_at"))
     stamp = updated.isoformat() if updated else "unknown"
     return {
         "idempotency_key": f"poll:{order_id}:{stamp}",

@@ -39,7 +39,7 @@ REASON_WRONG_SHOP = "wrong shop"
 
 _RESOURCE_MODELS = (
     ("orders/", "sale.order"),
-    ("refunds/", "omni.refund"),
+    ("refunds/", "account.move"),
     ("fulfillments/", "stock.picking"),
     ("app/", "omni.backend"),
 )
@@ -151,7 +151,7 @@ def webhook_keys(
       delivery), else ``X-Shopify-Event-Id``, else ``sha256(topic + body)`` -- over
       ``raw_body`` when given, else over the payload's canonical JSON;
     * ``topic``: ``X-Shopify-Topic``;
-    * ``resource_model``: ``sale.order`` (``orders/*``), ``omni.refund``
+    * ``resource_model``: ``sale.order`` (``orders/*``), ``account.move``
       (``refunds/*``), ``stock.picking`` (``fulfillments/*``), ``omni.backend``
       (``app/*``), else None;
     * ``resource_key``: the *order* id for ``orders/*``, ``refunds/*`` and

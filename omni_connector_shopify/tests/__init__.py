@@ -1,1 +1,7 @@
-from . import test_shopify_backend, test_shopify_inbound, test_shopify_outbound
+from . import (
+    test_shopify_backend,
+    test_shopify_contract,
+    test_shopify_inbound,
+    test_shopify_outbound,
+    test_shopify_repairs,
+)

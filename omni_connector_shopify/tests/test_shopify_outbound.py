@@ -7,8 +7,6 @@ from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.omni_connector_shopify.models import omni_backend
-
 from .common import MUG_LINE, ORDER_ID, SHIRT_LINE, ShopifyCase, dumps, fixture
 
 
@@ -17,8 +15,7 @@ class TestShopifyStockExport(ShopifyCase):
     def setUp(self):
         super().setUp()
         self.backend.action_shopify_import_variants()
-        omni_backend._STOCK_BREAKER.clear()
-        self.addCleanup(omni_backend._STOCK_BREAKER.clear)
+        self.backend._omni_resume()
 
     def _set_on_hand(self, product, quantity):
         """An inventory adjustment, as a person makes it."""
@@ -160,7 +157,7 @@ class TestShopifyStockExport(ShopifyCase):
         mark = len(self.sim.requests)
         self.process()
         self.assertEqual(self.sim.requests[mark:], [])
-        omni_backend._STOCK_BREAKER.clear()
+        self.backend._omni_resume()
         self._omni_make_due(events)
         self.process()
         self.assertEqual(set(events.mapped("state")), {"done"})

@@ -143,7 +143,7 @@ class TestShopifyPaymentsFetch(ReconciliationCommon):
         self.assertFalse(self._open_exceptions(settlement))
 
     def test_pagination_over_several_pages(self):
-        omni_backend = importlib.import_module("odoo.addons.omni_connector_shopify.models.omni_backend")
+        omni_backend = importlib.import_module("odoo.addons.omni_connector_shopify.models.shopify_payouts")
         self._add_copies(5, 700000001)
         self._add_copies(2, 710000001, status="scheduled")
         with patch.object(omni_backend, "PAYOUT_PAGE_SIZE", 2), \
@@ -195,7 +195,7 @@ class TestShopifyPaymentsFetch(ReconciliationCommon):
         self.assertFalse(self._pages("payments_transfer_id:"), "no transactions are read before they are needed")
         transactions = payouts[0][1]()
         self.assertEqual(len(transactions), 5)
-        self.assertEqual({t["payout_id"] for t in transactions}, {PAYOUT_ID})
+        self.assertEqual({t["associatedPayout"]["id"].rsplit("/", 1)[-1] for t in transactions}, {PAYOUT_ID})
         self.assertFalse(self.backend._omni_shopify_payouts(date(2026, 12, 1)))
 
 

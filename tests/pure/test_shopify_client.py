@@ -19,7 +19,7 @@ from omni_connector_shopify.lib.client import (
     normalize_shop_domain,
     topic_enum,
 )
-from omni_connector_shopify.lib.mapper import map_order
+from omni_connector_shopify.lib.mapper_graphql import map_graphql_order, nodes
 from tests.simulators.shopify_sim import FakeClock, ShopifySimulator
 
 pytestmark = pytest.mark.slow
@@ -105,21 +105,21 @@ def test_orders_updated_since_paginates_and_filters(sim, client):
     lists = [r for r in sim.requests if r.get("operation") == "orders"]
     assert len(lists) == 2  # 6 orders, 3 per page
     for order in orders:
-        assert check_totals(map_order(order)).ok
+        assert check_totals(map_graphql_order(order)).ok
 
 
 def test_order_line_items_are_paginated_to_completion(sim, client):
     seed_orders(sim, 1, lines=5)
     (order,) = client.iter_orders_updated_since("2026-01-01T00:00:00Z", line_items_per_page=2)
-    assert len(order["line_items"]) == 5
-    assert len({line["id"] for line in order["line_items"]}) == 5
+    assert len(nodes(order["lineItems"])) == 5
+    assert len({line["id"] for line in nodes(order["lineItems"])}) == 5
     assert sum(1 for r in sim.requests if r.get("operation") == "order") == 3
 
 
 def test_polled_fixture_order_maps_like_the_webhook(sim, client):
     sim.add_order_from_rest(ORDER)
     (polled,) = client.iter_orders_updated_since("2026-11-20T09:14:05Z")
-    order = map_order(polled)
+    order = map_graphql_order(polled)
     assert (order.total, order.total_tax) == (Decimal("70.60"), Decimal("11.27"))
     assert check_totals(order).ok
     assert client.get_order("gid://shopify/Order/404") is None

@@ -161,7 +161,7 @@ def test_retries_of_one_delivery_share_the_key_but_two_topics_do_not():
         ("orders/updated", {"id": 5829417091234}, "sale.order", "5829417091234"),
         ("orders/cancelled", {"id": 42, "updated_at": None}, "sale.order", "42"),
         ("orders/edited", {"order_edit": {"id": 1, "order_id": 77}}, "sale.order", "77"),
-        ("refunds/create", {"id": 96040001, "order_id": 5829417091234}, "omni.refund", "5829417091234"),
+        ("refunds/create", {"id": 96040001, "order_id": 5829417091234}, "account.move", "5829417091234"),
         ("fulfillments/create", {"id": 55, "order_id": 5829417091234}, "stock.picking", "5829417091234"),
         ("fulfillments/update", {"id": 55, "order_id": 5829417091234}, "stock.picking", "5829417091234"),
         ("app/uninstalled", {"id": 1, "name": "Acme"}, "omni.backend", "acme-retail.myshopify.com"),
