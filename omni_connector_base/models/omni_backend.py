@@ -8,6 +8,7 @@ from odoo.tools import ormcache
 from ..pipeline.errors import BusinessError, PermanentError, TransientError
 from ..pipeline.signatures import payload_digest, verify_hmac_sha256_base64
 from ..pipeline.timestamps import parse_utc
+from .omni_access import check_omni_manager
 
 # Backend fields the importer's cached lookups depend on (see _omni_tax_id_for and friends).
 LOOKUP_FIELDS = {"company_id", "shipping_product_id", "tax_map_ids", "shipping_map_ids", "payment_rule_ids",
@@ -276,6 +277,7 @@ class OmniBackend(models.Model):
 
     def action_process_now(self):
         """Run the event processor now instead of waiting for the cron."""
+        check_omni_manager(self.env)
         self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
         return True
 

@@ -16,6 +16,7 @@ from odoo.tools import SQL
 from ..pipeline.backoff import retry_delay
 from ..pipeline.errors import BusinessError, ConcurrentDelivery, PermanentError, StaleEvent, TransientError
 from ..pipeline.masking import mask_text
+from .omni_access import check_omni_manager
 
 _logger = logging.getLogger(__name__)
 
@@ -596,6 +597,7 @@ class OmniEvent(models.Model):
         Handlers are idempotent (bindings and digests), so replaying a done event re-applies
         the same state and creates nothing twice.
         """
+        check_omni_manager(self.env)
         replayable = self.filtered(lambda event: event.state in ("done", "dead", "blocked", "skipped", "retry"))
         if not replayable and self:
             raise UserError(self.env._("Only finished or failed events can be replayed; these are already queued."))
@@ -611,6 +613,7 @@ class OmniEvent(models.Model):
 
     def action_process_now(self):
         """Process these events now in this transaction (for a person testing a fix)."""
+        check_omni_manager(self.env)
         events = self.filtered(lambda event: event.state in ("pending", "retry"))
         events.sudo()._omni_process()
         return True

@@ -6,5 +6,6 @@ from . import (
     test_importer,
     test_importer_concurrency,
     test_processor,
+    test_rpc_access,
     test_webhook,
 )
