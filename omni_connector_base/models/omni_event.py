@@ -335,14 +335,7 @@ class OmniEvent(models.Model):
             self.env.cr.execute(SQL("SET LOCAL enable_sort = DEFAULT"))
             for event_id, backend_id, event_direction, resource_key, source_ts, due in candidates:
                 after = (due, event_id)
-                if resource_key and self._omni_has_earlier_unfinished(
-                        backend_id, event_direction, resource_key, source_ts, event_id):
-                    continue
-                # A conflict with another worker is expected under load and handled by the caller.
-                self.env.cr.execute(SQL(
-                    "SELECT id FROM omni_event WHERE id = %s AND state IN ('pending', 'retry') "
-                    "FOR UPDATE SKIP LOCKED", event_id), log_exceptions=False)
-                if self.env.cr.fetchone():
+                if self._omni_try_lock(event_id, backend_id, event_direction, resource_key, source_ts) == "ok":
                     claimed.append(event_id)
                     if len(claimed) == limit:
                         break
@@ -351,7 +344,21 @@ class OmniEvent(models.Model):
         return self.browse(claimed)
 
     @api.model
+    def _omni_try_lock(self, event_id, backend_id, direction, resource_key, source_ts):
+        """The one claim step the cron and *Process Now* share: ``"ok"`` when the event is now locked
+        by this transaction, ``"waiting"`` when an earlier event of its resource is unfinished,
+        ``"busy"`` when another worker holds it (or it is no longer pending or retrying)."""
+        if resource_key and self._omni_has_earlier_unfinished(backend_id, direction, resource_key, source_ts, event_id):
+            return "waiting"
+        # A conflict with another worker is expected under load and handled by the caller.
+        self.env.cr.execute(SQL(
+            "SELECT id FROM omni_event WHERE id = %s AND state IN ('pending', 'retry') "
+            "FOR UPDATE SKIP LOCKED", event_id), log_exceptions=False)
+        return "ok" if self.env.cr.fetchone() else "busy"
+
+    @api.model
     def _omni_active_backend_ids(self):
+        self.env["omni.backend"].flush_model(["active"])  # a channel archived or reactivated just now
         self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
         return [row[0] for row in self.env.cr.fetchall()]
 
@@ -612,11 +619,42 @@ class OmniEvent(models.Model):
             exception.message_post(body=self.env._("Event replayed by %s.", self.env.user.name))
 
     def action_process_now(self):
-        """Process these events now in this transaction (for a person testing a fix)."""
+        """Process these events now in this transaction (for a person testing a fix).
+
+        Through the cron's own claim: an event a worker is applying right now (row locked), one
+        waiting behind an earlier unfinished event of its resource, or one of an archived channel
+        is left alone, and the person is told why. Only the wait for the next attempt is skipped.
+        """
         check_omni_manager(self.env)
-        events = self.filtered(lambda event: event.state in ("pending", "retry"))
-        events.sudo()._omni_process()
-        return True
+        self.flush_model()
+        active = set(self._omni_active_backend_ids())
+        outcomes = {"ok": self.browse(), "waiting": self.browse(), "busy": self.browse(), "paused": self.browse()}
+        for event in self.filtered(lambda event: event.state in ("pending", "retry")):
+            if event.backend_id.id not in active:
+                outcome = "paused"
+            else:
+                outcome = self._omni_try_lock(event.id, event.backend_id.id, event.direction, event.resource_key,
+                                              event.source_ts or event.received_at)
+            outcomes[outcome] |= event
+        outcomes["ok"].sudo()._omni_process()
+        left = {name: events for name, events in outcomes.items() if name != "ok" and events}
+        if not left:
+            return True
+        reasons = {
+            "waiting": self.env._("waiting for an earlier event of the same object"),
+            "busy": self.env._("being processed by a worker right now"),
+            "paused": self.env._("their channel is archived"),
+        }
+        message = "; ".join(
+            self.env._("%(count)s not processed: %(reason)s", count=len(events), reason=reasons[name])
+            for name, events in left.items()
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": self.env._("Process Now"), "message": message, "type": "warning", "sticky": False,
+                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+        }
 
     def action_open_result(self):
         self.ensure_one()
