@@ -293,6 +293,9 @@ class OmniBackend(models.Model):
         result = super().write(vals)
         if LOOKUP_FIELDS.intersection(vals):
             self.env.registry.clear_cache()  # the importer's cached lookups (taxes, rules, shipping)
+        if vals.get("active"):
+            # Events of an archived channel wait (paused); they resume as soon as it is active again.
+            self.env["omni.event"]._omni_trigger_processor()
         return result
 
     def _omni_shipping_product(self, code):

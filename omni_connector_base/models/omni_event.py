@@ -100,6 +100,22 @@ class OmniEvent(models.Model):
     received_at = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     processed_at = fields.Datetime(readonly=True)
     exception_ids = fields.One2many("omni.exception", "event_id", readonly=True)
+    # Why a queued event does not move (computed on display: nothing to keep up to date).
+    waiting_event_id = fields.Many2one(
+        "omni.event",
+        string="Waiting For",
+        compute="_compute_queue_note",
+        search="_search_waiting_event_id",
+        help="The earlier unfinished event of the same object this one waits for: events of one object "
+        "are applied in source order, so it flows once that event is done, skipped or dead.",
+    )
+    is_paused = fields.Boolean(
+        string="Paused",
+        compute="_compute_queue_note",
+        search="_search_is_paused",
+        help="Queued for an archived channel: nothing is processed until the channel is active again.",
+    )
+    queue_note = fields.Char(string="Queue Status", compute="_compute_queue_note")
 
     _unique_idempotency = models.Constraint(
         "UNIQUE(backend_id, idempotency_key)",
@@ -118,6 +134,75 @@ class OmniEvent(models.Model):
     def _compute_display_name(self):
         for event in self:
             event.display_name = f"{event.topic or ''} {event.resource_key or ''}".strip() or self.env._("Event")
+
+    @api.depends("state", "backend_id.active", "resource_key", "source_ts")
+    def _compute_queue_note(self):
+        waiting = self._omni_waiting_for([event_id for event_id in self.ids if isinstance(event_id, int)])
+        for event in self:
+            queued = event.state in ("pending", "retry")
+            blocker = self.browse(waiting.get(event.id) or [])
+            event.waiting_event_id = blocker
+            event.is_paused = queued and not event.backend_id.active
+            if event.is_paused:
+                event.queue_note = self.env._(
+                    "Paused: the channel %s is archived; it resumes when the channel is active again.",
+                    event.backend_id.name)
+            elif blocker:
+                event.queue_note = self.env._(
+                    "Waiting for event %(id)s (%(state)s: %(name)s)", id=blocker.id,
+                    state=dict(EVENT_STATES)[blocker.state], name=blocker.display_name)
+            else:
+                event.queue_note = False
+
+    @api.model
+    def _omni_waiting_for(self, event_ids=None):
+        """``{event id: id of the earliest unfinished earlier event of its resource}`` for queued
+        events that wait (all of them when ``event_ids`` is None). Walks the resource index."""
+        if event_ids is not None and not event_ids:
+            return {}
+        self.flush_model(["state", "backend_id", "direction", "resource_key", "source_ts", "received_at"])
+        scope = SQL("e.id = ANY(%s)", list(event_ids)) if event_ids is not None else SQL("TRUE")
+        self.env.cr.execute(SQL(
+            """
+            SELECT e.id, w.id
+              FROM omni_event e
+             CROSS JOIN LATERAL (
+                   SELECT p.id FROM omni_event p
+                    WHERE p.backend_id = e.backend_id AND p.direction = e.direction
+                      AND p.resource_key = e.resource_key AND p.state IN %s
+                      AND (COALESCE(p.source_ts, p.received_at), p.id) < (COALESCE(e.source_ts, e.received_at), e.id)
+                    ORDER BY COALESCE(p.source_ts, p.received_at), p.id
+                    LIMIT 1) w
+             WHERE %s AND e.state IN ('pending', 'retry') AND e.resource_key IS NOT NULL
+            """,
+            ORDER_HOLDING_STATES, scope,
+        ))
+        return dict(self.env.cr.fetchall())
+
+    def _search_waiting_event_id(self, operator, value):
+        if operator in ("=", "!="):
+            values, positive = [value], operator == "="
+        elif operator in ("in", "not in"):
+            values, positive = list(value), operator == "in"
+        else:
+            return NotImplemented
+        values = [getattr(item, "id", item) or False for item in values]
+        waiting = self._omni_waiting_for()
+        if False in values:  # "not waiting" is the complement of the (small) set of waiting events
+            ids = [event_id for event_id, blocker in waiting.items() if blocker not in values]
+            return [("id", "not in" if positive else "in", ids)]
+        ids = [event_id for event_id, blocker in waiting.items() if blocker in values]
+        return [("id", "in" if positive else "not in", ids)]
+
+    def _search_is_paused(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            return NotImplemented
+        wanted = bool(value) if operator in ("=", "!=") else True in value
+        if operator in ("!=", "not in"):
+            wanted = not wanted
+        archived = self.env["omni.backend"].with_context(active_test=False).search([("active", "=", False)]).ids
+        paused = ["&", ("state", "in", ("pending", "retry")), ("backend_id", "in", archived)]
+        return paused if wanted else ["!", *paused]
 
     # ------------------------------------------------------------------ intake
 

@@ -7,6 +7,7 @@ from . import (
     test_importer_concurrency,
     test_process_now_lock,
     test_processor,
+    test_queue_visibility,
     test_rpc_access,
     test_webhook,
 )
