@@ -9,6 +9,7 @@ from odoo.http import request
 
 from ..models.omni_backend import dumps_headers
 from ..pipeline.errors import ConcurrentDelivery
+from ..pipeline.masking import exception_summary
 
 _logger = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ class OmniWebhookController(http.Controller):
     def omni_webhook(self, backend_id, **_kwargs):
         try:
             return self._omni_webhook(backend_id)
-        except Exception:
-            _logger.exception("omni webhook for backend %s failed", backend_id)
+        except Exception as error:  # the channel must get a clean, retryable answer
+            # Type and stack only: the message may quote the body (see exception_summary).
+            _logger.error("omni webhook for backend %s failed: %s", backend_id, exception_summary(error))
             request.env.cr.rollback()
             return _json(503, {"error": "temporarily unavailable"})
 

@@ -15,7 +15,7 @@ from odoo.tools import SQL
 
 from ..pipeline.backoff import retry_delay
 from ..pipeline.errors import BusinessError, ConcurrentDelivery, PermanentError, StaleEvent, TransientError
-from ..pipeline.masking import mask_text
+from ..pipeline.masking import exception_summary, mask_text
 from .omni_access import check_omni_manager
 
 _logger = logging.getLogger(__name__)
@@ -611,7 +611,8 @@ class OmniEvent(models.Model):
         except TRANSIENT_DB_ERRORS as error:
             self._omni_fail_transient(attempts, self.env._("Database conflict: %s", error.pgerror or error), None, None)
         except Exception as error:
-            _logger.exception("omni.event %s: unexpected error in handler", self.id)
+            # Type and stack only: the message may quote the customer (see exception_summary).
+            _logger.error("omni.event %s: unexpected error in handler: %s", self.id, exception_summary(error))
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
             self._omni_fail_transient(attempts, self.env._("Unexpected error: %s", detail), None, None)
         else:

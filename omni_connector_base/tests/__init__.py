@@ -5,6 +5,7 @@ from . import (
     test_cron_budget,
     test_importer,
     test_importer_concurrency,
+    test_log_masking,
     test_process_now_lock,
     test_processor,
     test_queue_visibility,
