@@ -44,6 +44,11 @@ class _Intake:
     """What one POST endpoint accepts and how its events are keyed."""
 
     topic: str
+    # What the event is about. A refund is keyed on its order (applied after, never alongside, the
+    # order's events) but is not a version of the order: it must never be compared with the order's
+    # last applied updated-at and skipped as stale (omni.event._omni_check_stale), so it carries
+    # its own model, as Shopify's refunds do.
+    resource_model: str
     parse: object  # dict -> canonical record, raises ValidationError
     keys: object  # record -> (resource_key, source_ts, derived idempotency key)
     checks: object  # record -> [FieldError] the API adds to the canonical rules
@@ -79,8 +84,8 @@ def _id_errors(field, value):
     return []
 
 
-ORDERS = _Intake("orders/upsert", order_from_dict, _order_keys, _order_checks)
-REFUNDS = _Intake("refunds/create", refund_from_dict, _refund_keys, _refund_checks)
+ORDERS = _Intake("orders/upsert", "sale.order", order_from_dict, _order_keys, _order_checks)
+REFUNDS = _Intake("refunds/create", "omni.refund", refund_from_dict, _refund_keys, _refund_checks)
 
 
 class OmniApiController(http.Controller):
@@ -197,7 +202,7 @@ class OmniApiController(http.Controller):
         values = {
             "idempotency_key": idempotency_key or derived_key,
             "topic": intake.topic,
-            "resource_model": "sale.order",
+            "resource_model": intake.resource_model,
             "resource_key": resource_key,
             "source_ts": source_ts.replace(tzinfo=None),  # canonical datetimes are UTC
         }
@@ -252,7 +257,7 @@ class OmniApiController(http.Controller):
         sale_order = None
         if record is not None and record._name == "sale.order":
             sale_order = record.name
-        elif event.state == "done" and event.resource_model == "sale.order" and event.resource_key:
+        elif event.state == "done" and event.resource_model in ("sale.order", "omni.refund") and event.resource_key:
             # A refund points to its credit note; its sale order is the one bound to the order id.
             order = request.env(su=True)["omni.binding"]._omni_lookup(
                 backend, "sale.order", [event.resource_key]).get(event.resource_key)

@@ -668,6 +668,9 @@ class OmniEvent(models.Model):
         """Skip an incoming event older than what its binding has already seen."""
         if self.direction != "in" or not (self.source_ts and self.resource_model and self.resource_key):
             return
+        if self.resource_model == "sale.order" and self.topic.startswith("refunds/"):
+            # Stored before refunds carried their own model: a refund is never a version of its order.
+            return
         binding = (
             self.env["omni.binding"]
             ._omni_bindings(self.backend_id, self.resource_model, [self.resource_key])

@@ -9,6 +9,7 @@ from . import (
     test_process_now_lock,
     test_processor,
     test_queue_visibility,
+    test_refund_staleness,
     test_rpc_access,
     test_webhook,
 )

@@ -214,7 +214,7 @@ class TestCustomApi(OmniTestMixin, HttpCase):
         answer = self._check(self._post(payload, REFUNDS), 202, REFUNDS)
         event = self.env["omni.event"].browse(answer["event_id"])
         self.assertEqual(event.topic, "refunds/create")
-        self.assertEqual(event.resource_model, "sale.order")
+        self.assertEqual(event.resource_model, "omni.refund", "a refund is not a version of its order")
         self.assertEqual(event.resource_key, "API-1001", "refunds serialize with their order")
         self.assertEqual(event.idempotency_key, "refund:R-1")
         self.assertEqual(event.source_ts, datetime(2026, 11, 22, 9, 0, 0))
