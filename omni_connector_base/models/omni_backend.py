@@ -210,7 +210,7 @@ class OmniBackend(models.Model):
         rejected = dict(
             self.env["omni.webhook.rejection"]
             .sudo()
-            ._read_group([("backend_id", "in", self.ids), ("create_date", ">=", since)], ["backend_id"], ["__count"])
+            ._read_group([("backend_id", "in", self.ids), ("minute", ">=", since)], ["backend_id"], ["count:sum"])
         )
         for backend in self:
             backend.event_pending_count = queued.get(backend, 0)

@@ -10,6 +10,7 @@ from . import (
     test_processor,
     test_queue_visibility,
     test_refund_staleness,
+    test_rejections,
     test_rpc_access,
     test_webhook,
 )
