@@ -35,6 +35,8 @@ class OmniBackend(models.Model):
     _description = "Omnichannel Backend"
     _inherit = ["mail.thread"]
     _order = "sequence, name"
+    # Warehouse, team, pricelist and the service products must belong to the backend's company.
+    _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
@@ -134,21 +136,25 @@ class OmniBackend(models.Model):
     )
     shipping_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_shipping", raise_if_not_found=False),
         help="Delivery product for channel shipping lines without a specific mapping.",
     )
     fee_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_fee", raise_if_not_found=False),
         help="Product for channel fee lines (gift wrap, handling...).",
     )
     discount_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_discount", raise_if_not_found=False),
         help="Product of the discount lines (when discounts are separate lines).",
     )
     rounding_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_rounding", raise_if_not_found=False),
         help="Product of the rounding line booking a difference within the tolerance.",
     )
@@ -220,6 +226,11 @@ class OmniBackend(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("company_id") and "warehouse_id" not in vals:
+                # The default warehouse is the current company's: take the backend's company's instead.
+                vals["warehouse_id"] = self.env["stock.warehouse"].search(
+                    [("company_id", "=", vals["company_id"])], limit=1).id
         backends = super().create(vals_list)
         for backend in backends.filtered(lambda b: not b.payment_rule_ids):
             backend.payment_rule_ids = [

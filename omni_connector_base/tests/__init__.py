@@ -6,6 +6,7 @@ from . import (
     test_importer,
     test_importer_concurrency,
     test_log_masking,
+    test_multicompany,
     test_process_now_lock,
     test_processor,
     test_queue_visibility,
