@@ -1,4 +1,4 @@
-"""Multi-company isolation of every base model with company data."""
+"""Multi-company isolation of every base model with company data, and secrets kept from managers."""
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
@@ -79,3 +79,13 @@ class TestMultiCompany(OmniTestMixin, TransactionCase):
         with self.assertRaises(UserError):
             self.env["omni.shipping.map"].create(
                 {"backend_id": self.backend_a.id, "code": "UPS", "product_id": service_b.id})
+
+    def test_verifiers_are_for_system_administrators_only(self):
+        """The API key's digest is a credential verifier: managers see the prefix, never the digest."""
+        manager = new_test_user(self.env, login="omni_mgr_a", groups="omni_connector_base.group_omni_manager")
+        key = self.records_a["omni.api.key"].with_user(manager)
+        self.assertTrue(key.key_prefix)
+        with self.assertRaises(AccessError):
+            key.read(["key_hash"])
+        with self.assertRaises(AccessError):
+            self.backend_a.with_user(manager).read(["webhook_secret"])
