@@ -89,3 +89,11 @@ class TestMultiCompany(OmniTestMixin, TransactionCase):
             key.read(["key_hash"])
         with self.assertRaises(AccessError):
             self.backend_a.with_user(manager).read(["webhook_secret"])
+
+    def test_channel_orders_menu_hidden_without_sales_rights(self):
+        menu = self.env.ref("omni_connector_base.menu_omni_sale_orders")
+        omni_only = new_test_user(self.env, login="omni_nosales", groups="omni_connector_base.group_omni_user")
+        self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(omni_only)._visible_menu_ids())
+        seller = new_test_user(self.env, login="omni_seller",
+                               groups="omni_connector_base.group_omni_user,sales_team.group_sale_salesman")
+        self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(seller)._visible_menu_ids())
