@@ -181,6 +181,8 @@ class OmniApiKey(models.Model):
         another one simply go on.
         """
         self.ensure_one()
+        # Raw UPDATE of last_used_at only: it skips write() (no override reacts to it), leaves
+        # write_date/write_uid as they were (a use is not an edit) and no computed field depends on it.
         now = fields.Datetime.now()
         if self.last_used_at and self.last_used_at > now - LAST_USED_RESOLUTION:
             return

@@ -213,6 +213,11 @@ class OmniEvent(models.Model):
         One ``INSERT ... ON CONFLICT DO NOTHING``: a duplicate delivery (same idempotency key),
         even one racing the first in another worker, never creates a second event and never
         raises. The processor is triggered only for a new event.
+
+        Past the ORM on purpose (intake must stay cheap and race-free). What it skips: ``create()``
+        overrides of omni.event (none in this suite) and stored computed fields, of which omni.event
+        has one, ``company_id`` (related to the backend), written here explicitly. A module adding
+        a stored computed field to omni.event must not rely on it being set at intake.
         """
         payload, encoding = _encode_body(raw_body)
         insert = SQL(
@@ -319,6 +324,8 @@ class OmniEvent(models.Model):
         waiting, so a burst of webhooks costs one trigger and one NOTIFY, and a trigger left
         behind by a stopped worker does not leave a restarted one waiting for its poll.
         """
+        # Raw SQL into ir_cron_trigger skips ir.cron.trigger's ORM create, which has no computed
+        # fields; the NOTIFY it would send is sent after commit (_notifydb below).
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
             "omni_connector_base.cron_omni_event_process", raise_if_not_found=False
         )
@@ -776,6 +783,9 @@ class OmniEvent(models.Model):
         if not conditions:
             return 0
         where = SQL("state IN ('done', 'skipped') AND (%s)", SQL(" OR ").join(conditions))
+        # DELETE past unlink(): skips unlink() overrides (none on omni.event) and the ORM's cleanup;
+        # the one reference to events, omni.exception.event_id, is cleared by its foreign key
+        # (ON DELETE SET NULL), and no computed field of another model depends on events.
         self.env.cr.execute(SQL("SELECT count(*) FROM omni_event WHERE %s", where))
         self._omni_commit_progress(remaining=self.env.cr.fetchone()[0])
         purged = 0

@@ -2,6 +2,7 @@ from . import (
     test_access,
     test_api,
     test_concurrency,
+    test_conventions,
     test_cron_budget,
     test_importer,
     test_importer_concurrency,
