@@ -152,9 +152,10 @@ class OmniApiController(http.Controller):
         if key:
             return key
         reason = "API: invalid key" if token else "API: missing key"
-        _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
-        request.env(su=True)["omni.webhook.rejection"]._omni_log(
-            backend.id, reason, 401, request.httprequest.remote_addr, label)
+        if request.env(su=True)["omni.webhook.rejection"]._omni_log(
+                backend.id, reason, 401, request.httprequest.remote_addr, label):
+            # Once per backend, reason and minute; the rest is counted (Rejected Webhooks).
+            _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
         return None
 
     # ------------------------------------------------------------------ endpoints

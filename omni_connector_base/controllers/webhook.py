@@ -94,8 +94,9 @@ class OmniWebhookController(http.Controller):
 
         verified, reason = backend._omni_verify_webhook(raw_body, headers)
         if not verified:
-            _logger.warning("omni webhook refused for backend %s: %s", backend.id, reason)
-            env["omni.webhook.rejection"]._omni_log(backend.id, reason, 401, remote, topic_hint, len(raw_body))
+            if env["omni.webhook.rejection"]._omni_log(backend.id, reason, 401, remote, topic_hint, len(raw_body)):
+                # Once per backend, reason and minute; the rest is counted (Rejected Webhooks).
+                _logger.warning("omni webhook refused for backend %s: %s", backend.id, reason)
             return _json(401, {"error": "invalid signature"})
 
         try:

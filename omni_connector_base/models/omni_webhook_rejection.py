@@ -38,6 +38,9 @@ class OmniWebhookRejection(models.Model):
     def _omni_log(self, backend_id, reason, http_status, remote_addr=None, topic=None, body_size=0):
         """Count one refusal: a single upsert, so refused requests cost less than real ones.
 
+        Returns True for the first refusal of this backend, reason and minute (the caller logs
+        that one only: a flood of forgeries must not flood the log either).
+
         Raw SQL on purpose (a flood must not go through the ORM); it writes every stored column of
         this model itself: ``company_id`` (the related field, read from the backend), the counter
         and the audit columns. No other module adds computed fields to this table.
@@ -60,6 +63,7 @@ class OmniWebhookRejection(models.Model):
                        body_size = GREATEST(EXCLUDED.body_size, r.body_size),
                        write_uid = EXCLUDED.write_uid,
                        write_date = EXCLUDED.write_date
+                RETURNING r.count = 1
                 """,
                 backend=backend_id,
                 reason=reason[:256],
@@ -72,7 +76,9 @@ class OmniWebhookRejection(models.Model):
                 now=now,
             )
         )
+        row = self.env.cr.fetchone()
         self.invalidate_model()
+        return bool(row and row[0])
 
     @api.model
     def _omni_purge(self, days=30):

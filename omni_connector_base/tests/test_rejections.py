@@ -36,6 +36,17 @@ class TestRejections(OmniTestMixin, HttpCase):
         self.url_open(f"/omni/webhook/{self.backend.id}", data=body, headers={"Content-Type": "application/json"})
         self.assertEqual(sorted(self._rows().mapped("reason")), ["bad signature", "missing signature"])
 
+    def test_a_flood_of_forgeries_logs_one_line_per_minute(self):
+        body = json.dumps({"resource": "X"}).encode()
+        url = f"/omni/webhook/{self.backend.id}"
+        with self.assertLogs("odoo.addons.omni_connector_base.controllers", "WARNING") as logs:
+            for index in range(5):
+                headers = self._omni_signed_headers(body, event_id=f"flood-{index}", secret="not-the-secret")
+                self.assertEqual(self.url_open(url, data=body, headers=headers).status_code, 401)
+        refused = [line for line in logs.output if "refused" in line]
+        self.assertEqual(len(refused), 1, "the first refusal of the minute is logged, the rest only counted")
+        self.assertEqual(self._rows().count, 5)
+
     def test_purge_goes_in_batches_with_progress(self):
         Rejection = self.env["omni.webhook.rejection"]
         old = fields.Datetime.now() - timedelta(days=40)
