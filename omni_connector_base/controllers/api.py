@@ -12,7 +12,6 @@ and the order's personal data are never logged.
 import json
 import logging
 import re
-import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,7 +23,7 @@ from odoo.http import request
 from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
 from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
 from ..pipeline.errors import ConcurrentDelivery
-from ..pipeline.masking import mask_text
+from ..pipeline.masking import exception_summary, mask_text
 
 _logger = logging.getLogger(__name__)
 
@@ -135,11 +134,10 @@ class OmniApiController(http.Controller):
             request.env.cr.rollback()
             return _json(503, {"error": "concurrent duplicate, retry"}, [("Retry-After", "1")])
         except Exception as error:  # the client must get a clean, retryable answer
-            # Type, masked message and stack only: the message of a database error may quote data.
-            _logger.error("omni api %s %s for backend %s failed: %s: %s\n%s",
+            # Type and stack only: the message of a database error may quote the order's data.
+            _logger.error("omni api %s %s for backend %s failed: %s",
                           request.httprequest.method, request.httprequest.path.rsplit("/", 1)[-1], backend_id,
-                          type(error).__name__, mask_text(error, 300),
-                          "".join(traceback.format_tb(error.__traceback__)))
+                          exception_summary(error))
             try:
                 request.env.cr.rollback()
             except Exception:  # the connection itself may be gone; still answer
@@ -165,9 +163,10 @@ class OmniApiController(http.Controller):
         if key:
             return key
         reason = "API: invalid key" if token else "API: missing key"
-        _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
-        request.env(su=True)["omni.webhook.rejection"]._omni_log(
-            backend.id, reason, 401, request.httprequest.remote_addr, label)
+        if request.env(su=True)["omni.webhook.rejection"]._omni_log(
+                backend.id, reason, 401, request.httprequest.remote_addr, label):
+            # Once per backend, reason and minute; the rest is counted (Rejected Webhooks).
+            _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
         return None
 
     # ------------------------------------------------------------------ endpoints

@@ -9,6 +9,7 @@ from odoo.http import request
 
 from ..models.omni_backend import dumps_headers
 from ..pipeline.errors import ConcurrentDelivery
+from ..pipeline.masking import exception_summary
 
 _logger = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ class OmniWebhookController(http.Controller):
     def omni_webhook(self, backend_id, **_kwargs):
         try:
             return self._omni_webhook(backend_id)
-        except Exception:
-            _logger.exception("omni webhook for backend %s failed", backend_id)
+        except Exception as error:  # the channel must get a clean, retryable answer
+            # Type and stack only: the message may quote the body (see exception_summary).
+            _logger.error("omni webhook for backend %s failed: %s", backend_id, exception_summary(error))
             request.env.cr.rollback()
             return _json(503, {"error": "temporarily unavailable"})
 
@@ -92,8 +94,9 @@ class OmniWebhookController(http.Controller):
 
         verified, reason = backend._omni_verify_webhook(raw_body, headers)
         if not verified:
-            _logger.warning("omni webhook refused for backend %s: %s", backend.id, reason)
-            env["omni.webhook.rejection"]._omni_log(backend.id, reason, 401, remote, topic_hint, len(raw_body))
+            if env["omni.webhook.rejection"]._omni_log(backend.id, reason, 401, remote, topic_hint, len(raw_body)):
+                # Once per backend, reason and minute; the rest is counted (Rejected Webhooks).
+                _logger.warning("omni webhook refused for backend %s: %s", backend.id, reason)
             return _json(401, {"error": "invalid signature"})
 
         try:

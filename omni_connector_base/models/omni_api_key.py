@@ -71,6 +71,7 @@ class OmniApiKey(models.Model):
         required=True,
         readonly=True,
         copy=False,
+        groups="base.group_system",
         help="SHA-256 digest of the full key; requests are checked against it.",
     )
     active = fields.Boolean(
@@ -130,14 +131,18 @@ class OmniApiKey(models.Model):
                 )
             )
         full_key = KEY_PREFIX + secrets.token_urlsafe(32)
-        record = self.create(
+        self.check_access("create")
+        backend.check_access("read")
+        # The digest is readable and writable by system administrators only (it is a credential
+        # verifier); the manager's right to create keys was checked above.
+        record = self.sudo().create(
             {
                 "backend_id": backend.id,
                 "name": name,
                 "key_prefix": full_key[:DISPLAY_PREFIX_LENGTH],
                 "key_hash": hash_key(full_key),
             }
-        )
+        ).sudo(False)
         backend.message_post(
             body=self.env._("API key %(key)s created by %(user)s.", key=record.display_name, user=self.env.user.name)
         )
@@ -176,6 +181,8 @@ class OmniApiKey(models.Model):
         another one simply go on.
         """
         self.ensure_one()
+        # Raw UPDATE of last_used_at only: it skips write() (no override reacts to it), leaves
+        # write_date/write_uid as they were (a use is not an edit) and no computed field depends on it.
         now = fields.Datetime.now()
         if self.last_used_at and self.last_used_at > now - LAST_USED_RESOLUTION:
             return

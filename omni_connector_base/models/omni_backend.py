@@ -8,6 +8,7 @@ from odoo.tools import ormcache
 from ..pipeline.errors import BusinessError, PermanentError, TransientError
 from ..pipeline.signatures import payload_digest, verify_hmac_sha256_base64
 from ..pipeline.timestamps import parse_utc
+from .omni_access import check_omni_manager
 
 # Backend fields the importer's cached lookups depend on (see _omni_tax_id_for and friends).
 LOOKUP_FIELDS = {"company_id", "shipping_product_id", "tax_map_ids", "shipping_map_ids", "payment_rule_ids",
@@ -34,6 +35,8 @@ class OmniBackend(models.Model):
     _description = "Omnichannel Backend"
     _inherit = ["mail.thread"]
     _order = "sequence, name"
+    # Warehouse, team, pricelist and the service products must belong to the backend's company.
+    _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
@@ -133,21 +136,25 @@ class OmniBackend(models.Model):
     )
     shipping_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_shipping", raise_if_not_found=False),
         help="Delivery product for channel shipping lines without a specific mapping.",
     )
     fee_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_fee", raise_if_not_found=False),
         help="Product for channel fee lines (gift wrap, handling...).",
     )
     discount_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_discount", raise_if_not_found=False),
         help="Product of the discount lines (when discounts are separate lines).",
     )
     rounding_product_id = fields.Many2one(
         "product.product",
+        check_company=True,
         default=lambda self: self.env.ref("omni_connector_base.product_omni_rounding", raise_if_not_found=False),
         help="Product of the rounding line booking a difference within the tolerance.",
     )
@@ -209,7 +216,7 @@ class OmniBackend(models.Model):
         rejected = dict(
             self.env["omni.webhook.rejection"]
             .sudo()
-            ._read_group([("backend_id", "in", self.ids), ("create_date", ">=", since)], ["backend_id"], ["__count"])
+            ._read_group([("backend_id", "in", self.ids), ("minute", ">=", since)], ["backend_id"], ["count:sum"])
         )
         for backend in self:
             backend.event_pending_count = queued.get(backend, 0)
@@ -219,6 +226,11 @@ class OmniBackend(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("company_id") and "warehouse_id" not in vals:
+                # The default warehouse is the current company's: take the backend's company's instead.
+                vals["warehouse_id"] = self.env["stock.warehouse"].search(
+                    [("company_id", "=", vals["company_id"])], limit=1).id
         backends = super().create(vals_list)
         for backend in backends.filtered(lambda b: not b.payment_rule_ids):
             backend.payment_rule_ids = [
@@ -276,6 +288,7 @@ class OmniBackend(models.Model):
 
     def action_process_now(self):
         """Run the event processor now instead of waiting for the cron."""
+        check_omni_manager(self.env)
         self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
         return True
 
@@ -291,6 +304,9 @@ class OmniBackend(models.Model):
         result = super().write(vals)
         if LOOKUP_FIELDS.intersection(vals):
             self.env.registry.clear_cache()  # the importer's cached lookups (taxes, rules, shipping)
+        if vals.get("active"):
+            # Events of an archived channel wait (paused); they resume as soon as it is active again.
+            self.env["omni.event"]._omni_trigger_processor()
         return result
 
     def _omni_shipping_product(self, code):

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..pipeline.masking import mask_text
+from .omni_access import check_omni_manager
 
 CATEGORIES = [
     ("mapping", "Mapping"),
@@ -168,6 +169,7 @@ class OmniException(models.Model):
 
     def action_retry(self):
         """Replay the related events; the exception resolves itself when they succeed."""
+        check_omni_manager(self.env)
         events = self.mapped("event_id")
         if not events:
             raise UserError(self.env._("There is no event to replay for this exception."))

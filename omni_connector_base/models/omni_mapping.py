@@ -37,9 +37,10 @@ class OmniTaxMap(models.Model):
     _inherit = ["omni.lookup.cache.mixin"]
     _description = "Omnichannel Tax Mapping"
     _order = "backend_id, rate"
+    _check_company_auto = True
 
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     rate = fields.Float(
         string="Rate (%)", digits=(6, 4), required=True, help="The channel's tax rate in percent, e.g. 19 for 19 %."
     )
@@ -57,10 +58,13 @@ class OmniShippingMap(models.Model):
     _name = "omni.shipping.map"
     _inherit = ["omni.lookup.cache.mixin"]
     _description = "Omnichannel Shipping Mapping"
+    _check_company_auto = True
 
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     code = fields.Char(required=True, help="The channel's shipping method code or title (e.g. 'DHL Express').")
-    product_id = fields.Many2one("product.product", required=True, domain="[('type', '=', 'service')]")
+    product_id = fields.Many2one(
+        "product.product", required=True, check_company=True, domain="[('type', '=', 'service')]")
 
     _unique_code = models.Constraint("UNIQUE(backend_id, code)", "This shipping code is already mapped.")
 
@@ -75,9 +79,10 @@ class OmniPaymentRule(models.Model):
     _inherit = ["omni.lookup.cache.mixin"]
     _description = "Omnichannel Order Workflow Rule"
     _order = "backend_id, sequence, id"
+    _check_company_auto = True
 
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
     gateway = fields.Char(
         help="Payment gateway as the channel names it (shopify_payments, paypal, stripe, "
@@ -135,7 +140,7 @@ class OmniPartnerKey(models.Model):
     _name = "omni.partner.key"
     _description = "Omnichannel Contact Dedupe Key"
 
-    company_id = fields.Many2one("res.company", required=True, ondelete="cascade")
+    company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=True)
     key = fields.Char(required=True)
     partner_id = fields.Many2one("res.partner", required=True, ondelete="cascade", index=True)
     extra = fields.Char(help="For a customer's own-address key: the address it was created with.")

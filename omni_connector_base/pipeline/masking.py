@@ -1,6 +1,7 @@
 """Mask personal data before it reaches a log line or an error message."""
 
 import re
+import traceback
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*\.([A-Za-z]{2,})")
 # Only international numbers: bare digit runs are amounts, ids and dates far more often.
@@ -19,3 +20,18 @@ def mask_text(value, limit=2000):
     if len(text) > limit:
         text = text[:limit] + "…"
     return text
+
+
+def exception_summary(error):
+    """What a log line may say about an exception: its type (and database error code), the types of
+    the exceptions it was raised from, and the stack. Never its message: a message may quote the
+    data being processed (a customer's name, address or email), which mask_text cannot all recognise.
+    """
+    names, seen, current = [], set(), error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "pgcode", None)
+        names.append(type(current).__name__ + (f" (SQLSTATE {code})" if code else ""))
+        current = current.__cause__ or current.__context__
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    return " <- ".join(names) + ("\n" + stack.rstrip() if stack else "")

@@ -1,0 +1,17 @@
+"""Server-side checks of the Omnichannel groups (buttons hidden in views protect nothing over RPC)."""
+
+from odoo.exceptions import AccessError
+
+# Replaying and processing now re-run channel work: Omnichannel Managers only (checked server side).
+MANAGER_GROUP = "omni_connector_base.group_omni_manager"
+
+
+def check_omni_manager(env):
+    """Refuse unless the current user is an Omnichannel Manager (or the code runs as superuser).
+
+    Buttons are hidden from users in the views, but any public method can be called over
+    JSON-RPC or JSON-2: the check has to be here.
+    """
+    if env.su or env.user.has_group(MANAGER_GROUP):
+        return
+    raise AccessError(env._("Only Omnichannel Managers can replay events or process them now."))
