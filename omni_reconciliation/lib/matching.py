@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from .money import minor_unit, normalize_currency
-
 try:
+    from odoo.addons.omni_connector_base.canonical.money import minor_unit, normalize_currency
     from odoo.addons.omni_connector_base.canonical.settlement import SettlementLineData
 except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import minor_unit, normalize_currency
     from omni_connector_base.canonical.settlement import SettlementLineData
 
 CANDIDATE_KINDS = ("payment", "credit_note", "invoice", "order")  # also the reference priority

@@ -27,7 +27,10 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .money import normalize_currency, quantize
+try:
+    from odoo.addons.omni_connector_base.canonical.money import normalize_currency, quantize
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import normalize_currency, quantize
 
 ZERO = Decimal(0)
 DEFAULT_CHUNK_SIZE = 1000

@@ -14,10 +14,10 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.canonical.money import quantize
 from odoo.addons.omni_connector_base.canonical.settlement import LINE_KINDS
 
 from ..lib.amazon_settlement import parse_settlement_v2
-from ..lib.money import quantize
 
 _logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class OmniSettlementAccount(models.Model):
         string="Stripe API Base URL",
         help="Override of https://api.stripe.com, for a local simulator in tests. Leave empty in production.",
     )
-    settlement_ids = fields.One2many("omni.settlement", "account_id", string="Settlements")
+    settlement_ids = fields.One2many("omni.settlement", "payout_account_id", string="Settlements")
     settlement_count = fields.Integer(compute="_compute_settlement_count", string="Payouts")
 
     _check_windows = models.Constraint(
@@ -210,7 +210,7 @@ class OmniSettlementAccount(models.Model):
 
     def _compute_settlement_count(self):
         counts = dict(self.env["omni.settlement"]._read_group(
-            [("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+            [("payout_account_id", "in", self.ids)], ["payout_account_id"], ["__count"]))
         for account in self:
             account.settlement_count = counts.get(account, 0)
 
@@ -329,8 +329,8 @@ class OmniSettlementAccount(models.Model):
     def action_view_settlements(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("omni_reconciliation.action_omni_settlement")
-        action["domain"] = [("account_id", "=", self.id)]
-        action["context"] = {"default_account_id": self.id}
+        action["domain"] = [("payout_account_id", "=", self.id)]
+        action["context"] = {"default_payout_account_id": self.id}
         return action
 
     def action_import_now(self):
@@ -353,7 +353,7 @@ class OmniSettlementAccount(models.Model):
     def action_open_upload(self):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "omni.settlement.import.wizard", "view_mode": "form",
-                "target": "new", "context": {"default_account_id": self.id}}
+                "target": "new", "context": {"default_payout_account_id": self.id}}
 
     # ------------------------------------------------------------------ import
 
@@ -393,7 +393,7 @@ class OmniSettlementAccount(models.Model):
         raise UserError(self.env._("Payouts of %s are uploaded, not fetched.", dict(SOURCES).get(self.source)))
 
     def _omni_fetch_settlements_stripe(self, since=None):
-        from ..lib.stripe_import import fetch_settlement, list_payouts  # noqa: PLC0415 - needs `stripe`
+        from ..lib.stripe_client import fetch_settlement, list_payouts  # noqa: PLC0415 - needs `stripe`
 
         client = self._omni_stripe_client()
         for payout in list_payouts(client, since=since):
@@ -401,7 +401,7 @@ class OmniSettlementAccount(models.Model):
 
     def _omni_stripe_client(self):
         self.ensure_one()
-        from ..lib.stripe_import import make_client  # noqa: PLC0415 - needs `stripe`
+        from ..lib.stripe_client import make_client  # noqa: PLC0415 - needs `stripe`
 
         key = self.sudo().stripe_secret_key
         if not key:
@@ -424,12 +424,13 @@ class OmniSettlementAccount(models.Model):
                                                error=error), key=f"list:{account.id}", severity="error")
                 Settlement._omni_commit_progress()
                 continue
-            known = set(Settlement.search([("account_id", "=", account.id),
+            known = set(Settlement.search([("payout_account_id", "=", account.id),
                                            ("external_id", "in", [external_id for external_id, _l in payouts])])
                         .mapped("external_id"))
             for external_id, loader in payouts:
                 if external_id in known:
-                    done |= Settlement.search([("account_id", "=", account.id), ("external_id", "=", external_id)])
+                    done |= Settlement.search([("payout_account_id", "=", account.id),
+                                               ("external_id", "=", external_id)])
                     continue
                 try:
                     with self.env.cr.savepoint():
@@ -456,11 +457,6 @@ class OmniSettlementAccount(models.Model):
         """Store one :class:`SettlementData` (idempotent) and try to match it; return the settlement."""
         self.ensure_one()
         return self.env["omni.settlement"]._omni_store(self, data)
-
-    def _omni_import_amazon_report(self, content):
-        """Import an Amazon V2 flat-file settlement report (bytes or text)."""
-        self.ensure_one()
-        return self._omni_import_settlement(parse_settlement_v2(content))
 
     def _omni_import_file(self, content, filename=None):
         """Upload entry point: dispatch a file to the parser of this account's source."""

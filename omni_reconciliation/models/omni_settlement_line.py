@@ -124,7 +124,7 @@ class OmniSettlementLine(models.Model):
                 values.update(payment_id=payment.id, partner_id=payment.partner_id.id,
                               match_difference=line._omni_difference_with(payment))
             line.write(values)
-        self.settlement_id._omni_after_line_change(self)
+        self.settlement_id._omni_after_line_change()
         return True
 
     def action_accept(self):
@@ -135,14 +135,14 @@ class OmniSettlementLine(models.Model):
         for line in self:
             line.settlement_id.message_post(body=self.env._("Line %(line)s accepted by %(user)s.",
                                                             line=line.external_id, user=self.env.user.name))
-        self.settlement_id._omni_after_line_change(self)
+        self.settlement_id._omni_after_line_change()
         return True
 
     def action_unmatch(self):
         self._omni_check_editable()
         self.write({"match_state": "unmatched", "match_method": False, "payment_id": False, "invoice_id": False,
                     "credit_note_id": False, "order_id": False, "match_difference": 0.0})
-        self.settlement_id._omni_after_line_change(self)
+        self.settlement_id._omni_after_line_change()
         return True
 
     def _omni_difference_with(self, payment):

@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from odoo.tools import SQL
 
+from odoo.addons.omni_connector_base.canonical.money import minor_unit
+
 from ..lib.matching import MAX_AMOUNT_STEPS, MAX_SUGGESTIONS, Candidate
-from ..lib.money import minor_unit
 
 CLEARING_KINDS = ("sale", "refund", "refund_failure")  # booked against the record they match
 DISPUTE_KINDS = ("chargeback", "chargeback_reversal")
@@ -29,7 +30,7 @@ class CandidateIndex:
         self.env = settlement.env
         self.cr = settlement.env.cr
         self.company = settlement.company_id
-        self.account = settlement.account_id
+        self.account = settlement.payout_account_id
         self.payments = {}  # id -> dict
         self.orders = {}  # id -> dict
         self.moves = {}  # id -> dict

@@ -9,7 +9,7 @@ Creates a database with ``omni_reconciliation`` (or reuses ``--db``), then for e
    over ``generate_series`` (amounts, names and references varied), because posting 100,000
    payments through the ORM takes over an hour on a small machine;
 2. **import**: N Stripe balance transactions (wire shape, minor units, ``ch_…`` sources) mapped by
-   ``lib.stripe_import.settlement_from_stripe`` and stored through
+   ``lib.stripe_mapper.settlement_from_stripe`` and stored through
    ``omni.settlement.account._omni_import_settlement``;
 3. **match**: ``omni.settlement._omni_match`` (candidates fetched with a few queries, linear
    hash-join matching, results written in batches);
@@ -146,7 +146,7 @@ print("FIXTURE " + json.dumps({"payments": count, "seconds": round(time.perf_cou
 RUN_CODE = r'''
 import json, time, gc
 from datetime import datetime, timezone
-from odoo.addons.omni_reconciliation.lib.stripe_import import settlement_from_stripe
+from odoo.addons.omni_reconciliation.lib.stripe_mapper import settlement_from_stripe
 env = env(su=True, context=dict(env.context, omni_no_trigger=True))
 size, prefix = __SIZE__, "__PREFIX__"
 account = env["omni.settlement.account"].search([("name", "=", "bench stripe")], limit=1)
