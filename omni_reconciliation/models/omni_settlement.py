@@ -20,6 +20,7 @@ from datetime import timezone
 from decimal import Decimal
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from odoo.addons.omni_connector_base.canonical.money import quantize
@@ -56,6 +57,9 @@ TOTAL_FIELDS = {
 ALL_TOTAL_FIELDS = ("sales_total", "refunds_total", "fees_total", "commissions_total", "chargebacks_total",
                     "reserves_total", "withheld_taxes_total", "adjustments_total")
 SQL_BATCH = 10000
+# Who may book payouts: posting, resetting and bank-matching create, cancel and reconcile journal entries
+# (as superuser, the entries belong to the payout, not to the user), so they need accounting rights.
+ACCOUNTING_GROUP = "account.group_account_invoice"  # Invoicing / Billing, and everyone above it
 
 
 def _dec(value):
@@ -203,6 +207,19 @@ class OmniSettlement(models.Model):
         self._omni_refresh_state()
 
     # ============================================================== exceptions
+
+    def _omni_check_rights(self, action, groups=(ACCOUNTING_GROUP,)):
+        """Refuse ``action`` to a user without every group of ``groups``, whatever the client (button,
+        JSON-RPC, JSON-2): the methods behind it book as superuser. Code running as superuser (the crons)
+        passes."""
+        if self.env.su:
+            return
+        missing = [group for group in groups if not self.env.user.has_group(group)]
+        if missing:
+            names = ", ".join(self.env.ref(group).sudo().display_name for group in missing)
+            raise AccessError(self.env._(
+                "%(action)s needs the rights %(groups)s, which %(user)s does not have.", action=action, groups=names,
+                user=self.env.user.name))
 
     def _omni_key(self, key):
         self.ensure_one()

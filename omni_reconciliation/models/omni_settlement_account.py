@@ -192,8 +192,9 @@ class OmniSettlementAccount(models.Model):
         compute="_compute_has_stripe_secret_key", string="Stripe Key Set",
         help="Whether a Stripe key is configured (its value stays hidden).")
     stripe_api_base = fields.Char(
-        string="Stripe API Base URL",
-        help="Override of https://api.stripe.com, for a local simulator in tests. Leave empty in production.",
+        string="Stripe API Base URL", groups="base.group_system", copy=False,
+        help="Override of https://api.stripe.com, for a local simulator in tests. Leave empty in production. "
+        "System administrators only: the calls to it carry the Stripe key.",
     )
     settlement_ids = fields.One2many("omni.settlement", "payout_account_id", string="Settlements")
     settlement_count = fields.Integer(compute="_compute_settlement_count", string="Payouts")
@@ -274,6 +275,8 @@ class OmniSettlementAccount(models.Model):
 
     def action_setup_accounts(self):
         """Fill every empty account with a default one (created once per company, then reused)."""
+        self.env["omni.settlement"]._omni_check_rights(self.env._("Creating accounts and journals"),
+                                                       ("account.group_account_manager",))
         for account in self:
             missing = [name for name in DEFAULT_ACCOUNTS if not account[name]]
             values = self._omni_default_accounts(account.company_id, only=missing)
@@ -406,7 +409,7 @@ class OmniSettlementAccount(models.Model):
         key = self.sudo().stripe_secret_key
         if not key:
             raise UserError(self.env._("Payout account %s has no Stripe key.", self.name))
-        return make_client(key, self.stripe_api_base or None)
+        return make_client(key, self.sudo().stripe_api_base or None)
 
     def _omni_import_from_source(self):
         """Fetch and import new payouts of these accounts; one savepoint per payout, committing per payout

@@ -7,6 +7,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .omni_settlement import ACCOUNTING_GROUP
+
 _logger = logging.getLogger(__name__)
 
 
@@ -95,6 +97,7 @@ class OmniSettlement(models.Model):
         return True
 
     def action_post(self):
+        self._omni_check_rights(self.env._("Posting payouts"))
         for settlement in self:
             if settlement.state in ("imported", "exception"):
                 settlement._omni_match()
@@ -105,6 +108,7 @@ class OmniSettlement(models.Model):
         return True
 
     def action_bank_match(self):
+        self._omni_check_rights(self.env._("Matching payouts to bank deposits"))
         for settlement in self:
             if not settlement._omni_bank_match() and settlement.state == "posted":
                 raise UserError(self.env._(
@@ -116,6 +120,8 @@ class OmniSettlement(models.Model):
 
     def action_reset(self):
         """Undo the bank reconciliation and cancel the entry: back to matched, to fix and post again."""
+        self._omni_check_rights(self.env._("Resetting payouts"),
+                                (ACCOUNTING_GROUP, "omni_connector_base.group_omni_manager"))
         for settlement in self.sudo():
             if settlement.statement_line_id:
                 settlement.statement_line_id.action_undo_reconciliation()
