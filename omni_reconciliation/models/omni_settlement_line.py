@@ -148,6 +148,8 @@ class OmniSettlementLine(models.Model):
     def _omni_difference_with(self, payment):
         self.ensure_one()
         amount = self.original_amount if self.original_currency_id else self.gross
+        if self.kind == "refund_failure":
+            amount = -amount  # reverses its refund: matched against the refund's (outbound) payment
         signed = payment.amount if payment.payment_type == "inbound" else -payment.amount
         return payment.currency_id.round(amount - signed)
 

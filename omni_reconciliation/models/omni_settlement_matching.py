@@ -11,7 +11,7 @@ from odoo.addons.omni_connector_base.canonical.settlement import SettlementLineD
 from ..lib.matching import SUGGESTABLE_KINDS, MatchResult, match_lines
 from .omni_settlement import SQL_BATCH, _dec, _fmt
 from .omni_settlement_line import BLOCKING_KINDS, OPEN_MATCH_STATES
-from .settlement_candidates import DISPUTE_KINDS, CandidateIndex
+from .settlement_candidates import DISPUTE_KINDS, REVERSING_KINDS, CandidateIndex
 
 MAX_LINE_EXCEPTIONS = 20
 
@@ -37,8 +37,9 @@ class OmniSettlement(models.Model):
             index = CandidateIndex(self)
             index.load(datas)
             # disputes are not matched like sales: they are linked to the disputed charge or the earlier
-            # chargeback in ``resolve`` and always booked to the chargeback account
-            engine = [i for i, data in enumerate(datas) if data.kind not in DISPUTE_KINDS]
+            # chargeback in ``resolve`` and always booked to the chargeback account; a failed refund is
+            # linked to its refund's payment there too (which the refund line clears, never the failure)
+            engine = [i for i, data in enumerate(datas) if data.kind not in DISPUTE_KINDS + REVERSING_KINDS]
             results = [MatchResult(i, "unmatched") for i in range(len(datas))]
             found = match_lines([datas[i] for i in engine], index.candidates(), self.payout_account_id.date_window_days,
                                 self.payout_account_id._omni_tolerance(self.currency_id.name))

@@ -54,7 +54,8 @@ class OmniSettlement(models.Model):
             parts, settlement_currency=currency, company_currency=company_currency, rate=rate,
             net_account=account.transit_account_id.id, deposit=_dec(repr(self.expected_amount)),
             detailed=account.posting_mode == "detailed", net_label=self.env._("%s: deposit", self.name),
-            chunk_size=chunk_size)
+            chunk_size=chunk_size, exchange_accounts=self._omni_exchange_accounts(),
+            exchange_label=self.env._("%s: exchange difference", self.name))
         if entry.total_balance():
             raise UserError(self.env._("The entry of payout %s does not balance.", self.external_id))
         entries = split_clearing(entry, account.transit_account_id.id, chunk_size)
@@ -75,6 +76,12 @@ class OmniSettlement(models.Model):
                               count=len(entry.lines))
         self.message_post(body=body)
         return main
+
+    def _omni_exchange_accounts(self):
+        """The company's exchange gain and loss accounts (Accounting settings), or None when one is missing."""
+        company = self.company_id
+        gain, loss = company.income_currency_exchange_account_id, company.expense_currency_exchange_account_id
+        return (gain.id, loss.id) if gain and loss else None
 
     def _omni_posting_rows(self):
         self.env.cr.execute(SQL(

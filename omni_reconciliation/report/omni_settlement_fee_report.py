@@ -47,6 +47,15 @@ class OmniSettlementFeeReport(models.Model):
                            jsonb_each_text(l.fee_breakdown) b
                      WHERE l.fee != 0 AND l.fee_breakdown IS NOT NULL AND jsonb_typeof(l.fee_breakdown) = 'object'
                  UNION ALL
+                    -- what a partial breakdown leaves out: booked as type 'fee' (lib.posting.split_fee)
+                    SELECT l.id, l.settlement_id, l.company_id, l.currency_id, l.kind,
+                           COALESCE(l.line_date, s.payout_date), 'fee', l.fee - itemised.amount
+                      FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id,
+                           LATERAL (SELECT COALESCE(SUM(b.value::numeric), 0) AS amount
+                                      FROM jsonb_each_text(l.fee_breakdown) b) itemised
+                     WHERE l.fee != 0 AND l.fee_breakdown IS NOT NULL AND jsonb_typeof(l.fee_breakdown) = 'object'
+                       AND l.fee != itemised.amount
+                 UNION ALL
                     SELECT l.id, l.settlement_id, l.company_id, l.currency_id, l.kind,
                            COALESCE(l.line_date, s.payout_date), 'fee', l.fee
                       FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id

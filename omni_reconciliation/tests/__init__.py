@@ -1,1 +1,8 @@
-from . import test_access, test_amazon_and_currencies, test_shopify_fetch, test_shopify_payout, test_stripe_payout
+from . import (
+    test_access,
+    test_amazon_and_currencies,
+    test_matching_and_fees,
+    test_shopify_fetch,
+    test_shopify_payout,
+    test_stripe_payout,
+)
