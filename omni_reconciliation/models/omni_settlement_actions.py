@@ -49,22 +49,32 @@ class OmniSettlement(models.Model):
 
     @api.model
     def _cron_match_and_post(self):
-        """Hourly: match imported payouts (and those waiting for matches), post the matched ones."""
+        """Hourly: match imported payouts (and those waiting for matches), post the matched ones, clear the
+        posted ones whose payments are not all cleared yet (chunk after chunk, committing each)."""
         settlements = self.search([
-            "|", ("state", "in", ("imported", "matched")),
+            "|", "|", ("state", "in", ("imported", "matched")), ("clearing_pending", "=", True),
             "&", ("state", "=", "exception"), ("block_reason", "in", ("unmatched", "posting")),
         ], order="payout_date, id")
+        cron = self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")
         self._omni_commit_progress(remaining=len(settlements))
         for settlement in settlements:
             if not settlement._omni_try_lock():
                 self._omni_commit_progress(1)
                 continue  # someone is working on it right now; the next run takes it
-            if settlement.state != "matched":
+            if settlement.state not in ("matched", "posted", "reconciled"):
                 settlement._omni_safely(lambda s: s._omni_match(), "posting")
             if settlement.state == "matched":
-                settlement._omni_safely(lambda s: s._omni_post(), "posting")
+                # the entries in one transaction (in a savepoint); their clearing below, committed chunk by chunk
+                settlement.with_context(omni_defer_clearing=True)._omni_safely(lambda s: s._omni_post(), "posting")
+            if settlement.clearing_pending:
+                self._omni_commit_progress()  # the posted entries first: a kill while clearing keeps them
+                if not settlement._omni_try_lock():
+                    continue
+                if settlement.with_company(settlement.company_id)._omni_clear_pending():
+                    cron._trigger()
+                    break
             if self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress(1)):
-                self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")._trigger()
+                cron._trigger()
                 break
         return settlements
 
@@ -97,14 +107,25 @@ class OmniSettlement(models.Model):
         return True
 
     def action_post(self):
+        """Post the entry now. A payout clearing more payments than one chunk (1,000) leaves their
+        clearing to the match-and-post cron, which commits chunk by chunk: a request has a time limit."""
         self._omni_check_rights(self.env._("Posting payouts"))
+        cron = self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")
         for settlement in self:
             if settlement.state in ("imported", "exception"):
                 settlement._omni_match()
             if settlement.state != "matched":
                 raise UserError(settlement.state_message
                                 or self.env._("Payout %s is not matched.", settlement.external_id))
-            settlement._omni_post()
+            settlement.with_context(omni_defer_clearing=True)._omni_post()
+            entries = self.env["account.move"].sudo().search_count([("omni_settlement_id", "=", settlement.id),
+                                                                    ("state", "=", "posted")])
+            if entries <= 1:
+                settlement.with_company(settlement.company_id)._omni_clear_pending()
+            elif settlement.clearing_pending:
+                cron.sudo()._trigger()
+                settlement.message_post(body=self.env._(
+                    "The payments are cleared in the background by the match-and-post cron, 1,000 per step."))
         return True
 
     def action_bank_match(self):
@@ -134,6 +155,7 @@ class OmniSettlement(models.Model):
             settlement.line_ids.write({"move_line_id": False, "account_id": False})
             settlement.write({"state": "imported", "move_id": False, "net_move_line_id": False,
                               "statement_line_id": False, "bank_match_method": False, "posted_at": False,
+                              "clearing_pending": False,
                               "reconciled_at": False, "block_reason": False, "state_message": False})
             settlement.message_post(body=self.env._("Reset by %s: entry cancelled, bank reconciliation undone.",
                                                     self.env.user.name))

@@ -1,5 +1,19 @@
 """Posting: one journal entry per payout (plus clearing entries for large ones), reconciled with the
-order-time payments it clears."""
+order-time payments it clears.
+
+Two steps, so that a 100,000-line payout posts within Odoo's default cron time limits:
+
+1. ``_omni_post_one`` computes and posts the entries in one transaction (all or nothing: the
+   payout is *posted* exactly when its entries exist, so a run killed here leaves nothing and the
+   next run posts it again, never twice). It marks the payout ``clearing_pending``.
+2. ``_omni_clear_pending`` reconciles the entries' clearing items with the payments they clear,
+   one journal item (at most 1,000 payments, ``DEFAULT_CHUNK_SIZE``) at a time; running as a cron it
+   commits after each one (``ir.cron._commit_progress``) and stops when the run's time is spent. What
+   is still to clear is read back from the database (the clearing items without any partial
+   reconciliation), so a run killed between two chunks resumes where it stopped.
+
+Buttons and tests (no cron) do both steps in their one transaction, as before.
+"""
 
 from decimal import Decimal
 
@@ -65,8 +79,8 @@ class OmniSettlement(models.Model):
         self._omni_write_posting(pairs)
         main = moves[0]
         self.write({"move_id": main.id, "net_move_line_id": pairs[len(entries[0].lines) - 1][1], "state": "posted",
-                    "block_reason": False, "state_message": False, "posted_at": fields.Datetime.now()})
-        self._omni_reconcile_entry(pairs)
+                    "block_reason": False, "state_message": False, "posted_at": fields.Datetime.now(),
+                    "clearing_pending": any(entry_line.reconcile for entry_line, _id in pairs)})
         self._omni_resolve_exceptions(["posting"])
         if len(moves) > 1:
             body = self.env._("Posted as %(move)s, the payments cleared by %(count)s clearing entries of up to "
@@ -75,6 +89,8 @@ class OmniSettlement(models.Model):
             body = self.env._("Posted as %(move)s (%(count)s journal items).", move=main.name,
                               count=len(entry.lines))
         self.message_post(body=body)
+        if not self.env.context.get("omni_defer_clearing"):
+            self._omni_clear_pending()
         return main
 
     def _omni_exchange_accounts(self):
@@ -197,18 +213,63 @@ class OmniSettlement(models.Model):
         moves.action_post()
         return moves
 
-    def _omni_reconcile_entry(self, pairs):
-        """Reconcile each clearing line with the open items it clears (payments, invoices, credit notes)."""
+    def _omni_pending_clearing(self):
+        """What is still to clear: ``{clearing journal item: [its settlement lines' rows]}``, the clearing
+        items of this payout's entries that have no partial reconciliation yet (one query)."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            """SELECT l.move_line_id, l.kind, l.match_state, l.payment_id, l.invoice_id, l.credit_note_id
+                 FROM omni_settlement_line l
+                 JOIN account_move_line aml ON aml.id = l.move_line_id
+                WHERE l.settlement_id = %s AND l.kind IN %s AND l.match_state IN %s
+                  AND (l.payment_id IS NOT NULL OR l.invoice_id IS NOT NULL OR l.credit_note_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile apr WHERE apr.debit_move_id = aml.id)
+                  AND NOT EXISTS (SELECT 1 FROM account_partial_reconcile apr WHERE apr.credit_move_id = aml.id)
+             ORDER BY l.move_line_id, l.sequence, l.id""", self.id, CLEARING_KINDS, CLEARED_STATES))
+        pending = {}
+        for row in self.env.cr.dictfetchall():
+            pending.setdefault(row["move_line_id"], []).append(row)
+        return pending
+
+    def _omni_clear_pending(self):
+        """Reconcile each clearing item of the payout's entries with the open items it clears (payments,
+        invoices, credit notes), one clearing item per step. Running as a cron, each step is committed and
+        the loop stops when the run's time is spent. Returns True when it had to stop with work left (the
+        caller re-triggers the cron), False when the payout is cleared (or a step failed: it opened an
+        exception and the payout waits for the next run)."""
+        self.ensure_one()
+        if not self.clearing_pending:
+            return False
         # Clearing a payment moves it to 'paid': tracked on each payment, that is one chatter message per
         # payment; the payout's own chatter records the posting instead.
         Move_line = self.env["account.move.line"].sudo().with_context(mail_notrack=True)
-        for entry_line, move_line_id in pairs:
-            if entry_line.reconcile:
-                Move_line.browse([move_line_id, *entry_line.reconcile]).reconcile()
-                # The payments' states are recomputed at flush: flush here, still without tracking. Then
-                # drop the cache: 100 chunks of 1,000 payments would otherwise pile up in memory.
-                Move_line.env.flush_all()
-                Move_line.env.invalidate_all()
+        pending = self._omni_pending_clearing()
+        for position, (move_line_id, rows) in enumerate(sorted(pending.items()), start=1):
+            items = self._omni_open_items(rows)
+            targets = [items[key][0] for key in (("payment", row["payment_id"]) if row["payment_id"] else
+                                                 ("move", row["invoice_id"] or row["credit_note_id"]) for row in rows)
+                       if key in items]
+            if targets:
+                try:
+                    with self.env.cr.savepoint():
+                        Move_line.browse([move_line_id, *targets]).reconcile()
+                        # The payments' states are recomputed at flush: flush here, still without tracking.
+                        Move_line.env.flush_all()
+                except Exception as error:  # one failing chunk opens an exception, never a crash
+                    self._omni_raise(self.env._(
+                        "Payout %(payout)s: clearing %(count)s payment(s) failed: %(error)s. The entry is posted; "
+                        "the next run tries again.", payout=self.external_id, count=len(targets), error=error),
+                        "clearing", severity="error")
+                    return False
+            # Drop the cache: 100 chunks of 1,000 payments would otherwise pile up in memory.
+            Move_line.env.invalidate_all()
+            if position < len(pending):
+                spent = self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress())
+                if spent or not self._omni_try_lock():  # a commit releases the row lock: take it again
+                    return spent
+        self.clearing_pending = False
+        self._omni_resolve_exceptions(["clearing"])
+        return False
 
     def _omni_write_posting(self, pairs):
         """Store on each settlement line the journal item (and account) carrying its gross."""
