@@ -112,6 +112,13 @@ class OmniSettlement(models.Model):
         conversion, defaults, cache), this costs a few microseconds. The columns are plain stored
         fields (no computed stored field, no related one) and every value is prepared here exactly
         as the ORM would store it; the model's cache is invalidated afterwards.
+
+        Raw SQL past the ORM, skipping for ``omni.settlement.line``: ``create`` overrides (there are none),
+        field defaults (every column is given, ``sequence`` and ``match_state`` included), ``create_uid`` /
+        ``write_uid`` / ``create_date`` / ``write_date`` (set here), the ``_check_company`` of its Many2one
+        fields (``currency_id`` and ``original_currency_id`` are currencies, ``company_id`` the payout's)
+        and recomputation of stored fields depending on the lines: none exists in this suite or in Odoo
+        (``omni.settlement``'s totals are plain fields, written by ``_omni_update_totals``).
         """
         self.ensure_one()
         currencies = {self.currency_id.name: self.currency_id.id}

@@ -82,7 +82,15 @@ class OmniSettlement(models.Model):
         return self.env.cr.dictfetchall()
 
     def _omni_write_matches(self, updates):
-        """Write match results with one UPDATE per batch of lines (unnest of arrays)."""
+        """Write match results with one UPDATE per batch of lines (unnest of arrays).
+
+        Raw SQL past the ORM: writes ``match_state``, ``match_method``, ``payment_id``, ``invoice_id``,
+        ``credit_note_id``, ``order_id``, ``partner_id``, ``match_difference``, ``reversed_line_id``,
+        ``write_date`` and ``write_uid`` of ``omni.settlement.line``; skips ``write`` overrides (none), the
+        ``_check_company`` of the Many2one fields (the candidates are read from the payout's company only,
+        see ``CandidateIndex``), tracking (the line has none) and stored fields computed from these columns
+        (none: the payout's counts are plain fields, recomputed by ``_omni_update_totals`` right after).
+        """
         columns = ("match_state", "match_method", "payment_id", "invoice_id", "credit_note_id", "order_id",
                    "partner_id", "match_difference", "reversed_line_id")
         types = ("varchar", "varchar", "int4", "int4", "int4", "int4", "int4", "numeric", "int4")

@@ -272,7 +272,13 @@ class OmniSettlement(models.Model):
         return False
 
     def _omni_write_posting(self, pairs):
-        """Store on each settlement line the journal item (and account) carrying its gross."""
+        """Store on each settlement line the journal item (and account) carrying its gross.
+
+        Raw SQL past the ORM: writes ``move_line_id`` and ``account_id`` of ``omni.settlement.line`` only;
+        skips ``write_date`` / ``write_uid`` (left as matching wrote them), ``write`` overrides (none) and
+        stored fields computed from the two columns (none in this suite or in Odoo); the cache of both
+        fields is invalidated below.
+        """
         account_of = dict(self.env["account.move.line"].sudo().browse([line_id for _e, line_id in pairs])
                           .mapped(lambda aml: (aml.id, aml.account_id.id)))
         line_ids, move_line_ids, account_ids = [], [], []
