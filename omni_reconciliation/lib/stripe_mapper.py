@@ -243,46 +243,15 @@ def map_balance_transaction(txn: Mapping[str, Any], payout_id: str | None = None
         "dispute_ref": dispute_ref,
         "extra_refs": tuple(extra_refs),
     }
-    description = txn.get("description") or ""
+    line = {"external_id": txn["id"], "kind": kind, "description": txn.get("description") or "", "gross": gross,
+            "original_currency": original_currency, "original_amount": original_amount, **refs, **common}
     if kind in _DISPUTE_KINDS and fee:
         # the dispute fee gets its own line so it posts to the dispute-fee account
-        return [
-            SettlementLineData(
-                external_id=txn["id"],
-                kind=kind,
-                description=description,
-                gross=gross,
-                fee=from_stripe_amount(0, currency),
-                original_currency=original_currency,
-                original_amount=original_amount,
-                **refs,
-                **common,
-            ),
-            SettlementLineData(
-                external_id=f"{txn['id']}:dispute_fee",
-                kind="dispute_fee",
-                description=_fee_description(txn) or "Dispute fee",
-                gross=-fee,
-                fee=from_stripe_amount(0, currency),
-                **refs,
-                **common,
-            ),
-        ]
-    return [
-        SettlementLineData(
-            external_id=txn["id"],
-            kind=kind,
-            description=description,
-            gross=gross,
-            fee=fee,
-            net=net,
-            original_currency=original_currency,
-            original_amount=original_amount,
-            fee_breakdown=fee_breakdown,
-            **refs,
-            **common,
-        )
-    ]
+        no_fee = from_stripe_amount(0, currency)
+        dispute_fee = {**refs, **common, "external_id": f"{txn['id']}:dispute_fee", "kind": "dispute_fee",
+                       "description": _fee_description(txn) or "Dispute fee", "gross": -fee, "fee": no_fee}
+        return [SettlementLineData(**line, fee=no_fee), SettlementLineData(**dispute_fee)]
+    return [SettlementLineData(**line, fee=fee, net=net, fee_breakdown=fee_breakdown)]
 
 
 def _fee_description(txn: Mapping[str, Any]) -> str:

@@ -88,7 +88,7 @@ class OmniSettlement(models.Model):
 
     name = fields.Char(compute="_compute_name", store=True, help="Source and payout id.")
     payout_account_id = fields.Many2one(
-        "omni.settlement.account", string="Payout Account", required=True, ondelete="restrict", index=True,
+        "omni.settlement.account", required=True, ondelete="restrict", index=True,
         check_company=True, tracking=True, help="The processor/marketplace account that paid out.")
     source = fields.Selection(related="payout_account_id.source", store=True, help="Where the payout comes from.")
     company_id = fields.Many2one("res.company", required=True, index=True, help="Company receiving the payout.")

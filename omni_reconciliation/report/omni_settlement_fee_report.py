@@ -17,7 +17,7 @@ class OmniSettlementFeeReport(models.Model):
     date = fields.Date(readonly=True, help="Date of the fee (of its line, else of the payout).")
     settlement_id = fields.Many2one("omni.settlement", string="Payout", readonly=True)
     line_id = fields.Many2one("omni.settlement.line", string="Payout Line", readonly=True)
-    payout_account_id = fields.Many2one("omni.settlement.account", string="Payout Account", readonly=True)
+    payout_account_id = fields.Many2one("omni.settlement.account", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     source = fields.Selection(SOURCES, readonly=True)
     kind = fields.Selection(KIND_SELECTION, readonly=True, help="Line kind the fee comes from.")

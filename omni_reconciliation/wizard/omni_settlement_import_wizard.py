@@ -10,8 +10,8 @@ class OmniSettlementImportWizard(models.TransientModel):
     _name = "omni.settlement.import.wizard"
     _description = "Import a Payout File"
 
-    payout_account_id = fields.Many2one("omni.settlement.account", string="Payout Account", required=True,
-                                 help="The account the payout belongs to; its source decides the file format.")
+    payout_account_id = fields.Many2one("omni.settlement.account", required=True,
+                                        help="The account the payout belongs to; its source decides the file format.")
     source = fields.Selection(related="payout_account_id.source")
     file = fields.Binary(required=True, help="Amazon: the GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 report (TSV).")
     filename = fields.Char(help="Name of the uploaded file.")
