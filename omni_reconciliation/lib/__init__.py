@@ -1,8 +1,9 @@
 """Odoo-free core of payout reconciliation: settlement data, importers, matching.
 
-Nothing here imports ``odoo``; the ``omni_reconciliation`` models call it. The
-Stripe importer needs the ``stripe`` package, so it is imported on demand
-(``from .stripe_import import fetch_settlement``), not from here.
+Nothing here imports ``odoo``; the ``omni_reconciliation`` models call it. Money (ISO 4217
+exponents, number formats) is base's ``canonical.money``. The Stripe client needs the
+``stripe`` package, so it is imported on demand (``from .stripe_client import
+fetch_settlement``), not from here; ``stripe_mapper`` is pure.
 """
 
 from .matching import (
@@ -14,7 +15,6 @@ from .matching import (
     bank_match,
     match_lines,
 )
-from .money import from_minor, to_minor
 from .posting import Entry, EntryLine, Part, build_entry, split_clearing, split_fee
 
 try:
@@ -54,11 +54,9 @@ __all__ = [
     "bank_match",
     "build_entry",
     "check_balance",
-    "from_minor",
     "match_lines",
     "settlement_digest",
     "split_clearing",
     "split_fee",
-    "to_minor",
     "totals_by_kind",
 ]

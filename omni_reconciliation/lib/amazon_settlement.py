@@ -29,14 +29,31 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from .money import parse_decimal
-
 try:
+    from odoo.addons.omni_connector_base.canonical.money import COMMA, POINT, NumberFormat, parse_decimal
     from odoo.addons.omni_connector_base.canonical.settlement import SettlementData, SettlementLineData
 except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import COMMA, POINT, NumberFormat, parse_decimal
     from omni_connector_base.canonical.settlement import SettlementData, SettlementLineData
 
 SUMMARY_COLUMNS = ("settlement-id", "total-amount", "currency")
+
+# Amazon writes the report's amounts in the marketplace's locale (the ``marketplace-name`` column):
+# a decimal point on the American, British, Asian and Middle-East marketplaces, a decimal comma on the
+# continental European ones and Brazil. A report whose marketplace is not listed (or has none) is read
+# in both and an amount that reads differently in the two ("1.234") is refused: pass the format.
+MARKETPLACE_NUMBER_FORMATS: dict[str, NumberFormat] = {
+    **dict.fromkeys(
+        ("amazon.com", "amazon.ca", "amazon.com.mx", "amazon.co.uk", "amazon.co.jp", "amazon.in",
+         "amazon.com.au", "amazon.sg", "amazon.ae", "amazon.sa", "amazon.eg", "amazon.cn"),
+        POINT,
+    ),
+    **dict.fromkeys(
+        ("amazon.de", "amazon.fr", "amazon.it", "amazon.es", "amazon.nl", "amazon.se", "amazon.pl",
+         "amazon.com.be", "amazon.com.tr", "amazon.com.br"),
+        COMMA,
+    ),
+}
 
 _DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -161,16 +178,37 @@ def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
     return header, rows
 
 
-def parse_settlement_v2(text: str | bytes) -> SettlementData:
-    """Parse one V2 flat-file settlement report into a settlement with grouped lines."""
+def report_number_format(rows: list[dict[str, str]]) -> NumberFormat | tuple[NumberFormat, ...]:
+    """The number format of a report: its marketplace's (``MARKETPLACE_NUMBER_FORMATS``), else
+    both point and comma, so that only amounts reading the same in both are accepted."""
+    for row in rows:
+        marketplace = (row.get("marketplace-name") or "").strip().lower()
+        if marketplace in MARKETPLACE_NUMBER_FORMATS:
+            return MARKETPLACE_NUMBER_FORMATS[marketplace]
+    return (POINT, COMMA)
+
+
+def parse_settlement_v2(text: str | bytes, number_format: NumberFormat | None = None) -> SettlementData:
+    """Parse one V2 flat-file settlement report into a settlement with grouped lines.
+
+    ``number_format``: how the report writes amounts; by default the marketplace's
+    (:func:`report_number_format`). An amount that does not fit it raises ``ValueError``.
+    """
     _header, rows = _rows(text)
+    number_format = number_format or report_number_format(rows)
+
+    def amount_of(row: dict[str, str], column: str) -> Decimal | None:
+        try:
+            return parse_decimal(row.get(column), number_format)
+        except ValueError as error:
+            raise ValueError(f"settlement report, {column} of settlement {row.get('settlement-id')}: {error}") from None
     summary: dict[str, str] | None = None
     groups: dict[tuple[Any, ...], _Group] = {}
     for number, row in enumerate(rows, start=2):
         if summary is None and row.get("total-amount"):
             summary = row
             continue
-        amount = parse_decimal(row.get("amount"))
+        amount = amount_of(row, "amount")
         if amount is None:
             continue
         ttype = row.get("transaction-type", "")
@@ -203,7 +241,7 @@ def parse_settlement_v2(text: str | bytes) -> SettlementData:
     settlement_id = summary["settlement-id"]
     lines = [_line(key, group, currency) for key, group in groups.items()]
     deposit = parse_amazon_datetime(summary.get("deposit-date"))
-    expected = parse_decimal(summary["total-amount"])
+    expected = amount_of(summary, "total-amount")
     assert expected is not None  # summary row was selected on a non-empty total-amount
     return SettlementData(
         source="amazon",

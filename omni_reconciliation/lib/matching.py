@@ -31,15 +31,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from .money import minor_unit, normalize_currency
-
 try:
+    from odoo.addons.omni_connector_base.canonical.money import minor_unit, normalize_currency
     from odoo.addons.omni_connector_base.canonical.settlement import SettlementLineData
 except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import minor_unit, normalize_currency
     from omni_connector_base.canonical.settlement import SettlementLineData
 
 CANDIDATE_KINDS = ("payment", "credit_note", "invoice", "order")  # also the reference priority
 MATCHABLE_KINDS = frozenset({"sale", "refund", "chargeback", "chargeback_reversal", "refund_failure"})
+# Kinds reversing an earlier movement, matched with their amount negated (see ``match_amount``).
+REVERSING_KINDS = frozenset({"refund_failure"})
 SUGGESTABLE_KINDS = frozenset({"sale", "refund"})
 MAX_SUGGESTIONS = 5
 MAX_AMOUNT_STEPS = 1000  # tolerance / minor unit; bounds the probes per line
@@ -121,6 +123,14 @@ class _Bucket:
         return None
 
 
+def match_amount(line: SettlementLineData) -> tuple[str, Decimal]:
+    """(currency, amount) a line is matched on, signed like its candidates: the line's
+    ``match_amount``, negated for a kind that reverses an earlier movement (a failed refund brings
+    the refund's money back, +, and belongs to the refund's outbound payment, -)."""
+    currency, amount = line.match_amount
+    return (currency, -amount) if line.kind in REVERSING_KINDS else (currency, amount)
+
+
 def _sign(amount: Decimal) -> int:
     return -1 if amount < 0 else 1
 
@@ -144,7 +154,7 @@ def _line_date(line: SettlementLineData) -> date | None:
 
 
 def _difference(line: SettlementLineData, candidate: Candidate) -> Decimal | None:
-    currency, amount = line.match_amount
+    currency, amount = match_amount(line)
     if candidate.kind == "order" or currency != candidate.currency:
         return None
     return amount - candidate.amount
@@ -205,7 +215,7 @@ def match_lines(
         if result.state != "unmatched":
             continue
         line = lines[result.line_index]
-        sign = _sign(line.match_amount[1])
+        sign = _sign(match_amount(line)[1])
         for ref in _line_refs(line):
             stats.lookups += 1
             bucket = ref_index.get((ref, sign))
@@ -219,7 +229,7 @@ def match_lines(
         if result.state != "unmatched":
             continue
         line = lines[result.line_index]
-        currency, amount = line.match_amount
+        currency, amount = match_amount(line)
         order_ref = _clean(line.order_ref)
         if order_ref:
             stats.lookups += 1
@@ -261,7 +271,7 @@ def match_lines(
         line_date = _line_date(line)
         if line_date is None:
             continue
-        currency, amount = line.match_amount
+        currency, amount = match_amount(line)
         unit = minor_unit(currency)
         steps = int(amount_tolerance / unit)
         if steps > MAX_AMOUNT_STEPS:

@@ -27,7 +27,10 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .money import normalize_currency, quantize
+try:
+    from odoo.addons.omni_connector_base.canonical.money import normalize_currency, quantize
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import normalize_currency, quantize
 
 ZERO = Decimal(0)
 DEFAULT_CHUNK_SIZE = 1000
@@ -117,8 +120,16 @@ def build_entry(
     detailed: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     net_label: str = "",
+    exchange_accounts: tuple[Hashable, Hashable] | None = None,
+    exchange_label: str = "",
 ) -> Entry:
-    """Entry lines for ``parts`` plus the net line; raises when the parts miss the deposit."""
+    """Entry lines for ``parts`` plus the net line; raises when the parts miss the deposit.
+
+    A part whose own currency is the company currency (a charge the customer paid in the company's
+    currency, paid out in another) is booked at that amount: a journal item in the company currency has
+    ``amount_currency == balance``. What the settlement's conversion gives more or less is an exchange
+    difference, booked on ``exchange_accounts`` (gain, loss) when given, else left to the net line.
+    """
     settlement_currency = normalize_currency(settlement_currency)
     company_currency = normalize_currency(company_currency)
     if not isinstance(rate, Decimal) or rate <= 0:
@@ -134,12 +145,16 @@ def build_entry(
         )
 
     lines: list[EntryLine] = []
+    exchange_difference = ZERO  # company currency, debit > 0
     groups: dict[tuple[Hashable, ...], EntryLine] = {}
     chunk_fill: dict[tuple[Hashable, ...], tuple[int, int]] = {}  # key -> (chunk index, items in it)
     for part in parts:
         balance = -convert(part.amount, rate, settlement_currency, company_currency)
         if part.currency is not None and part.currency != settlement_currency:
             currency, amount_currency = part.currency, -quantize(part.amount_currency, part.currency)
+            if currency == company_currency:
+                exchange_difference += balance - amount_currency
+                balance = amount_currency
         else:
             currency, amount_currency = settlement_currency, -quantize(part.amount, settlement_currency)
         if not balance and not amount_currency and part.reconcile is None:
@@ -186,6 +201,11 @@ def build_entry(
         line.line_ids.append(part.line_id)
 
     lines = [line for line in lines if line.balance or line.amount_currency or line.reconcile]
+    if exchange_difference and exchange_accounts is not None:
+        gain, loss = exchange_accounts
+        lines.append(EntryLine(account=gain if exchange_difference < 0 else loss, currency=company_currency,
+                               amount_currency=exchange_difference, balance=exchange_difference,
+                               label=exchange_label or "exchange difference"))
     net_balance = -sum((line.balance for line in lines), ZERO)
     lines.append(
         EntryLine(

@@ -14,10 +14,10 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.canonical.money import quantize
 from odoo.addons.omni_connector_base.canonical.settlement import LINE_KINDS
 
 from ..lib.amazon_settlement import parse_settlement_v2
-from ..lib.money import quantize
 
 _logger = logging.getLogger(__name__)
 
@@ -192,10 +192,11 @@ class OmniSettlementAccount(models.Model):
         compute="_compute_has_stripe_secret_key", string="Stripe Key Set",
         help="Whether a Stripe key is configured (its value stays hidden).")
     stripe_api_base = fields.Char(
-        string="Stripe API Base URL",
-        help="Override of https://api.stripe.com, for a local simulator in tests. Leave empty in production.",
+        string="Stripe API Base URL", groups="base.group_system", copy=False,
+        help="Override of https://api.stripe.com, for a local simulator in tests. Leave empty in production. "
+        "System administrators only: the calls to it carry the Stripe key.",
     )
-    settlement_ids = fields.One2many("omni.settlement", "account_id", string="Settlements")
+    settlement_ids = fields.One2many("omni.settlement", "payout_account_id", string="Settlements")
     settlement_count = fields.Integer(compute="_compute_settlement_count", string="Payouts")
 
     _check_windows = models.Constraint(
@@ -210,7 +211,7 @@ class OmniSettlementAccount(models.Model):
 
     def _compute_settlement_count(self):
         counts = dict(self.env["omni.settlement"]._read_group(
-            [("account_id", "in", self.ids)], ["account_id"], ["__count"]))
+            [("payout_account_id", "in", self.ids)], ["payout_account_id"], ["__count"]))
         for account in self:
             account.settlement_count = counts.get(account, 0)
 
@@ -274,6 +275,8 @@ class OmniSettlementAccount(models.Model):
 
     def action_setup_accounts(self):
         """Fill every empty account with a default one (created once per company, then reused)."""
+        self.env["omni.settlement"]._omni_check_rights(self.env._("Creating accounts and journals"),
+                                                       ("account.group_account_manager",))
         for account in self:
             missing = [name for name in DEFAULT_ACCOUNTS if not account[name]]
             values = self._omni_default_accounts(account.company_id, only=missing)
@@ -329,8 +332,8 @@ class OmniSettlementAccount(models.Model):
     def action_view_settlements(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("omni_reconciliation.action_omni_settlement")
-        action["domain"] = [("account_id", "=", self.id)]
-        action["context"] = {"default_account_id": self.id}
+        action["domain"] = [("payout_account_id", "=", self.id)]
+        action["context"] = {"default_payout_account_id": self.id}
         return action
 
     def action_import_now(self):
@@ -353,7 +356,7 @@ class OmniSettlementAccount(models.Model):
     def action_open_upload(self):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "omni.settlement.import.wizard", "view_mode": "form",
-                "target": "new", "context": {"default_account_id": self.id}}
+                "target": "new", "context": {"default_payout_account_id": self.id}}
 
     # ------------------------------------------------------------------ import
 
@@ -393,7 +396,7 @@ class OmniSettlementAccount(models.Model):
         raise UserError(self.env._("Payouts of %s are uploaded, not fetched.", dict(SOURCES).get(self.source)))
 
     def _omni_fetch_settlements_stripe(self, since=None):
-        from ..lib.stripe_import import fetch_settlement, list_payouts  # noqa: PLC0415 - needs `stripe`
+        from ..lib.stripe_client import fetch_settlement, list_payouts  # noqa: PLC0415 - needs `stripe`
 
         client = self._omni_stripe_client()
         for payout in list_payouts(client, since=since):
@@ -401,12 +404,12 @@ class OmniSettlementAccount(models.Model):
 
     def _omni_stripe_client(self):
         self.ensure_one()
-        from ..lib.stripe_import import make_client  # noqa: PLC0415 - needs `stripe`
+        from ..lib.stripe_client import make_client  # noqa: PLC0415 - needs `stripe`
 
         key = self.sudo().stripe_secret_key
         if not key:
             raise UserError(self.env._("Payout account %s has no Stripe key.", self.name))
-        return make_client(key, self.stripe_api_base or None)
+        return make_client(key, self.sudo().stripe_api_base or None)
 
     def _omni_import_from_source(self):
         """Fetch and import new payouts of these accounts; one savepoint per payout, committing per payout
@@ -424,12 +427,13 @@ class OmniSettlementAccount(models.Model):
                                                error=error), key=f"list:{account.id}", severity="error")
                 Settlement._omni_commit_progress()
                 continue
-            known = set(Settlement.search([("account_id", "=", account.id),
+            known = set(Settlement.search([("payout_account_id", "=", account.id),
                                            ("external_id", "in", [external_id for external_id, _l in payouts])])
                         .mapped("external_id"))
             for external_id, loader in payouts:
                 if external_id in known:
-                    done |= Settlement.search([("account_id", "=", account.id), ("external_id", "=", external_id)])
+                    done |= Settlement.search([("payout_account_id", "=", account.id),
+                                               ("external_id", "=", external_id)])
                     continue
                 try:
                     with self.env.cr.savepoint():
@@ -456,11 +460,6 @@ class OmniSettlementAccount(models.Model):
         """Store one :class:`SettlementData` (idempotent) and try to match it; return the settlement."""
         self.ensure_one()
         return self.env["omni.settlement"]._omni_store(self, data)
-
-    def _omni_import_amazon_report(self, content):
-        """Import an Amazon V2 flat-file settlement report (bytes or text)."""
-        self.ensure_one()
-        return self._omni_import_settlement(parse_settlement_v2(content))
 
     def _omni_import_file(self, content, filename=None):
         """Upload entry point: dispatch a file to the parser of this account's source."""

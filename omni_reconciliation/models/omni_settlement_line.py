@@ -124,7 +124,7 @@ class OmniSettlementLine(models.Model):
                 values.update(payment_id=payment.id, partner_id=payment.partner_id.id,
                               match_difference=line._omni_difference_with(payment))
             line.write(values)
-        self.settlement_id._omni_after_line_change(self)
+        self.settlement_id._omni_after_line_change()
         return True
 
     def action_accept(self):
@@ -135,19 +135,21 @@ class OmniSettlementLine(models.Model):
         for line in self:
             line.settlement_id.message_post(body=self.env._("Line %(line)s accepted by %(user)s.",
                                                             line=line.external_id, user=self.env.user.name))
-        self.settlement_id._omni_after_line_change(self)
+        self.settlement_id._omni_after_line_change()
         return True
 
     def action_unmatch(self):
         self._omni_check_editable()
         self.write({"match_state": "unmatched", "match_method": False, "payment_id": False, "invoice_id": False,
                     "credit_note_id": False, "order_id": False, "match_difference": 0.0})
-        self.settlement_id._omni_after_line_change(self)
+        self.settlement_id._omni_after_line_change()
         return True
 
     def _omni_difference_with(self, payment):
         self.ensure_one()
         amount = self.original_amount if self.original_currency_id else self.gross
+        if self.kind == "refund_failure":
+            amount = -amount  # reverses its refund: matched against the refund's (outbound) payment
         signed = payment.amount if payment.payment_type == "inbound" else -payment.amount
         return payment.currency_id.round(amount - signed)
 

@@ -12,10 +12,14 @@ from decimal import Decimal
 
 from odoo.tools import SQL
 
-from ..lib.matching import MAX_AMOUNT_STEPS, MAX_SUGGESTIONS, Candidate
-from ..lib.money import minor_unit
+from odoo.addons.omni_connector_base.canonical.money import minor_unit
 
-CLEARING_KINDS = ("sale", "refund", "refund_failure")  # booked against the record they match
+from ..lib.matching import MAX_AMOUNT_STEPS, MAX_SUGGESTIONS, Candidate
+
+CLEARING_KINDS = ("sale", "refund")  # booked against the record they match
+# A failed refund is linked to its refund's payment (for the person, and the partner) but not booked against
+# it: it brings the refund's money back, so it is credited to the refund clearing account, with the partner.
+REVERSING_KINDS = ("refund_failure",)
 DISPUTE_KINDS = ("chargeback", "chargeback_reversal")
 CLEARED_STATES = ("matched", "accepted")
 PAYMENT_DONE_STATES = ("draft", "canceled", "rejected")
@@ -29,7 +33,7 @@ class CandidateIndex:
         self.env = settlement.env
         self.cr = settlement.env.cr
         self.company = settlement.company_id
-        self.account = settlement.account_id
+        self.account = settlement.payout_account_id
         self.payments = {}  # id -> dict
         self.orders = {}  # id -> dict
         self.moves = {}  # id -> dict
@@ -86,8 +90,8 @@ class CandidateIndex:
 
     def _payment_select(self):
         return SQL(
-            """SELECT p.id, p.omni_transaction_id, p.payment_reference, p.payment_type, p.amount::text AS amount,
-                      c.name AS currency, p.date, p.partner_id,
+            """SELECT p.id, p.omni_transaction_id, p.payment_reference, p.memo, p.payment_type,
+                      p.amount::text AS amount, c.name AS currency, p.date, p.partner_id,
                       EXISTS (SELECT 1 FROM account_move_line aml
                                WHERE aml.move_id = p.move_id AND aml.account_id = p.outstanding_account_id
                                  AND NOT aml.reconciled) AS open
@@ -99,10 +103,11 @@ class CandidateIndex:
             """WITH found AS (
                     SELECT id FROM account_payment WHERE omni_transaction_id = ANY(%s)
                      UNION SELECT id FROM account_payment WHERE payment_reference = ANY(%s)
+                     UNION SELECT id FROM account_payment WHERE memo = ANY(%s)
                      UNION SELECT payment_id FROM omni_sale_order_payment_rel WHERE order_id = ANY(%s))
                %s JOIN found ON found.id = p.id
                 WHERE p.company_id = %s AND p.state NOT IN %s""",
-            refs, refs, order_ids, self._payment_select(), self.company.id, PAYMENT_DONE_STATES))
+            refs, refs, refs, order_ids, self._payment_select(), self.company.id, PAYMENT_DONE_STATES))
         for row in self.cr.dictfetchall():
             self.payments[row["id"]] = row
 
@@ -170,7 +175,8 @@ class CandidateIndex:
 
     def _payment_candidate(self, payment):
         sign = 1 if payment["payment_type"] == "inbound" else -1
-        refs = [payment["omni_transaction_id"], payment["payment_reference"],
+        # a payment entered by hand carries the charge id in its Memo (the order importer sets all three)
+        refs = [payment["omni_transaction_id"], payment["payment_reference"], payment["memo"],
                 *self._order_refs(self.payment_orders.get(payment["id"], ()))]
         return Candidate(kind="payment", record_id=payment["id"], references=tuple(ref for ref in refs if ref),
                          amount=sign * Decimal(payment["amount"]), currency=payment["currency"], date=payment["date"],
@@ -199,7 +205,9 @@ class CandidateIndex:
         if account.clearing_journal_id:
             conditions.append(SQL("p.journal_id = %s", account.clearing_journal_id.id))
         elif account.gateway:
-            conditions.append(SQL("p.omni_gateway = %s", account.gateway))
+            # the gateway's payments, and payments entered by hand (which carry no gateway); never another
+            # gateway's payments
+            conditions.append(SQL("(p.omni_gateway = %s OR p.omni_gateway IS NULL)", account.gateway))
         excluded = sorted(set(used) | set(self.payments))
         if excluded:
             conditions.append(SQL("p.id != ALL(%s)", excluded))
@@ -249,7 +257,7 @@ class CandidateIndex:
                 chargebacks.setdefault(dispute_ref, (line_id, payment_id, order_id, partner_id))
         by_ref = {}
         for payment in self.payments.values():
-            for ref in (payment["omni_transaction_id"], payment["payment_reference"]):
+            for ref in (payment["omni_transaction_id"], payment["payment_reference"], payment["memo"]):
                 if ref:
                     by_ref.setdefault(ref, payment)
         updates, suggestions = [], {}
@@ -280,6 +288,13 @@ class CandidateIndex:
                                partner_id=payment["partner_id"])
                     orders = self.payment_orders.get(payment["id"])
                     row["order_id"] = min(orders) if orders else None
+            if row["match_state"] == "unmatched" and data.kind in REVERSING_KINDS:
+                # the refund's payment was (or will be) cleared by the refund line: link it, refunds go out
+                payment = next((by_ref[ref] for ref in (data.refund_ref, data.transaction_ref, *data.extra_refs)
+                                if ref in by_ref and by_ref[ref]["payment_type"] == "outbound"), None)
+                if payment is not None:
+                    self._fill(row, self._payment_candidate(payment), payment_moves, data)
+                    row.update(match_state="matched", match_method="reference")
             if row["match_state"] == "unmatched" and data.order_ref and not row["order_id"]:
                 order = self.order_by_ref.get(data.order_ref)
                 if order is not None:

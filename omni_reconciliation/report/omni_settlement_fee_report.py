@@ -17,7 +17,7 @@ class OmniSettlementFeeReport(models.Model):
     date = fields.Date(readonly=True, help="Date of the fee (of its line, else of the payout).")
     settlement_id = fields.Many2one("omni.settlement", string="Payout", readonly=True)
     line_id = fields.Many2one("omni.settlement.line", string="Payout Line", readonly=True)
-    account_id = fields.Many2one("omni.settlement.account", string="Payout Account", readonly=True)
+    payout_account_id = fields.Many2one("omni.settlement.account", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     source = fields.Selection(SOURCES, readonly=True)
     kind = fields.Selection(KIND_SELECTION, readonly=True, help="Line kind the fee comes from.")
@@ -33,7 +33,7 @@ class OmniSettlementFeeReport(models.Model):
             """
             SELECT row_number() OVER (ORDER BY f.line_id, f.fee_type) AS id, f.*,
                    f.amount * s.company_rate AS amount_company, c.currency_id AS company_currency_id,
-                   s.account_id, s.source
+                   s.payout_account_id, s.source
               FROM (
                     SELECT l.id AS line_id, l.settlement_id, l.company_id, l.currency_id, l.kind,
                            COALESCE(l.line_date, s.payout_date) AS date,
@@ -46,6 +46,15 @@ class OmniSettlementFeeReport(models.Model):
                       FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id,
                            jsonb_each_text(l.fee_breakdown) b
                      WHERE l.fee != 0 AND l.fee_breakdown IS NOT NULL AND jsonb_typeof(l.fee_breakdown) = 'object'
+                 UNION ALL
+                    -- what a partial breakdown leaves out: booked as type 'fee' (lib.posting.split_fee)
+                    SELECT l.id, l.settlement_id, l.company_id, l.currency_id, l.kind,
+                           COALESCE(l.line_date, s.payout_date), 'fee', l.fee - itemised.amount
+                      FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id,
+                           LATERAL (SELECT COALESCE(SUM(b.value::numeric), 0) AS amount
+                                      FROM jsonb_each_text(l.fee_breakdown) b) itemised
+                     WHERE l.fee != 0 AND l.fee_breakdown IS NOT NULL AND jsonb_typeof(l.fee_breakdown) = 'object'
+                       AND l.fee != itemised.amount
                  UNION ALL
                     SELECT l.id, l.settlement_id, l.company_id, l.currency_id, l.kind,
                            COALESCE(l.line_date, s.payout_date), 'fee', l.fee

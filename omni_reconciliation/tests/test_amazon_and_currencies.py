@@ -36,7 +36,7 @@ class TestAmazonSettlement(ReconciliationCommon):
 
     def _upload(self):
         wizard = self.env["omni.settlement.import.wizard"].create({
-            "account_id": self.account.id, "file": base64.b64encode(fixture_bytes("amazon/settlement_v2.tsv")),
+            "payout_account_id": self.account.id, "file": base64.b64encode(fixture_bytes("amazon/settlement_v2.tsv")),
             "filename": "settlement_v2.tsv"})
         action = wizard.action_import()
         return self.Settlement.browse(action["res_id"])
@@ -89,7 +89,7 @@ class TestAmazonSettlement(ReconciliationCommon):
         first = self._upload()
         second = self._upload()
         self.assertEqual(first, second)
-        self.assertEqual(self.Settlement.search_count([("account_id", "=", self.account.id)]), 1)
+        self.assertEqual(self.Settlement.search_count([("payout_account_id", "=", self.account.id)]), 1)
 
 
 @tagged("post_install", "-at_install", "omni")
@@ -181,7 +181,7 @@ class TestCronsAndAccess(StripeCommon):
         self._payment(self.woo_backend, "ch_r1", 50.00, when=date(2026, 11, 20))
         self.account.reserve_account_id = False  # posting po_reserve must fail: no reserve account
         self._import_all()
-        with mute_logger("odoo.addons.omni_reconciliation.models.omni_settlement"):
+        with mute_logger("odoo.addons.omni_reconciliation.models.omni_settlement_actions"):
             self.Settlement._cron_match_and_post()
         ok, reserve = self._settlement("po_ok"), self._settlement("po_reserve")
         self.assertEqual(ok.state, "posted")

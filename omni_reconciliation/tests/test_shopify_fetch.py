@@ -71,7 +71,7 @@ class TestShopifyPaymentsFetch(ReconciliationCommon):
     # ---------------------------------------------------------------- helpers
 
     def _settlements(self):
-        return self.Settlement.search([("account_id", "=", self.account.id)], order="payout_date, id")
+        return self.Settlement.search([("payout_account_id", "=", self.account.id)], order="payout_date, id")
 
     def _import(self):
         self.account.last_import_at = False  # look back over the whole (future-dated) fixture history

@@ -68,7 +68,7 @@ class StripeCommon(ReconciliationCommon):
         return self.account._omni_import_from_source()
 
     def _settlement(self, payout_id=PAYOUT_ID):
-        return self.Settlement.search([("account_id", "=", self.account.id), ("external_id", "=", payout_id)])
+        return self.Settlement.search([("payout_account_id", "=", self.account.id), ("external_id", "=", payout_id)])
 
     def _add_payout(self, payout_id, txns, sources=(), **payout):
         payout.setdefault("arrival_date", ts(2024, 12, 20, 0))

@@ -85,3 +85,18 @@ def test_to_minor_units_refuses_to_round_silently():
 ])
 def test_quantize_rounds_half_up(amount, currency, expected):
     assert str(quantize(D(amount), currency)) == expected
+
+
+def test_iso_table_is_the_one_table_of_the_suite():
+    # the reconciliation addon's former copy differed on these four; ISO 4217 says:
+    assert [currency_exponent(code) for code in ("MGA", "UYI", "CLF", "UYW")] == [2, 0, 4, 4]
+    with pytest.raises(ValueError):
+        currency_exponent("")
+
+
+def test_a_source_declares_its_own_exponent():
+    from omni_connector_base.canonical.money import minor_unit  # noqa: PLC0415
+
+    assert str(from_minor_units(500000, "ISK")) == "500000"  # ISO: no decimals
+    assert str(from_minor_units(500000, "ISK", exponent=2)) == "5000.00"  # Stripe's representation
+    assert minor_unit("KWD") == D("0.001") and minor_unit("jpy") == D("1")

@@ -5,6 +5,18 @@ from decimal import Decimal
 
 import pytest
 
+from omni_connector_base.canonical.model import ValidationError
+from omni_connector_base.canonical.money import (
+    COMMA,
+    PLAIN,
+    POINT,
+    SPACE_COMMA,
+    parse_decimal,
+    quantize,
+)
+from omni_connector_base.canonical.money import currency_exponent as exponent
+from omni_connector_base.canonical.money import from_minor_units as from_minor
+from omni_connector_base.canonical.money import to_minor_units as to_minor
 from omni_connector_base.canonical.settlement import (
     BalanceCheck,
     SettlementData,
@@ -12,15 +24,6 @@ from omni_connector_base.canonical.settlement import (
     check_balance,
     parse_iso_datetime,
     totals_by_kind,
-)
-from omni_reconciliation.lib.money import (
-    THREE_DECIMAL_CURRENCIES,
-    ZERO_DECIMAL_CURRENCIES,
-    exponent,
-    from_minor,
-    parse_decimal,
-    quantize,
-    to_minor,
 )
 
 UTC = timezone.utc
@@ -50,30 +53,17 @@ def test_from_minor_uses_iso_exponent(minor, currency, expected):
 
 
 def test_exponent_tables_cover_the_brief():
-    for code in (
-        "JPY",
-        "KRW",
-        "VND",
-        "CLP",
-        "ISK",
-        "UGX",
-        "XAF",
-        "XOF",
-        "KMF",
-        "GNF",
-        "PYG",
-        "RWF",
-        "VUV",
-        "XPF",
-        "BIF",
-        "DJF",
-        "MGA",
-    ):
-        assert code in ZERO_DECIMAL_CURRENCIES
+    # ISO 4217 minor units (one money module for the suite: base's ``canonical.money``)
+    for code in ("JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "KMF", "GNF", "PYG", "RWF", "VUV", "XPF",
+                 "BIF", "DJF", "UYI"):
+        assert exponent(code) == 0
         assert exponent(code.lower()) == 0
     for code in ("BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"):
-        assert code in THREE_DECIMAL_CURRENCIES
         assert exponent(code) == 3
+    for code in ("CLF", "UYW"):
+        assert exponent(code) == 4
+    # MGA has two decimals in ISO 4217; Stripe's zero-decimal MGA is Stripe's (see test_recon_stripe)
+    assert exponent("MGA") == 2
     assert exponent("EUR") == exponent("usd") == exponent("CHF") == 2
 
 
@@ -82,7 +72,7 @@ def test_money_refuses_float_and_silent_rounding():
         from_minor(87.49, "USD")
     with pytest.raises(TypeError):
         from_minor(True, "USD")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="float"):
         to_minor(87.49, "USD")
     with pytest.raises(ValueError, match="more decimals"):
         to_minor(Decimal("1.005"), "USD")
@@ -95,30 +85,58 @@ def test_money_refuses_float_and_silent_rounding():
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "number_format", "expected"),
     [
-        ("58.00", Decimal("58.00")),
-        ("-8,70", Decimal("-8.70")),
-        ("1,234.56", Decimal("1234.56")),
-        ("1.234,56", Decimal("1234.56")),
-        ("1,234,567", Decimal("1234567")),
-        (" 4.99 ", Decimal("4.99")),
-        ("", None),
-        (None, None),
-        (7, Decimal(7)),
+        ("58.00", POINT, Decimal("58.00")),
+        ("-8,70", COMMA, Decimal("-8.70")),
+        ("1,234.56", POINT, Decimal("1234.56")),
+        ("1.234,56", COMMA, Decimal("1234.56")),
+        ("1,234,567", POINT, Decimal("1234567")),
+        ("1 234,56", SPACE_COMMA, Decimal("1234.56")),
+        ("1\u00a0234,56", SPACE_COMMA, Decimal("1234.56")),
+        (" 4.99 ", POINT, Decimal("4.99")),
+        ("1.234", POINT, Decimal("1.234")),
+        ("1.234", COMMA, Decimal("1234")),
+        ("-8,70", (POINT, COMMA), Decimal("-8.70")),  # reads the same in both: accepted
+        ("58.00", (POINT, COMMA), Decimal("58.00")),
+        ("", POINT, None),
+        (None, POINT, None),
+        (7, POINT, Decimal(7)),
     ],
 )
-def test_parse_decimal(text, expected):
-    assert parse_decimal(text) == expected
+def test_parse_decimal(text, number_format, expected):
+    assert parse_decimal(text, number_format) == expected
 
 
 def test_parse_decimal_rejects_float_and_garbage():
     with pytest.raises(TypeError):
-        parse_decimal(1.5)
+        parse_decimal(1.5, POINT)
     with pytest.raises(ValueError):
-        parse_decimal("12abc")
+        parse_decimal("12abc", POINT)
     with pytest.raises(ValueError):
-        parse_decimal("NaN")
+        parse_decimal("NaN", POINT)
+
+
+@pytest.mark.parametrize(
+    ("text", "number_format", "message"),
+    [
+        ("1.234", (POINT, COMMA), "ambiguous amount '1.234'"),  # 1.234 or 1234: never guessed
+        ("1,234", (POINT, COMMA), "ambiguous amount '1,234'"),
+        ("58,00", POINT, "not an amount in decimal point"),  # a decimal comma where a point is declared
+        ("1.234,56", POINT, "not an amount in decimal point"),
+        ("1,234.56", COMMA, "not an amount in decimal comma"),
+        ("12,34,567.00", POINT, "not an amount"),  # groups of three only
+        ("1,234.56", PLAIN, "not an amount in plain decimal"),
+    ],
+)
+def test_parse_decimal_refuses_ambiguous_or_foreign_formats(text, number_format, message):
+    with pytest.raises(ValueError, match=message):
+        parse_decimal(text, number_format)
+
+
+def test_parse_decimal_needs_a_declared_format():
+    with pytest.raises(TypeError, match="number format"):
+        parse_decimal("58.00", None)
 
 
 # -- settlement contract -----------------------------------------------------------

@@ -320,3 +320,14 @@ def test_matching_inputs_refuse_floats():
         Candidate(kind="payment", record_id=1, references="ch_1", amount=Decimal(1), currency="USD", date=DAY)
     with pytest.raises(ValueError):
         Candidate(kind="receipt", record_id=1, references=(), amount=Decimal(1), currency="USD", date=DAY)
+
+
+def test_refund_failure_matches_its_refund_payment_not_the_charge():
+    # the failed refund brings the refund's 20.00 back (+20.00): it belongs to the refund's outbound
+    # payment (-20.00), never to the charge's inbound payment of the same charge
+    failure = line("fail", kind="refund_failure", gross="20.00", transaction_ref="ch_1", refund_ref="re_1")
+    inbound = cand(1, "20.00", "ch_1")
+    outbound = cand(2, "-20.00", "re_1")
+    [result] = match_lines([failure], [inbound, outbound])
+    assert (result.state, result.method, result.candidate) == ("matched", "reference", outbound)
+    assert result.difference == Decimal("0.00")

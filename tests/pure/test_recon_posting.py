@@ -170,3 +170,30 @@ def test_split_keeps_original_currency_lines_balanced():
         "USD", D("110.00"), D("110.00"))
     assert main.net_line.amount_currency == 0 and main.net_line.balance == 0
     assert first.total_balance() == second.total_balance() == 0
+
+
+def test_a_line_in_the_company_currency_is_booked_at_its_own_amount():
+    # a USD company paid out in EUR: the customer paid 54.00 USD; the settlement's conversion of its
+    # 49.50 EUR gives 55.00 USD. The journal item in USD must say 54.00 both ways (amount_currency ==
+    # balance); the 1.00 USD the conversion gives more is an exchange gain.
+    parts = [
+        Part(1, "outstanding_receipts", D("49.50"), currency="USD", amount_currency=D("54.00"),
+             reconcile="pay_1", group="sales"),
+        Part(1, "fees", D("-1.50"), group="fees"),
+    ]
+    entry = build_entry(parts, settlement_currency="EUR", company_currency="USD", rate=D("1.1111111111"),
+                        net_account="transit", deposit=D("48.00"), exchange_accounts=("fx_gain", "fx_loss"))
+    by_account = {line.account: line for line in entry.lines}
+    sale = by_account["outstanding_receipts"]
+    assert (sale.currency, sale.amount_currency, sale.balance) == ("USD", D("-54.00"), D("-54.00"))
+    assert by_account["fx_gain"].balance == by_account["fx_gain"].amount_currency == D("-1.00")
+    assert "fx_loss" not in by_account
+    assert entry.net_line.balance == D("53.33")  # 48.00 EUR at the settlement's rate, untouched
+    assert entry.total_balance() == 0
+    # every journal item in the company currency has amount_currency == balance
+    assert all(line.amount_currency == line.balance for line in entry.lines if line.currency == "USD")
+    # without exchange accounts the net line takes the difference, the USD item stays right
+    entry = build_entry(parts, settlement_currency="EUR", company_currency="USD", rate=D("1.1111111111"),
+                        net_account="transit", deposit=D("48.00"))
+    sale = next(line for line in entry.lines if line.account == "outstanding_receipts")
+    assert sale.amount_currency == sale.balance == D("-54.00") and entry.total_balance() == 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from omni_reconciliation.lib.stripe_import import fetch_settlement, list_payouts, make_client
+from omni_reconciliation.lib.stripe_client import fetch_settlement, list_payouts, make_client
 from tests.simulators.stripe_sim import StripeSimulator, make_balance_transaction
 
 pytestmark = pytest.mark.slow

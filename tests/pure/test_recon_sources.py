@@ -1,12 +1,14 @@
 """Shopify Payments payouts and Amazon V2 settlement reports mapped to settlements."""
 
 import json
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from omni_connector_base.canonical.money import COMMA
 from omni_connector_base.canonical.settlement import check_balance, totals_by_kind
 from omni_connector_shopify.lib.payouts import classify, settlement_from_shopify
 from omni_reconciliation.lib.amazon_settlement import classify_row, parse_amazon_datetime, parse_settlement_v2
@@ -215,14 +217,53 @@ def test_amazon_tolerates_bom_crlf_eu_dates_and_decimal_commas():
     ):
         text = text.replace(old, new)
     header, *rows = text.splitlines()
-    rows = [row.replace("\t58.00\t", "\t58,00\t").replace("\t-8.70\t", "\t-8,70\t") for row in rows]
+    # an Amazon.de report: Amazon writes its amounts with the marketplace's decimal comma
+    rows = [re.sub(r"\t(-?\d+)\.(\d+)(?=\t|$)", r"\t\1,\2", row.replace("Amazon.com", "Amazon.de")) for row in rows]
+    assert "\t58,00\t" in rows[1] and "\t25,73\t" in rows[0]
     converted = "\ufeff" + "\r\n".join([header, *rows, "", ""])  # BOM, CRLF, trailing blank lines
     settlement = parse_settlement_v2(converted.encode("utf-8"))
     assert check_balance(settlement).ok
+    assert settlement.expected_amount == Decimal("25.73")
     assert settlement.period_start == datetime(2026, 11, 8, tzinfo=UTC)
     tshirt = next(line for line in settlement.lines if line.kind == "sale" and line.sku == "TSHIRT-BLK-M")
     assert tshirt.occurred_at == datetime(2026, 11, 10, 14, 22, 5, tzinfo=UTC)
     assert tshirt.components["Principal"] == Decimal("58.00")
+
+
+def _amazon_one_sale(marketplace, amount, total):
+    header = AMAZON_TEXT.splitlines()[0]
+    columns = header.split("\t")
+    summary = dict.fromkeys(columns, "") | {
+        "settlement-id": "77", "settlement-start-date": "2026-11-01 00:00:00 UTC", "deposit-date":
+        "2026-11-16 00:00:00 UTC", "settlement-end-date": "2026-11-15 00:00:00 UTC", "total-amount": total,
+        "currency": "EUR"}
+    sale = dict.fromkeys(columns, "") | {
+        "settlement-id": "77", "transaction-type": "Order", "order-id": "302-1111111-1111111",
+        "marketplace-name": marketplace, "amount-type": "ItemPrice", "amount-description": "Principal",
+        "amount": amount, "posted-date": "2026-11-10"}
+    return "\n".join([header, *("\t".join(row[c] for c in columns) for row in (summary, sale))])
+
+
+def test_amazon_amounts_are_read_in_the_marketplace_number_format():
+    # "1.234,00" and "1.234" on Amazon.de are one thousand two hundred and thirty-four euros
+    for amount in ("1.234,00", "1.234"):
+        settlement = parse_settlement_v2(_amazon_one_sale("Amazon.de", amount, amount))
+        assert settlement.expected_amount == Decimal("1234") and settlement.lines[0].gross == Decimal("1234")
+        assert check_balance(settlement).ok
+    # the same text on Amazon.co.uk (a decimal point) is 1.234
+    settlement = parse_settlement_v2(_amazon_one_sale("Amazon.co.uk", "1.234", "1.234"))
+    assert settlement.expected_amount == Decimal("1.234")
+    # a decimal comma in a decimal-point report is refused, naming the format
+    with pytest.raises(ValueError, match=r"amount of settlement 77: not an amount in decimal point"):
+        parse_settlement_v2(_amazon_one_sale("Amazon.com", "58,00", "58.00"))
+    # unknown marketplace: an amount that reads differently in the two formats is refused, never guessed
+    with pytest.raises(ValueError, match=r"ambiguous amount '1\.234'"):
+        parse_settlement_v2(_amazon_one_sale("Non-Amazon", "1.234", "1.234"))
+    settlement = parse_settlement_v2(_amazon_one_sale("Non-Amazon", "58,00", "58,00"))  # reads one way only
+    assert settlement.expected_amount == Decimal("58.00")
+    # the caller may declare the format itself
+    settlement = parse_settlement_v2(_amazon_one_sale("Non-Amazon", "1.234", "1.234"), number_format=COMMA)
+    assert settlement.expected_amount == Decimal("1234")
 
 
 def test_amazon_short_rows_and_missing_summary():

@@ -13,13 +13,8 @@ import pytest
 import stripe
 
 from omni_connector_base.canonical.settlement import SettlementData, check_balance, totals_by_kind
-from omni_reconciliation.lib.stripe_import import (
-    classify,
-    fetch_settlement,
-    list_payouts,
-    make_client,
-    settlement_from_stripe,
-)
+from omni_reconciliation.lib.stripe_client import fetch_settlement, list_payouts, make_client
+from omni_reconciliation.lib.stripe_mapper import classify, settlement_from_stripe
 from tests.simulators.stripe_sim import StripeSimulator, make_balance_transaction
 
 pytestmark = pytest.mark.slow
@@ -364,6 +359,45 @@ def test_zero_and_three_decimal_currencies(sim):
     assert (line.gross, line.fee, line.net) == (Decimal("12.345"), Decimal("0.371"), Decimal("11.974"))
     assert dinar.expected_amount == Decimal("11.974")
     assert check_balance(dinar).ok
+
+
+def test_isk_and_ugx_come_with_two_decimals_and_mga_with_none(sim):
+    """Stripe sends ISK and UGX with two decimals (zero-decimal in ISO 4217) and MGA with none (two in
+    ISO 4217): 5,000 ISK is ``500000`` on the wire, not 500,000 ISK."""
+    sim.add_payout({"id": "po_isk", "currency": "isk"}, [
+        make_balance_transaction("txn_is1", 500000, fee=15000, currency="isk", source="ch_is1"),
+        make_balance_transaction("txn_is2", -100000, currency="isk", type_="refund", source="re_is2"),
+    ])
+    sim.add_payout({"id": "po_ugx", "currency": "ugx"}, [
+        make_balance_transaction("txn_ug1", 3700000, fee=111000, currency="ugx", source="ch_ug1")])
+    sim.add_payout({"id": "po_mga", "currency": "mga"}, [
+        make_balance_transaction("txn_mg1", 45000, fee=1350, currency="mga", source="ch_mg1")])
+    client = _client(sim)
+
+    krona = fetch_settlement(client, "po_isk")
+    assert krona.currency == "ISK"
+    assert {line.external_id: (line.gross, line.fee, line.net) for line in krona.lines} == {
+        "txn_is1": (Decimal("5000.00"), Decimal("150.00"), Decimal("4850.00")),
+        "txn_is2": (Decimal("-1000.00"), Decimal("0.00"), Decimal("-1000.00")),
+    }
+    assert krona.expected_amount == Decimal("3850") and check_balance(krona).ok
+    shilling = fetch_settlement(client, "po_ugx")
+    assert shilling.lines[0].gross == Decimal("37000") and shilling.expected_amount == Decimal("35890")
+    ariary = fetch_settlement(client, "po_mga")
+    assert (ariary.lines[0].gross, ariary.lines[0].fee) == (Decimal("45000"), Decimal("1350"))
+    assert ariary.expected_amount == Decimal("43650") and check_balance(ariary).ok
+
+
+def test_stripe_exponents_differ_from_iso_only_where_stripe_says_so():
+    from omni_connector_base.canonical.money import currency_exponent  # noqa: PLC0415
+    from omni_reconciliation.lib.stripe_mapper import STRIPE_ZERO_DECIMAL, stripe_exponent  # noqa: PLC0415
+
+    assert {code: (currency_exponent(code), stripe_exponent(code)) for code in ("ISK", "UGX", "MGA")} == {
+        "ISK": (0, 2), "UGX": (0, 2), "MGA": (2, 0)}
+    for code in STRIPE_ZERO_DECIMAL - {"ISK", "UGX", "MGA"}:
+        assert stripe_exponent(code.lower()) == currency_exponent(code) == 0
+    for code in ("USD", "EUR", "KWD", "BHD", "HUF", "TWD"):
+        assert stripe_exponent(code) == currency_exponent(code)
 
 
 def test_payout_that_does_not_add_up_is_flagged(sim):

@@ -1,9 +1,12 @@
-"""Stripe payouts → ``SettlementData`` through the official ``stripe`` library.
+"""Stripe payout and balance transactions → ``SettlementData``: the pure mapper (no I/O).
+
+The client (``stripe_client.py``) fetches them through the official ``stripe`` library.
 
 A Stripe automatic payout is reconciled through its balance transactions
 (``GET /v1/balance_transactions?payout=po_...``): each one moved the balance,
 the payout's own transaction moved it to the bank. Amounts arrive in integer
-minor units of the *balance* currency and are converted per ISO 4217 exponent.
+minor units of the *balance* currency, as Stripe represents that currency (see
+``STRIPE_DECIMALS``: mostly ISO 4217, with Stripe's own exceptions).
 
 Kind mapping (decisions):
 
@@ -29,16 +32,13 @@ Kind mapping (decisions):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import stripe
-
-from .money import from_minor
-
 try:
+    from odoo.addons.omni_connector_base.canonical.money import currency_exponent, from_minor_units, normalize_currency
     from odoo.addons.omni_connector_base.canonical.settlement import (
         SettlementData,
         SettlementLineData,
@@ -46,6 +46,7 @@ try:
         utc_from_timestamp,
     )
 except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.canonical.money import currency_exponent, from_minor_units, normalize_currency
     from omni_connector_base.canonical.settlement import (
         SettlementData,
         SettlementLineData,
@@ -53,7 +54,6 @@ except ImportError:  # pure-Python tests load the addons without Odoo
         utc_from_timestamp,
     )
 
-PAGE_SIZE = 100  # Stripe's maximum page size
 ORDER_METADATA_KEYS = ("order_id", "order_number", "woocommerce_order_id")
 
 _TYPE_KINDS = {
@@ -84,23 +84,34 @@ _CATEGORY_KINDS = {
 _DISPUTE_KINDS = frozenset({"chargeback", "chargeback_reversal"})
 
 
-def make_client(
-    api_key: str,
-    base_url: str | None = None,
-    *,
-    max_network_retries: int = 2,
-    stripe_version: str | None = None,
-) -> stripe.StripeClient:
-    """A ``StripeClient``; ``base_url`` only for tests (the local simulator)."""
-    kwargs: dict[str, Any] = {"max_network_retries": max_network_retries}
-    if base_url:
-        kwargs["base_addresses"] = {"api": base_url}
-    if stripe_version:
-        kwargs["stripe_version"] = stripe_version
-    return stripe.StripeClient(api_key, **kwargs)
+# Stripe's representation of amounts (https://docs.stripe.com/currencies): integer minor units,
+# with decimals per ISO 4217 except where Stripe differs. Zero-decimal at Stripe (its list):
+STRIPE_ZERO_DECIMAL = frozenset({
+    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+})
+# "Special cases": ISK and UGX are zero-decimal, but Stripe's API sends and expects them with two
+# decimals (``50000`` ISK minor units are 500 ISK, always a multiple of 100); Odoo's own
+# ``payment_stripe/const.py`` (``CURRENCY_DECIMALS``) says the same.
+STRIPE_TWO_DECIMAL_SPECIAL = frozenset({"ISK", "UGX"})
 
 
-def _plain(obj: Any) -> Any:
+def stripe_exponent(currency: str) -> int:
+    """Decimals of ``currency`` in Stripe's integer amounts: MGA 0 (ISO: 2), ISK and UGX 2 (ISO: 0),
+    three-decimal currencies 3 (Stripe sends them with three, the last one 0), else ISO 4217."""
+    code = normalize_currency(currency)
+    if code in STRIPE_TWO_DECIMAL_SPECIAL:
+        return 2
+    if code in STRIPE_ZERO_DECIMAL:
+        return 0
+    return currency_exponent(code)
+
+
+def from_stripe_amount(amount: int, currency: str) -> Decimal:
+    """Stripe's integer amount → Decimal in major units (``8749, 'usd'`` → 87.49; ``50000, 'isk'`` → 500.00)."""
+    return from_minor_units(amount, currency, exponent=stripe_exponent(currency))
+
+
+def plain(obj: Any) -> Any:
     """StripeObject → plain dict (recursively); dicts and scalars pass through."""
     to_dict = getattr(obj, "to_dict", None)
     if callable(to_dict):
@@ -131,56 +142,6 @@ def _rate(value: Any) -> Decimal | None:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
 
 
-def list_payouts(
-    client: stripe.StripeClient,
-    since: datetime | None = None,
-    status: str | None = "paid",
-    *,
-    page_size: int = PAGE_SIZE,
-) -> list[dict[str, Any]]:
-    """All payouts arriving at or after ``since`` (every page), newest first, as dicts.
-
-    Filtered on ``arrival_date``, not ``created``: a payout is created days before it is paid,
-    so a payout created before the previous import and paid since would be missed by a filter on
-    its creation date.
-    """
-    params: dict[str, Any] = {"limit": page_size}
-    if status:
-        params["status"] = status
-    if since is not None:
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
-        params["arrival_date"] = {"gte": int(since.timestamp())}
-    page = client.v1.payouts.list(params=params)  # type: ignore[arg-type]
-    return [_plain(payout) for payout in page.auto_paging_iter()]
-
-
-def iter_balance_transactions(
-    client: stripe.StripeClient, payout_id: str, *, page_size: int = PAGE_SIZE
-) -> Iterator[dict[str, Any]]:
-    """Every balance transaction of a payout, sources expanded, page after page."""
-    page = client.v1.balance_transactions.list(
-        params={"payout": payout_id, "expand": ["data.source"], "limit": page_size}  # type: ignore[arg-type]
-    )
-    for txn in page.auto_paging_iter():
-        yield _plain(txn)
-
-
-def fetch_settlement(
-    client: stripe.StripeClient,
-    payout_id_or_obj: str | Mapping[str, Any] | Any,
-    *,
-    page_size: int = PAGE_SIZE,
-) -> SettlementData:
-    """Download one payout and all its balance transactions and map them."""
-    if isinstance(payout_id_or_obj, str):
-        payout = _plain(client.v1.payouts.retrieve(payout_id_or_obj))
-    else:
-        payout = _plain(payout_id_or_obj)
-    txns = iter_balance_transactions(client, payout["id"], page_size=page_size)
-    return settlement_from_stripe(payout, txns)
-
-
 def settlement_from_stripe(
     payout: Mapping[str, Any], balance_transactions: Iterable[Mapping[str, Any]]
 ) -> SettlementData:
@@ -198,7 +159,7 @@ def settlement_from_stripe(
         payout_date=payout_arrival_date(payout),
         period_start=period_start,
         period_end=period_end,
-        expected_amount=from_minor(payout["amount"], payout["currency"]),
+        expected_amount=from_stripe_amount(payout["amount"], payout["currency"]),
         status=payout.get("status") or "",
         lines=lines,
         raw=dict(payout),
@@ -229,15 +190,15 @@ def map_balance_transaction(txn: Mapping[str, Any], payout_id: str | None = None
     if kind is None:
         return []
     currency = txn["currency"]
-    gross = from_minor(txn["amount"], currency)
-    fee = from_minor(txn.get("fee") or 0, currency)
-    net = from_minor(txn["net"], currency)
+    gross = from_stripe_amount(txn["amount"], currency)
+    fee = from_stripe_amount(txn.get("fee") or 0, currency)
+    net = from_stripe_amount(txn["net"], currency)
     if net != gross - fee:
         raise ValueError(f"balance transaction {txn.get('id')}: net {net} != amount {gross} - fee {fee}")
     fee_breakdown: dict[str, Decimal] = {}
     for detail in txn.get("fee_details") or ():
         key = detail.get("type") or "fee"
-        fee_breakdown[key] = fee_breakdown.get(key, Decimal(0)) + from_minor(
+        fee_breakdown[key] = fee_breakdown.get(key, Decimal(0)) + from_stripe_amount(
             detail["amount"], detail.get("currency") or currency
         )
 
@@ -266,7 +227,7 @@ def map_balance_transaction(txn: Mapping[str, Any], payout_id: str | None = None
     src_currency = source.get("currency")
     if src_currency and src_currency.lower() != currency.lower() and isinstance(source.get("amount"), int):
         original_currency = src_currency
-        original_amount = from_minor(source["amount"], src_currency)
+        original_amount = from_stripe_amount(source["amount"], src_currency)
         if gross < 0 < original_amount:
             original_amount = -original_amount  # refunds/disputes: amount is unsigned on the source
 
@@ -282,46 +243,15 @@ def map_balance_transaction(txn: Mapping[str, Any], payout_id: str | None = None
         "dispute_ref": dispute_ref,
         "extra_refs": tuple(extra_refs),
     }
-    description = txn.get("description") or ""
+    line = {"external_id": txn["id"], "kind": kind, "description": txn.get("description") or "", "gross": gross,
+            "original_currency": original_currency, "original_amount": original_amount, **refs, **common}
     if kind in _DISPUTE_KINDS and fee:
         # the dispute fee gets its own line so it posts to the dispute-fee account
-        return [
-            SettlementLineData(
-                external_id=txn["id"],
-                kind=kind,
-                description=description,
-                gross=gross,
-                fee=from_minor(0, currency),
-                original_currency=original_currency,
-                original_amount=original_amount,
-                **refs,
-                **common,
-            ),
-            SettlementLineData(
-                external_id=f"{txn['id']}:dispute_fee",
-                kind="dispute_fee",
-                description=_fee_description(txn) or "Dispute fee",
-                gross=-fee,
-                fee=from_minor(0, currency),
-                **refs,
-                **common,
-            ),
-        ]
-    return [
-        SettlementLineData(
-            external_id=txn["id"],
-            kind=kind,
-            description=description,
-            gross=gross,
-            fee=fee,
-            net=net,
-            original_currency=original_currency,
-            original_amount=original_amount,
-            fee_breakdown=fee_breakdown,
-            **refs,
-            **common,
-        )
-    ]
+        no_fee = from_stripe_amount(0, currency)
+        dispute_fee = {**refs, **common, "external_id": f"{txn['id']}:dispute_fee", "kind": "dispute_fee",
+                       "description": _fee_description(txn) or "Dispute fee", "gross": -fee, "fee": no_fee}
+        return [SettlementLineData(**line, fee=no_fee), SettlementLineData(**dispute_fee)]
+    return [SettlementLineData(**line, fee=fee, net=net, fee_breakdown=fee_breakdown)]
 
 
 def _fee_description(txn: Mapping[str, Any]) -> str:
