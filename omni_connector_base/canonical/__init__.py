@@ -30,7 +30,7 @@ from .model import (
     TaxLine,
     ValidationError,
 )
-from .money import currency_exponent, from_minor_units, quantize, to_decimal, to_minor_units
+from .money import currency_exponent, from_minor_units, quantize, to_decimal
 from .normalize import address_key, address_key_parts, fold_text, normalize_email
 from .parse import (
     format_datetime,
@@ -90,7 +90,6 @@ __all__ = [
     "refund_to_dict",
     "to_decimal",
     "to_dict",
-    "to_minor_units",
     "validate",
     "validation_errors",
 ]

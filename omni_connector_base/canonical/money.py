@@ -112,22 +112,6 @@ def from_minor_units(amount, currency, *, exponent=None):
     return Decimal((sign, digits, -exponent))
 
 
-def to_minor_units(amount, currency, *, rounding=None):
-    """Major units to integer minor units: ``(Decimal('87.49'), 'USD') -> 8749``.
-
-    An amount finer than the currency's minor unit (``Decimal('1.005')`` USD) raises
-    ``ValueError`` rather than losing money quietly; pass ``rounding`` (e.g.
-    ``decimal.ROUND_HALF_UP``) to round on purpose instead.
-    """
-    value = to_decimal(amount, "amount")
-    unit = _unit(currency)
-    if rounding is not None:
-        value = value.quantize(unit, rounding=rounding)
-    elif value != value.quantize(unit, rounding=ROUND_HALF_UP):
-        raise ValueError(f"amount has more decimals than {currency.upper()} allows")
-    return int(value.scaleb(currency_exponent(currency)).to_integral_value())
-
-
 def quantize(amount, currency):
     """Round ``amount`` to ``currency``'s minor unit, half away from zero (ROUND_HALF_UP).
 
