@@ -36,7 +36,7 @@ class OmniOrderImporterEdits(models.AbstractModel):
                 category="validation",
                 record=(sale._name, sale.id),
             )
-        planned = plan_order_lines(order, backend.discount_mode)
+        planned = plan_order_lines(order, backend.discount_mode, self._omni_discount_digits())
         line_values = self._omni_line_values(backend, order, planned)
         Binding = self.env["omni.binding"]
         external_ids = [f"{sale.omni_external_id}/{p.external_id}" for p, _v in line_values]

@@ -82,7 +82,7 @@ class OmniOrderImporter(models.AbstractModel):
         company = backend.company_id
         customer, invoice_address, shipping_address = self._omni_resolve_partners(backend, order)
         pricelist = self._omni_pricelist(backend, order.currency)
-        planned = plan_order_lines(order, backend.discount_mode)
+        planned = plan_order_lines(order, backend.discount_mode, self._omni_discount_digits())
         line_values = self._omni_line_values(backend, order, planned)
         sale = (
             self.env["sale.order"]
@@ -114,6 +114,11 @@ class OmniOrderImporter(models.AbstractModel):
         self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values], also=[order_binding])
         self._omni_check_totals(backend, sale, order)
         return sale
+
+    def _omni_discount_digits(self):
+        """Decimals Odoo keeps of a line's discount: the plan puts a discount % on a line only
+        when that many decimals reproduce the channel's line total (else a discount line)."""
+        return self.env["decimal.precision"].precision_get("Discount")
 
     def _omni_line_values(self, backend, order, planned):
         """Resolve products and taxes of planned lines (one query per kind, not per line)."""

@@ -6,6 +6,7 @@ from . import (
     test_importer,
     test_importer_after_sale,
     test_importer_concurrency,
+    test_importer_money,
     test_processor,
     test_webhook,
 )
