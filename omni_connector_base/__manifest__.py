@@ -14,6 +14,7 @@
         "data/ir_cron.xml",
         "data/omni_products.xml",
         "views/omni_backend_views.xml",
+        "views/omni_backend_import_policy_views.xml",
         "views/omni_event_views.xml",
         "views/omni_product_map_wizard_views.xml",
         "views/omni_exception_views.xml",

@@ -6,6 +6,8 @@ settings): these settings belong to the shared order importer.
 
 from odoo import fields, models
 
+from ..canonical.totals import minor_units_tolerance
+
 
 class OmniBackendImportPolicy(models.Model):
     # The order importer's settings of omni.backend, in a file of their own (see module doc).
@@ -18,3 +20,24 @@ class OmniBackendImportPolicy(models.Model):
         "line instead, so the order still costs what the channel charged). Separate discount lines: "
         "always negative lines of the discount product with the discounted line's taxes.",
     )
+    total_tolerance_units = fields.Integer(
+        string="Total Tolerance (minor units)",
+        default=1,
+        required=True,
+        help="Largest difference accepted between Odoo's and the channel's order totals, in minor "
+        "units of the order's currency (cents for EUR or USD, yen for JPY, fils for KWD): 1 accepts "
+        "0.01 EUR, 1 JPY or 0.001 KWD. A difference within it is booked on a rounding line; beyond "
+        "it the order is blocked with both totals shown. Credit notes are checked the same way.",
+    )
+    # Replaced by total_tolerance_units: one absolute amount means nothing for JPY or KWD.
+    total_tolerance = fields.Float(help="Not used any more: see Total Tolerance (minor units), per currency.")
+
+    _check_total_tolerance_units = models.Constraint(
+        "CHECK(total_tolerance_units >= 0)", "The total tolerance cannot be negative."
+    )
+
+    def _omni_total_tolerance(self, currency):
+        """The tolerance as an amount of ``currency`` (a ``res.currency``), a Decimal: the
+        backend's minor units at the currency's decimal places (Odoo's, which round its totals)."""
+        self.ensure_one()
+        return minor_units_tolerance(self.total_tolerance_units, currency.decimal_places)

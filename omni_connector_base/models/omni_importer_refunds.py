@@ -133,7 +133,7 @@ class OmniOrderImporterRefunds(models.AbstractModel):
             )
         )
         difference = refund.amount - as_decimal(credit_note.amount_total)
-        tolerance = as_decimal(backend.total_tolerance)
+        tolerance = backend._omni_total_tolerance(credit_note.currency_id)
         if abs(difference) > tolerance:
             raise BusinessError(
                 self.env._(

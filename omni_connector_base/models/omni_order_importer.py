@@ -160,7 +160,8 @@ class OmniOrderImporter(models.AbstractModel):
         ])
 
     def _omni_check_totals(self, backend, sale, order):
-        """Odoo's totals must equal the channel's within the backend's tolerance.
+        """Odoo's totals must equal the channel's within the backend's tolerance (minor units of
+        the order's currency: one cent, one yen, one fils by default).
 
         Within tolerance, the difference goes on a rounding line so the invoice equals what the
         customer paid; beyond it the order is blocked with both totals shown.
@@ -170,7 +171,8 @@ class OmniOrderImporter(models.AbstractModel):
             tax=as_decimal(sale.amount_tax),
             total=as_decimal(sale.amount_total),
         )
-        check = compare_totals(odoo, channel_totals(order), as_decimal(backend.total_tolerance))
+        tolerance = backend._omni_total_tolerance(sale.currency_id)
+        check = compare_totals(odoo, channel_totals(order), tolerance)
         if not check.ok:
             raise BusinessError(
                 self.env._(

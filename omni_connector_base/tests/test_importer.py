@@ -355,7 +355,7 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertIn("71.60", caught.exception.message)
 
     def test_difference_within_tolerance_goes_to_rounding_line(self):
-        self.backend.total_tolerance = 0.02
+        self.backend.total_tolerance_units = 2
         order = shopify_1042(
             external_id="1051",
             name="#1051",

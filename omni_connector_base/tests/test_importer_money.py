@@ -8,6 +8,7 @@ from odoo import Command
 from odoo.tests import tagged
 
 from ..canonical import Line, Payment
+from ..pipeline.errors import BusinessError
 from .order_factory import us_tax, woocommerce_727
 from .test_importer import OmniImporterCommon
 
@@ -83,3 +84,47 @@ class TestOrderImporterMoney(OmniImporterCommon):
         self.assertAlmostEqual(sale.amount_total, 1079.05, places=2)
 
 
+    # --------------------------------------------------------------- item 10
+
+    def _plain_order(self, currency, price, total, external_id):
+        """One untaxed line of ``price`` in ``currency``; the channel declares ``total``."""
+        return woocommerce_727(
+            external_id=external_id,
+            name=external_id,
+            currency=currency,
+            lines=[Line(external_id="p", sku="HOODIE-GRY-L", name="Hoodie", quantity=D(1), unit_price=D(price))],
+            shipping_lines=[],
+            fee_lines=[],
+            discounts=[],
+            total_untaxed=None,
+            total_tax=D(0),
+            total=D(total),
+            payments=[Payment(gateway="stripe", transaction_id=f"ch_{external_id}", amount=D(total),
+                              currency=currency)],
+        )
+
+    def _rounding_lines(self, sale):
+        return sale.order_line.filtered(lambda line: line.product_id == self.backend.rounding_product_id)
+
+    def test_tolerance_is_one_yen_for_jpy(self):
+        self.setup_other_currency("JPY", rates=[("2020-01-01", 150.0)])
+        sale = self.Importer._omni_import_order(self.backend, self._plain_order("JPY", "3000", "3001", "jp-1"))
+        self.assertEqual(self.backend.total_tolerance_units, 1, "default: one minor unit of the order's currency")
+        self.assertEqual(sale.currency_id.name, "JPY")
+        self.assertEqual(self._rounding_lines(sale).price_unit, 1.0, "one yen of rounding is within tolerance")
+        self.assertEqual(sale.amount_total, 3001.0)
+        with self.assertRaises(BusinessError) as caught:
+            self.Importer._omni_import_order(self.backend, self._plain_order("JPY", "3000", "3002", "jp-2"))
+        self.assertIn("tolerance 1)", caught.exception.message)
+
+    def test_tolerance_is_one_fils_for_kwd(self):
+        self.setup_other_currency("KWD", rates=[("2020-01-01", 0.3)])
+        sale = self.Importer._omni_import_order(self.backend, self._plain_order("KWD", "12.500", "12.501", "kw-1"))
+        self.assertAlmostEqual(self._rounding_lines(sale).price_unit, 0.001, places=3)
+        self.assertAlmostEqual(sale.amount_total, 12.501, places=3)
+        with self.assertRaises(BusinessError) as caught:
+            self.Importer._omni_import_order(self.backend, self._plain_order("KWD", "12.500", "12.502", "kw-2"))
+        self.assertIn("tolerance 0.001)", caught.exception.message, "two fils are beyond one minor unit")
+        self.backend.total_tolerance_units = 2
+        sale = self.Importer._omni_import_order(self.backend, self._plain_order("KWD", "12.500", "12.502", "kw-2"))
+        self.assertAlmostEqual(sale.amount_total, 12.502, places=3)
