@@ -22,7 +22,7 @@ the channel's line total to the minor unit (property-tested in ``tests/pure``).
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..canonical.money import quantize
+from ..canonical.money import currency_exponent, quantize
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -177,3 +177,18 @@ def plan_order_lines(order, discount_mode="line", discount_digits=ODOO_DISCOUNT_
     ]
     return product_lines + discount_lines + shipping_lines + fee_lines
 
+
+
+def rounding_line_price(gap, rates, included, currency):
+    """Unit price of a rounding line taxed at ``rates`` (fractions: ``0.19``) that adds exactly
+    ``gap`` to the order's total in ``currency``, or None when no price does (then the line
+    goes untaxed). Tax-included: the price is the gap. Tax-excluded: the price whose per-line
+    rounded taxes bring it to the gap (0.01 at 8.75 % is 0.01 + 0.00)."""
+    if included or not rates:
+        return gap
+    unit = Decimal(1).scaleb(-currency_exponent(currency))
+    first = quantize(gap / (1 + sum(rates, ZERO)), currency)
+    for price in (first, first + unit, first - unit):
+        if price + sum((quantize(price * rate, currency) for rate in rates), ZERO) == gap:
+            return price
+    return None

@@ -32,6 +32,12 @@ class OmniBackendImportPolicy(models.Model):
     # Replaced by total_tolerance_units: one absolute amount means nothing for JPY or KWD.
     total_tolerance = fields.Float(help="Not used any more: see Total Tolerance (minor units), per currency.")
 
+    rounding_product_id = fields.Many2one(
+        help="Product of the rounding line booking a difference within the tolerance. The line is taxed "
+        "like the order's lines (the taxes of the lines carrying the largest amount), so Odoo's "
+        "untaxed/tax split stays the channel's; untaxed when those lines are untaxed."
+    )
+
     _check_total_tolerance_units = models.Constraint(
         "CHECK(total_tolerance_units >= 0)", "The total tolerance cannot be negative."
     )

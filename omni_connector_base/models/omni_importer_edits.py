@@ -60,8 +60,13 @@ class OmniOrderImporterEdits(models.AbstractModel):
                 new_planned.append(planned_line)
         rounding = backend._omni_service_product("rounding")
         for line in sale.order_line - kept:
-            if line.product_id == rounding or sale.state in ("draft", "sent"):
+            if sale.state in ("draft", "sent"):
                 commands.append(Command.unlink(line.id))
+            elif line.product_id == rounding:
+                # A confirmed order's line cannot be deleted: zeroed, the totals check reuses it.
+                commands.append(
+                    Command.update(line.id, {"product_uom_qty": 0, "price_unit": 0, "tax_ids": [Command.clear()]})
+                )
             else:
                 commands.append(Command.update(line.id, {"product_uom_qty": 0}))
         before = set(sale.order_line.ids)

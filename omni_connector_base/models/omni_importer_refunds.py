@@ -147,21 +147,25 @@ class OmniOrderImporterRefunds(models.AbstractModel):
                 record=(sale._name, sale.id),
             )
         if difference:
-            credit_note.write(
-                {
-                    "invoice_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": backend._omni_service_product("rounding").id,
-                                "name": self.env._("Channel rounding"),
-                                "quantity": 1,
-                                "price_unit": float(difference),
-                                "tax_ids": [Command.clear()],
-                            }
-                        )
-                    ]
-                }
+            rounding = backend._omni_service_product("rounding")
+            taxes, price = self._omni_rounding_line(
+                credit_note.invoice_line_ids, rounding, difference, credit_note.currency_id
             )
+            values = {
+                "product_id": rounding.id,
+                "name": self.env._("Channel rounding"),
+                "quantity": 1,
+                "price_unit": float(price),
+                "tax_ids": [Command.set(taxes.ids)],
+            }
+            credit_note.write({"invoice_line_ids": [Command.create(values)]})
+            if taxes and as_decimal(credit_note.amount_total) != refund.amount:
+                # Odoo taxed it otherwise than planned: untaxed then (as for orders).
+                line = credit_note.invoice_line_ids.filtered(
+                    lambda move_line: move_line.product_id == rounding and move_line.name == values["name"]
+                )[:1]
+                untaxed = {"price_unit": float(difference), "tax_ids": [Command.clear()]}
+                credit_note.write({"invoice_line_ids": [Command.update(line.id, untaxed)]})
         credit_note.action_post()
         return credit_note
 

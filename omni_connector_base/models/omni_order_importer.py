@@ -24,7 +24,7 @@ from odoo.tools import float_is_zero
 
 from ..canonical import ValidationError, order_from_dict, order_lines_digest, record_digest, refund_from_dict
 from ..canonical.totals import Totals, channel_totals, compare_totals
-from ..importer.plan import plan_order_lines
+from ..importer.plan import plan_order_lines, rounding_line_price
 from ..pipeline.errors import BusinessError, StaleEvent
 
 ORDER_MODEL = "sale.order"
@@ -164,7 +164,9 @@ class OmniOrderImporter(models.AbstractModel):
         the order's currency: one cent, one yen, one fils by default).
 
         Within tolerance, the difference goes on a rounding line so the invoice equals what the
-        customer paid; beyond it the order is blocked with both totals shown.
+        customer paid, taxed like the order's lines (see ``_omni_rounding_line``); an existing
+        rounding line (an edited order's) is reused, as a confirmed order's line cannot be
+        deleted. Beyond it the order is blocked with both totals shown.
         """
         odoo = Totals(
             untaxed=as_decimal(sale.amount_untaxed),
@@ -183,23 +185,48 @@ class OmniOrderImporter(models.AbstractModel):
                 category="validation",
             )
         difference = check.total_gap
-        if not float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
-            rounding = backend._omni_service_product("rounding")
-            sale.write(
-                {
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": rounding.id,
-                                "name": self.env._("Channel rounding"),
-                                "product_uom_qty": 1,
-                                "price_unit": float(difference),
-                                "tax_ids": [Command.clear()],
-                            }
-                        )
-                    ]
-                }
-            )
+        rounding = backend._omni_service_product("rounding")
+        line = sale.order_line.filtered(lambda sale_line: sale_line.product_id == rounding)[:1]
+        if float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
+            return
+        taxes, price = self._omni_rounding_line(sale.order_line, rounding, difference, sale.currency_id)
+        values = {
+            "product_id": rounding.id,
+            "name": self.env._("Channel rounding"),
+            "product_uom_qty": 1,
+            "price_unit": float(price),
+            "tax_ids": [Command.set(taxes.ids)],
+        }
+        command = Command.update(line.id, values) if line else Command.create(values)
+        sale.write({"order_line": [command]})
+        if taxes and as_decimal(sale.amount_total) != check.declared.total:
+            # Odoo taxed it otherwise than planned (a tax with its own rounding): untaxed then.
+            line = sale.order_line.filtered(lambda sale_line: sale_line.product_id == rounding)[:1]
+            line.write({"price_unit": float(difference), "tax_ids": [Command.clear()]})
+
+    def _omni_rounding_line(self, lines, rounding, difference, currency):
+        """Taxes and unit price of the rounding line that adds ``difference`` to a sale order or
+        credit note of ``lines`` (sale or invoice lines).
+
+        Taxed like the document's lines: the taxes of the lines carrying the largest amount (the
+        channel's rate; as Odoo's cash rounding puts a difference on the biggest tax). The
+        customer paid (or got back) the difference like the rest, so it is taxed like it and
+        Odoo's untaxed/tax split keeps the channel's rate. Untaxed when those lines are, or
+        when no taxed price adds exactly ``difference`` (see ``rounding_line_price``).
+        """
+        amounts = {}
+        for line in lines:
+            if line.display_type in ("line_section", "line_subsection", "line_note") or line.product_id == rounding:
+                continue
+            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0) + abs(as_decimal(line.price_total))
+        taxes = max(amounts, key=amounts.get) if amounts else self.env["account.tax"]
+        price = None
+        if all(tax.amount_type == "percent" for tax in taxes):
+            rates = [as_decimal(tax.amount) / 100 for tax in taxes]
+            price = rounding_line_price(difference, rates, all(tax.price_include for tax in taxes), currency.name)
+        if price is None:
+            return self.env["account.tax"], difference
+        return taxes, price
 
     # ------------------------------------------------------ event entry points
 

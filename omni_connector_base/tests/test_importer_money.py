@@ -2,6 +2,7 @@
 Discount precision cannot hold, tolerance per currency, the rounding line, payments in
 another currency."""
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 from odoo import Command
@@ -9,7 +10,7 @@ from odoo.tests import tagged
 
 from ..canonical import Line, Payment
 from ..pipeline.errors import BusinessError
-from .order_factory import us_tax, woocommerce_727
+from .order_factory import refund_1042, shopify_1042, us_tax, woocommerce_727
 from .test_importer import OmniImporterCommon
 
 
@@ -128,3 +129,74 @@ class TestOrderImporterMoney(OmniImporterCommon):
         self.backend.total_tolerance_units = 2
         sale = self.Importer._omni_import_order(self.backend, self._plain_order("KWD", "12.500", "12.502", "kw-2"))
         self.assertAlmostEqual(sale.amount_total, 12.502, places=3)
+
+    # --------------------------------------------------------------- item 11
+
+    def test_rounding_line_is_taxed_like_the_order_tax_included(self):
+        """The customer paid 0.05 more, VAT included: the rounding line carries the order's 19 %
+        (0.04 + 0.01 tax), so Odoo's untaxed/tax split stays the channel's."""
+        self.backend.total_tolerance_units = 5
+        order = shopify_1042(
+            external_id="1052", name="#1052", total=D("70.65"), total_tax=D("11.28"), total_untaxed=None,
+            payments=[Payment(gateway="shopify_payments", transaction_id="7301000052", amount=D("70.65"),
+                              currency="EUR")],
+        )
+        sale = self.Importer._omni_import_order(self.backend, order)
+        rounding = self._rounding_lines(sale)
+        self.assertEqual((rounding.price_unit, rounding.tax_ids), (0.05, self.tax_19_incl))
+        self.assertAlmostEqual(sale.amount_total, 70.65, places=2)
+        self.assertAlmostEqual(sale.amount_tax, 11.28, places=2, msg="the untaxed/tax split is the channel's")
+        self.assertAlmostEqual(sale.amount_untaxed, 59.37, places=2)
+        self.assertIn(sale.invoice_ids.payment_state, ("paid", "in_payment"))
+
+    def test_rounding_line_is_taxed_like_the_order_tax_excluded(self):
+        order = woocommerce_727(
+            external_id="731", name="731", total=D("119.64"),
+            payments=[Payment(gateway="stripe", transaction_id="ch_731", amount=D("119.64"), currency="USD")],
+        )
+        sale = self.Importer._omni_import_order(self.backend, order)
+        rounding = self._rounding_lines(sale)
+        # 0.01 at 8.75 % excluded is 0.01 + 0.00 tax: the total moves by exactly the gap
+        self.assertEqual((rounding.price_unit, rounding.tax_ids), (0.01, self.tax_875_excl))
+        self.assertAlmostEqual(sale.amount_total, 119.64, places=2)
+        self.assertAlmostEqual(sale.amount_tax, 9.63, places=2)
+
+    def test_edit_of_a_confirmed_order_with_a_rounding_line(self):
+        """Odoo refuses to delete a confirmed order's line: the edit reuses the rounding line."""
+        original = woocommerce_727(financial_status="authorized", payments=[], total=D("119.64"))
+        sale = self.Importer._omni_import_order(self.backend, original)
+        self.assertEqual(sale.state, "sale")
+        rounding = self._rounding_lines(sale)
+        self.assertEqual(rounding.price_unit, 0.01)
+        hoodie, socks = original.lines
+        fewer_socks = replace(socks, quantity=D(1), discount_amount=D("1.00"), tax_lines=us_tax("0.79"))
+        edited = woocommerce_727(financial_status="authorized", payments=[], lines=[hoodie, fewer_socks],
+                                 updated_at=original.updated_at.replace(hour=19), total_tax=D("8.84"),
+                                 total=D("109.84"))
+        self.assertEqual(self.Importer._omni_import_order(self.backend, edited), sale)
+        self.assertAlmostEqual(sale.amount_total, 109.84, places=2)
+        self.assertEqual(self._rounding_lines(sale), rounding, "the same line, zeroed")
+        self.assertEqual((rounding.product_uom_qty, rounding.price_subtotal), (0.0, 0.0))
+        again = woocommerce_727(financial_status="authorized", payments=[], total=D("119.64"),
+                                updated_at=original.updated_at.replace(hour=20))
+        self.Importer._omni_import_order(self.backend, again)
+        self.assertEqual(self._rounding_lines(sale), rounding, "reused, not a second rounding line")
+        self.assertEqual((rounding.product_uom_qty, rounding.price_unit), (1.0, 0.01))
+        self.assertAlmostEqual(sale.amount_total, 119.64, places=2)
+
+    def test_credit_note_rounding_line_is_taxed_like_its_lines(self):
+        self.backend.total_tolerance_units = 5
+        self.Importer._omni_import_order(self.backend, shopify_1042())
+        refund = refund_1042(
+            external_id="930000020", amount=D("26.15"),
+            transactions=[Payment(gateway="shopify_payments", transaction_id="7301000020", amount=D("26.15"),
+                                  currency="EUR", kind="refund")],
+        )
+        credit_note = self.Importer._omni_import_refund(self.backend, refund)
+        rounding = credit_note.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.backend.rounding_product_id
+        )
+        self.assertEqual((rounding.price_unit, rounding.tax_ids), (0.05, self.tax_19_incl))
+        self.assertAlmostEqual(credit_note.amount_total, 26.15, places=2)
+        self.assertAlmostEqual(credit_note.amount_tax, 4.18, places=2, msg="0.05 back is 0.04 + 0.01 VAT")
+        self.assertIn(credit_note.payment_state, ("paid", "in_payment"))
