@@ -205,6 +205,11 @@ class OmniOrderImporterRefunds(models.AbstractModel):
             reference = transaction.transaction_id or f"{refund.external_id}:{transaction.gateway}"
             if Binding._omni_lookup(backend, "account.payment", [reference]):
                 continue
+            if transaction.currency != sale.currency_id.name:
+                self._omni_payment_in_other_currency(
+                    backend, transaction, reference, credit_note, (refund.amount, sale.currency_id.name)
+                )
+                continue
             journal = (rule.journal_id if rule else None) or backend._omni_clearing_journal(transaction.gateway)
             payments |= self._omni_channel_payment(
                 backend, sale, transaction, reference, journal, "outbound", refund.created_at

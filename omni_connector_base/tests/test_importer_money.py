@@ -200,3 +200,54 @@ class TestOrderImporterMoney(OmniImporterCommon):
         self.assertAlmostEqual(credit_note.amount_total, 26.15, places=2)
         self.assertAlmostEqual(credit_note.amount_tax, 4.18, places=2, msg="0.05 back is 0.04 + 0.01 VAT")
         self.assertIn(credit_note.payment_state, ("paid", "in_payment"))
+
+    # --------------------------------------------------------------- item 12
+
+    def _exceptions(self, reference):
+        return self.env["omni.exception"].search(
+            [("backend_id", "=", self.backend.id), ("resource_key", "=", f"payment-currency:{reference}")]
+        )
+
+    def test_payment_in_another_currency_opens_an_exception(self):
+        order = shopify_1042(
+            external_id="1060", name="#1060",
+            payments=[Payment(gateway="shopify_payments", transaction_id="7301000060", amount=D("75.00"),
+                              currency="USD")],
+        )
+        sale = self.Importer._omni_import_order(self.backend, order)
+        self.assertEqual(sale.state, "sale")
+        self.assertFalse(sale.omni_payment_ids, "no payment booked at a made-up rate")
+        self.assertEqual(sale.invoice_ids.payment_state, "not_paid")
+        exception = self._exceptions("7301000060")
+        self.assertEqual(len(exception), 1, "the invoice stays unpaid, but not silently")
+        self.assertEqual((exception.category, exception.state), ("validation", "open"))
+        self.assertEqual((exception.res_model, exception.res_id), ("account.move", sale.invoice_ids.id))
+        for text in ("7301000060", "75.00 USD", "70.60 EUR", "shopify_payments"):
+            self.assertIn(text, exception.message)
+        for personal in ("Anna", "Schmidt", "Example.DE", "Torstraße"):
+            self.assertNotIn(personal, exception.message)
+        # a later version of the order, and a person resolving it, raise nothing twice
+        exception.action_resolve()
+        later = replace(order, note="changed", updated_at=order.updated_at.replace(hour=12))
+        self.Importer._omni_import_order(self.backend, later)
+        self.assertEqual(self._exceptions("7301000060"), exception)
+        self.assertEqual(exception.state, "resolved")
+
+    def test_refund_payment_in_another_currency_opens_an_exception(self):
+        sale = self.Importer._omni_import_order(self.backend, shopify_1042())
+        refund = refund_1042(
+            transactions=[Payment(gateway="shopify_payments", transaction_id="7301000061", amount=D("28.00"),
+                                  currency="USD", kind="refund")],
+        )
+        credit_note = self.Importer._omni_import_refund(self.backend, refund)
+        self.assertEqual(credit_note.state, "posted")
+        self.assertFalse(self.env["account.payment"].search([("memo", "=", "7301000061")]),
+                         "28.00 USD is not booked as 28.00 EUR")
+        self.assertEqual(credit_note.payment_state, "not_paid")
+        exception = self._exceptions("7301000061")
+        self.assertEqual((exception.category, exception.res_model, exception.res_id),
+                         ("validation", "account.move", credit_note.id))
+        for text in ("Refund 7301000061", "28.00 USD", "26.10 EUR"):
+            self.assertIn(text, exception.message)
+        self.assertIn(sale.invoice_ids.filtered(lambda m: m.move_type == "out_invoice").payment_state,
+                      ("paid", "in_payment"), "the order's own payment is booked as before")
