@@ -148,18 +148,11 @@ class OmniOrderImporterRefunds(models.AbstractModel):
             )
         if difference:
             rounding = backend._omni_service_product("rounding")
-            taxes, price = self._omni_rounding_line(
-                credit_note.invoice_line_ids, rounding, difference, credit_note.currency_id
+            values, taxed = self._omni_rounding_line(
+                credit_note.invoice_line_ids, rounding, difference, credit_note.currency_id, "quantity"
             )
-            values = {
-                "product_id": rounding.id,
-                "name": self.env._("Channel rounding"),
-                "quantity": 1,
-                "price_unit": float(price),
-                "tax_ids": [Command.set(taxes.ids)],
-            }
             credit_note.write({"invoice_line_ids": [Command.create(values)]})
-            if taxes and as_decimal(credit_note.amount_total) != refund.amount:
+            if taxed and as_decimal(credit_note.amount_total) != refund.amount:
                 # Odoo taxed it otherwise than planned: untaxed then (as for orders).
                 line = credit_note.invoice_line_ids.filtered(
                     lambda move_line: move_line.product_id == rounding and move_line.name == values["name"]
@@ -206,9 +199,7 @@ class OmniOrderImporterRefunds(models.AbstractModel):
             if Binding._omni_lookup(backend, "account.payment", [reference]):
                 continue
             if transaction.currency != sale.currency_id.name:
-                self._omni_payment_in_other_currency(
-                    backend, transaction, reference, credit_note, (refund.amount, sale.currency_id.name)
-                )
+                self._omni_payment_in_other_currency(backend, transaction, reference, credit_note)
                 continue
             journal = (rule.journal_id if rule else None) or backend._omni_clearing_journal(transaction.gateway)
             payments |= self._omni_channel_payment(

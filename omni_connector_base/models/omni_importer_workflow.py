@@ -1,9 +1,11 @@
 """The order importer's workflow and payments: confirm, invoice and register the channel's
 payments into the gateway's clearing journal, as the backend's payment rules say."""
 
+from decimal import Decimal
+
 from odoo import models
 
-from .omni_order_importer import naive_utc
+from .omni_order_importer import as_decimal, naive_utc
 
 
 class OmniOrderImporterWorkflow(models.AbstractModel):
@@ -51,9 +53,7 @@ class OmniOrderImporterWorkflow(models.AbstractModel):
             if Binding._omni_lookup(backend, "account.payment", [reference]):
                 continue
             if transaction.currency != sale.currency_id.name:
-                self._omni_payment_in_other_currency(
-                    backend, transaction, reference, invoice or sale, (order.total, sale.currency_id.name)
-                )
+                self._omni_payment_in_other_currency(backend, transaction, reference, invoice or sale)
                 continue
             journal = rule.journal_id or backend._omni_clearing_journal(transaction.gateway)
             if transaction.is_gift_card:
@@ -67,13 +67,11 @@ class OmniOrderImporterWorkflow(models.AbstractModel):
         sale.omni_payment_ids |= payments
         return payments
 
-    def _omni_payment_in_other_currency(self, backend, transaction, reference, record, expected):
+    def _omni_payment_in_other_currency(self, backend, transaction, reference, record):
         """A channel payment (or refund) in another currency than the order is not booked: the
         channel gives no rate to convert it at, and booking its amount in the order's currency
         would be wrong. An exception tells a person, once per transaction, with both currencies
-        and amounts (no personal data); the invoice or credit note ``record`` stays open.
-
-        :param expected: what the order side comes to, ``(amount, currency code)``
+        and amounts (no personal data); ``record`` (the invoice, credit note or order) stays open.
         """
         key = f"payment-currency:{reference}"
         Exception_ = self.env["omni.exception"].sudo()
@@ -90,8 +88,8 @@ class OmniOrderImporterWorkflow(models.AbstractModel):
             amount=transaction.amount,
             currency=transaction.currency,
             record=record.display_name,
-            expected=expected[0],
-            record_currency=expected[1],
+            expected=as_decimal(record.amount_total).quantize(Decimal(1).scaleb(-record.currency_id.decimal_places)),
+            record_currency=record.currency_id.name,
         )
         return Exception_._omni_raise(
             message, backend=backend, category="validation", severity="warning", record=record, resource_key=key

@@ -189,24 +189,20 @@ class OmniOrderImporter(models.AbstractModel):
         line = sale.order_line.filtered(lambda sale_line: sale_line.product_id == rounding)[:1]
         if float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
             return
-        taxes, price = self._omni_rounding_line(sale.order_line, rounding, difference, sale.currency_id)
-        values = {
-            "product_id": rounding.id,
-            "name": self.env._("Channel rounding"),
-            "product_uom_qty": 1,
-            "price_unit": float(price),
-            "tax_ids": [Command.set(taxes.ids)],
-        }
+        values, taxed = self._omni_rounding_line(
+            sale.order_line, rounding, difference, sale.currency_id, "product_uom_qty"
+        )
         command = Command.update(line.id, values) if line else Command.create(values)
         sale.write({"order_line": [command]})
-        if taxes and as_decimal(sale.amount_total) != check.declared.total:
+        if taxed and as_decimal(sale.amount_total) != check.declared.total:
             # Odoo taxed it otherwise than planned (a tax with its own rounding): untaxed then.
             line = sale.order_line.filtered(lambda sale_line: sale_line.product_id == rounding)[:1]
             line.write({"price_unit": float(difference), "tax_ids": [Command.clear()]})
 
-    def _omni_rounding_line(self, lines, rounding, difference, currency):
-        """Taxes and unit price of the rounding line that adds ``difference`` to a sale order or
-        credit note of ``lines`` (sale or invoice lines).
+    def _omni_rounding_line(self, lines, rounding, difference, currency, quantity_field):
+        """Values of the rounding line (``rounding`` product, one unit in ``quantity_field``)
+        that adds ``difference`` to a sale order or credit note of ``lines`` (sale or invoice
+        lines), and whether it is taxed.
 
         Taxed like the document's lines: the taxes of the lines carrying the largest amount (the
         channel's rate; as Odoo's cash rounding puts a difference on the biggest tax). The
@@ -225,8 +221,15 @@ class OmniOrderImporter(models.AbstractModel):
             rates = [as_decimal(tax.amount) / 100 for tax in taxes]
             price = rounding_line_price(difference, rates, all(tax.price_include for tax in taxes), currency.name)
         if price is None:
-            return self.env["account.tax"], difference
-        return taxes, price
+            taxes, price = self.env["account.tax"], difference
+        values = {
+            "product_id": rounding.id,
+            "name": self.env._("Channel rounding"),
+            quantity_field: 1,
+            "price_unit": float(price),
+            "tax_ids": [Command.set(taxes.ids)],
+        }
+        return values, bool(taxes)
 
     # ------------------------------------------------------ event entry points
 
