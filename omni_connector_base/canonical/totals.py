@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .model import ZERO
-from .money import quantize
+from .money import currency_exponent, quantize
 
 DEFAULT_TOLERANCE = Decimal("0.01")
+DEFAULT_TOLERANCE_UNITS = 1  # one minor unit of the order's currency
 _PARTS = ("total", "tax", "untaxed")  # reporting order: what a person checks first
 
 
@@ -127,10 +128,27 @@ def compare_totals(computed, declared, tolerance=DEFAULT_TOLERANCE):
                        differences=differences, tolerance=tolerance)
 
 
-def check_totals(order, tolerance=DEFAULT_TOLERANCE):
+def minor_units_tolerance(units, exponent):
+    """``units`` minor units of a currency with ``exponent`` decimals, as an amount:
+    ``(1, 2) -> 0.01``, ``(1, 0) -> 1`` (JPY), ``(1, 3) -> 0.001`` (KWD). One absolute 0.01
+    would be a hundredth of a yen, or ten fils."""
+    if isinstance(units, bool) or not isinstance(units, int) or units < 0:
+        raise ValueError("a tolerance is a non-negative number of minor units")
+    return Decimal(units).scaleb(-int(exponent))
+
+
+def currency_tolerance(currency, units=DEFAULT_TOLERANCE_UNITS):
+    """``units`` minor units of the ISO currency ``currency`` (see ``money.currency_exponent``)."""
+    return minor_units_tolerance(units, currency_exponent(currency))
+
+
+def check_totals(order, tolerance=None):
     """Compare ``compute_totals(order)`` with the channel's declared totals (see
-    :func:`compare_totals`; a part the channel did not declare is not compared)."""
+    :func:`compare_totals`; a part the channel did not declare is not compared). The default
+    tolerance is one minor unit of the order's currency."""
     declared = Totals(untaxed=order.total_untaxed, tax=order.total_tax, total=order.total)
+    if tolerance is None:
+        tolerance = currency_tolerance(order.currency)
     return compare_totals(compute_totals(order), declared, tolerance)
 
 

@@ -1,6 +1,6 @@
 # isort: skip_file
 # omni_backend first: other files of this addon extend it.
-from . import omni_backend, omni_backend_kit
+from . import omni_backend, omni_backend_kit, omni_backend_import_policy
 from . import omni_binding, omni_event, omni_event_processor, omni_exception, omni_mapping, omni_webhook_rejection
 from . import omni_backend_pause, omni_checkpoint, omni_event_outbox
 from . import omni_api_key, res_partner, sale_order

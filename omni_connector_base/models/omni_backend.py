@@ -122,12 +122,6 @@ class OmniBackend(models.Model):
         help="How channel discounts stay visible on sale orders: as each line's discount, or as negative "
         "lines of the discount product with the same taxes.",
     )
-    total_tolerance = fields.Float(
-        digits=(16, 4),
-        default=0.01,
-        help="Largest difference accepted between Odoo's and the channel's order totals (in the order's "
-        "currency). A difference within it is booked on a rounding line; beyond it the order is blocked.",
-    )
     currency_policy = fields.Selection(
         [("create", "Use or create a pricelist per currency"), ("block", "Block orders without a pricelist")],
         default="create",

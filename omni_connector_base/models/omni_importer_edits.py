@@ -36,7 +36,7 @@ class OmniOrderImporterEdits(models.AbstractModel):
                 category="validation",
                 record=(sale._name, sale.id),
             )
-        planned = plan_order_lines(order, backend.discount_mode)
+        planned = plan_order_lines(order, backend.discount_mode, self._omni_discount_digits())
         line_values = self._omni_line_values(backend, order, planned)
         Binding = self.env["omni.binding"]
         external_ids = [f"{sale.omni_external_id}/{p.external_id}" for p, _v in line_values]
@@ -60,8 +60,13 @@ class OmniOrderImporterEdits(models.AbstractModel):
                 new_planned.append(planned_line)
         rounding = backend._omni_service_product("rounding")
         for line in sale.order_line - kept:
-            if line.product_id == rounding or sale.state in ("draft", "sent"):
+            if sale.state in ("draft", "sent"):
                 commands.append(Command.unlink(line.id))
+            elif line.product_id == rounding:
+                # A confirmed order's line cannot be deleted: zeroed, the totals check reuses it.
+                commands.append(
+                    Command.update(line.id, {"product_uom_qty": 0, "price_unit": 0, "tax_ids": [Command.clear()]})
+                )
             else:
                 commands.append(Command.update(line.id, {"product_uom_qty": 0}))
         before = set(sale.order_line.ids)

@@ -133,7 +133,7 @@ class OmniOrderImporterRefunds(models.AbstractModel):
             )
         )
         difference = refund.amount - as_decimal(credit_note.amount_total)
-        tolerance = as_decimal(backend.total_tolerance)
+        tolerance = backend._omni_total_tolerance(credit_note.currency_id)
         if abs(difference) > tolerance:
             raise BusinessError(
                 self.env._(
@@ -147,21 +147,18 @@ class OmniOrderImporterRefunds(models.AbstractModel):
                 record=(sale._name, sale.id),
             )
         if difference:
-            credit_note.write(
-                {
-                    "invoice_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": backend._omni_service_product("rounding").id,
-                                "name": self.env._("Channel rounding"),
-                                "quantity": 1,
-                                "price_unit": float(difference),
-                                "tax_ids": [Command.clear()],
-                            }
-                        )
-                    ]
-                }
+            rounding = backend._omni_service_product("rounding")
+            values, taxed = self._omni_rounding_line(
+                credit_note.invoice_line_ids, rounding, difference, credit_note.currency_id, "quantity"
             )
+            credit_note.write({"invoice_line_ids": [Command.create(values)]})
+            if taxed and as_decimal(credit_note.amount_total) != refund.amount:
+                # Odoo taxed it otherwise than planned: untaxed then (as for orders).
+                line = credit_note.invoice_line_ids.filtered(
+                    lambda move_line: move_line.product_id == rounding and move_line.name == values["name"]
+                )[:1]
+                untaxed = {"price_unit": float(difference), "tax_ids": [Command.clear()]}
+                credit_note.write({"invoice_line_ids": [Command.update(line.id, untaxed)]})
         credit_note.action_post()
         return credit_note
 
@@ -200,6 +197,9 @@ class OmniOrderImporterRefunds(models.AbstractModel):
                 continue
             reference = transaction.transaction_id or f"{refund.external_id}:{transaction.gateway}"
             if Binding._omni_lookup(backend, "account.payment", [reference]):
+                continue
+            if transaction.currency != sale.currency_id.name:
+                self._omni_payment_in_other_currency(backend, transaction, reference, credit_note)
                 continue
             journal = (rule.journal_id if rule else None) or backend._omni_clearing_journal(transaction.gateway)
             payments |= self._omni_channel_payment(

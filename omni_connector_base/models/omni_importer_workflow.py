@@ -1,9 +1,11 @@
 """The order importer's workflow and payments: confirm, invoice and register the channel's
 payments into the gateway's clearing journal, as the backend's payment rules say."""
 
+from decimal import Decimal
+
 from odoo import models
 
-from .omni_order_importer import naive_utc
+from .omni_order_importer import as_decimal, naive_utc
 
 
 class OmniOrderImporterWorkflow(models.AbstractModel):
@@ -39,15 +41,19 @@ class OmniOrderImporterWorkflow(models.AbstractModel):
         """One payment per collected channel transaction, memo = the channel transaction id.
 
         Gift-card payments go to the gift-card rule's journal when one exists; the payout
-        matching finds order-time payments by that memo.
+        matching finds order-time payments by that memo. A payment in another currency than the
+        order opens an exception instead (see ``_omni_payment_in_other_currency``).
         """
         Binding = self.env["omni.binding"]
         payments = self.env["account.payment"]
         for transaction in order.payments:
-            if not transaction.collected or transaction.currency != order.currency:
+            if not transaction.collected:
                 continue
             reference = transaction.transaction_id or f"{order.name}:{transaction.gateway}"
             if Binding._omni_lookup(backend, "account.payment", [reference]):
+                continue
+            if transaction.currency != sale.currency_id.name:
+                self._omni_payment_in_other_currency(backend, transaction, reference, invoice or sale)
                 continue
             journal = rule.journal_id or backend._omni_clearing_journal(transaction.gateway)
             if transaction.is_gift_card:
@@ -60,6 +66,34 @@ class OmniOrderImporterWorkflow(models.AbstractModel):
             self._omni_reconcile_payments(payments, invoice)
         sale.omni_payment_ids |= payments
         return payments
+
+    def _omni_payment_in_other_currency(self, backend, transaction, reference, record):
+        """A channel payment (or refund) in another currency than the order is not booked: the
+        channel gives no rate to convert it at, and booking its amount in the order's currency
+        would be wrong. An exception tells a person, once per transaction, with both currencies
+        and amounts (no personal data); ``record`` (the invoice, credit note or order) stays open.
+        """
+        key = f"payment-currency:{reference}"
+        Exception_ = self.env["omni.exception"].sudo()
+        if Exception_.search([("backend_id", "=", backend.id), ("resource_key", "=", key)], limit=1):
+            return Exception_.browse()
+        kind = self.env._("Refund") if transaction.kind == "refund" else self.env._("Payment")
+        message = self.env._(
+            "%(kind)s %(reference)s (%(gateway)s) of %(amount)s %(currency)s was not registered: %(record)s is "
+            "in %(record_currency)s (%(expected)s %(record_currency)s). Register it by hand in the %(gateway)s "
+            "clearing journal (Odoo converts it at its rate), then resolve this exception.",
+            kind=kind,
+            reference=reference,
+            gateway=transaction.gateway,
+            amount=transaction.amount,
+            currency=transaction.currency,
+            record=record.display_name,
+            expected=as_decimal(record.amount_total).quantize(Decimal(1).scaleb(-record.currency_id.decimal_places)),
+            record_currency=record.currency_id.name,
+        )
+        return Exception_._omni_raise(
+            message, backend=backend, category="validation", severity="warning", record=record, resource_key=key
+        )
 
     def _omni_channel_payment(self, backend, sale, transaction, reference, journal, payment_type, fallback_time):
         """Post the payment (``inbound``) or refund (``outbound``) of one channel transaction into

@@ -24,7 +24,7 @@ from odoo.tools import float_is_zero
 
 from ..canonical import ValidationError, order_from_dict, order_lines_digest, record_digest, refund_from_dict
 from ..canonical.totals import Totals, channel_totals, compare_totals
-from ..importer.plan import plan_order_lines
+from ..importer.plan import plan_order_lines, rounding_line_price
 from ..pipeline.errors import BusinessError, StaleEvent
 
 ORDER_MODEL = "sale.order"
@@ -82,7 +82,7 @@ class OmniOrderImporter(models.AbstractModel):
         company = backend.company_id
         customer, invoice_address, shipping_address = self._omni_resolve_partners(backend, order)
         pricelist = self._omni_pricelist(backend, order.currency)
-        planned = plan_order_lines(order, backend.discount_mode)
+        planned = plan_order_lines(order, backend.discount_mode, self._omni_discount_digits())
         line_values = self._omni_line_values(backend, order, planned)
         sale = (
             self.env["sale.order"]
@@ -114,6 +114,11 @@ class OmniOrderImporter(models.AbstractModel):
         self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values], also=[order_binding])
         self._omni_check_totals(backend, sale, order)
         return sale
+
+    def _omni_discount_digits(self):
+        """Decimals Odoo keeps of a line's discount: the plan puts a discount % on a line only
+        when that many decimals reproduce the channel's line total (else a discount line)."""
+        return self.env["decimal.precision"].precision_get("Discount")
 
     def _omni_line_values(self, backend, order, planned):
         """Resolve products and taxes of planned lines (one query per kind, not per line)."""
@@ -155,17 +160,21 @@ class OmniOrderImporter(models.AbstractModel):
         ])
 
     def _omni_check_totals(self, backend, sale, order):
-        """Odoo's totals must equal the channel's within the backend's tolerance.
+        """Odoo's totals must equal the channel's within the backend's tolerance (minor units of
+        the order's currency: one cent, one yen, one fils by default).
 
         Within tolerance, the difference goes on a rounding line so the invoice equals what the
-        customer paid; beyond it the order is blocked with both totals shown.
+        customer paid, taxed like the order's lines (see ``_omni_rounding_line``); an existing
+        rounding line (an edited order's) is reused, as a confirmed order's line cannot be
+        deleted. Beyond it the order is blocked with both totals shown.
         """
         odoo = Totals(
             untaxed=as_decimal(sale.amount_untaxed),
             tax=as_decimal(sale.amount_tax),
             total=as_decimal(sale.amount_total),
         )
-        check = compare_totals(odoo, channel_totals(order), as_decimal(backend.total_tolerance))
+        tolerance = backend._omni_total_tolerance(sale.currency_id)
+        check = compare_totals(odoo, channel_totals(order), tolerance)
         if not check.ok:
             raise BusinessError(
                 self.env._(
@@ -176,23 +185,51 @@ class OmniOrderImporter(models.AbstractModel):
                 category="validation",
             )
         difference = check.total_gap
-        if not float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
-            rounding = backend._omni_service_product("rounding")
-            sale.write(
-                {
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": rounding.id,
-                                "name": self.env._("Channel rounding"),
-                                "product_uom_qty": 1,
-                                "price_unit": float(difference),
-                                "tax_ids": [Command.clear()],
-                            }
-                        )
-                    ]
-                }
-            )
+        rounding = backend._omni_service_product("rounding")
+        line = sale.order_line.filtered(lambda sale_line: sale_line.product_id == rounding)[:1]
+        if float_is_zero(float(difference), precision_rounding=sale.currency_id.rounding):
+            return
+        values, taxed = self._omni_rounding_line(
+            sale.order_line, rounding, difference, sale.currency_id, "product_uom_qty"
+        )
+        command = Command.update(line.id, values) if line else Command.create(values)
+        sale.write({"order_line": [command]})
+        if taxed and as_decimal(sale.amount_total) != check.declared.total:
+            # Odoo taxed it otherwise than planned (a tax with its own rounding): untaxed then.
+            line = sale.order_line.filtered(lambda sale_line: sale_line.product_id == rounding)[:1]
+            line.write({"price_unit": float(difference), "tax_ids": [Command.clear()]})
+
+    def _omni_rounding_line(self, lines, rounding, difference, currency, quantity_field):
+        """Values of the rounding line (``rounding`` product, one unit in ``quantity_field``)
+        that adds ``difference`` to a sale order or credit note of ``lines`` (sale or invoice
+        lines), and whether it is taxed.
+
+        Taxed like the document's lines: the taxes of the lines carrying the largest amount (the
+        channel's rate; as Odoo's cash rounding puts a difference on the biggest tax). The
+        customer paid (or got back) the difference like the rest, so it is taxed like it and
+        Odoo's untaxed/tax split keeps the channel's rate. Untaxed when those lines are, or
+        when no taxed price adds exactly ``difference`` (see ``rounding_line_price``).
+        """
+        amounts = {}
+        for line in lines:
+            if line.display_type in ("line_section", "line_subsection", "line_note") or line.product_id == rounding:
+                continue
+            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0) + abs(as_decimal(line.price_total))
+        taxes = max(amounts, key=amounts.get) if amounts else self.env["account.tax"]
+        price = None
+        if all(tax.amount_type == "percent" for tax in taxes):
+            rates = [as_decimal(tax.amount) / 100 for tax in taxes]
+            price = rounding_line_price(difference, rates, all(tax.price_include for tax in taxes), currency.name)
+        if price is None:
+            taxes, price = self.env["account.tax"], difference
+        values = {
+            "product_id": rounding.id,
+            "name": self.env._("Channel rounding"),
+            quantity_field: 1,
+            "price_unit": float(price),
+            "tax_ids": [Command.set(taxes.ids)],
+        }
+        return values, bool(taxes)
 
     # ------------------------------------------------------ event entry points
 

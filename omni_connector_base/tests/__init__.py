@@ -8,6 +8,7 @@ from . import (
     test_importer,
     test_importer_after_sale,
     test_importer_concurrency,
+    test_importer_money,
     test_log_masking,
     test_multicompany,
     test_process_now_lock,

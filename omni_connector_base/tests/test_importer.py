@@ -224,6 +224,10 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertAlmostEqual(self._sale_orders("727").amount_total, 12.10, places=2)
 
     def test_customer_lookup_by_email_uses_an_index(self):
+        # An auto-analyze of res_partner by autovacuum sees none of this transaction's rows and
+        # would overwrite the statistics of the ANALYZE below (a flaky seq scan on a busy
+        # machine): this lock (rolled back with the test) keeps autovacuum off the table.
+        self.env.cr.execute("ALTER TABLE res_partner SET (autovacuum_enabled = false)")
         self.env.cr.execute(
             "INSERT INTO res_partner (name, email, email_normalized, active, type, autopost_bills, complete_name) "
             "SELECT 'Bulk ' || n, 'bulk' || n || '@example.com', 'bulk' || n || '@example.com', true, 'contact', "
@@ -355,7 +359,7 @@ class TestOrderImporter(OmniImporterCommon):
         self.assertIn("71.60", caught.exception.message)
 
     def test_difference_within_tolerance_goes_to_rounding_line(self):
-        self.backend.total_tolerance = 0.02
+        self.backend.total_tolerance_units = 2
         order = shopify_1042(
             external_id="1051",
             name="#1051",

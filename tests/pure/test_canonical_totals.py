@@ -28,6 +28,7 @@ from omni_connector_base.canonical import (
     compute_totals,
     validate,
 )
+from omni_connector_base.canonical.totals import currency_tolerance, minor_units_tolerance
 
 UTC = timezone.utc
 
@@ -301,6 +302,41 @@ def test_tolerance_is_configurable():
     assert check_totals(order, tolerance=D("0.02")).ok
     assert not check_totals(order, tolerance=D("0")).ok
 
+
+
+@pytest.mark.parametrize(("units", "exponent", "amount"), [
+    (1, 2, "0.01"), (1, 0, "1"), (1, 3, "0.001"), (3, 2, "0.03"), (0, 3, "0.000"), (2, 4, "0.0002"),
+])
+def test_tolerance_in_minor_units(units, exponent, amount):
+    assert str(minor_units_tolerance(units, exponent)) == amount
+
+
+@pytest.mark.parametrize("units", [-1, 1.5, True, "1"])
+def test_tolerance_in_minor_units_refuses_what_is_no_count(units):
+    with pytest.raises(ValueError, match="minor units"):
+        minor_units_tolerance(units, 2)
+
+
+def test_default_tolerance_is_one_minor_unit_of_the_order_currency():
+    jpy = _one_line_order("JPY", "3000")
+    jpy.total = D(3001)
+    assert check_totals(jpy).ok, "one yen, not a hundredth of one"
+    jpy.total = D(3002)
+    assert not check_totals(jpy).ok
+    kwd = _one_line_order("KWD", "12.500")
+    kwd.total = D("12.502")
+    assert not check_totals(kwd).ok, "two fils are beyond one minor unit (an absolute 0.01 is ten fils)"
+    kwd.total = D("12.501")
+    assert check_totals(kwd).ok
+    assert currency_tolerance("KWD", 5) == D("0.005") and currency_tolerance("eur") == D("0.01")
+
+
+def _one_line_order(currency, price):
+    return Order(
+        external_id="1", name="#1", currency=currency, taxes_included=False,
+        created_at=datetime(2026, 11, 20, tzinfo=UTC), updated_at=datetime(2026, 11, 20, tzinfo=UTC),
+        lines=[Line(external_id="1", name="Item", quantity=D(1), unit_price=D(price))],
+    )
 
 def test_largest_difference_is_reported_and_described():
     order = shopify_order_1042()

@@ -6,7 +6,13 @@ from decimal import Decimal as D
 import pytest
 
 from omni_connector_base.canonical import FeeLine, Line, Order, ShippingLine, TaxLine
-from omni_connector_base.importer.plan import TaxKey, discount_percent, plan_order_lines, tax_keys_for
+from omni_connector_base.importer.plan import (
+    TaxKey,
+    discount_percent,
+    plan_order_lines,
+    rounding_line_price,
+    tax_keys_for,
+)
 
 UTC = timezone.utc
 
@@ -112,3 +118,23 @@ def test_a_discount_line_carries_every_tax_of_its_line_and_a_negative_fee_stays_
     _bike, discount, fee = planned
     assert discount.tax_keys == (TaxKey(D(5), False), TaxKey(D(7), False))
     assert (fee.price_unit, fee.net, fee.tax_keys) == (D("-2.50"), D("-2.50"), ())
+
+
+@pytest.mark.parametrize(("gap", "rates", "included", "currency", "price"), [
+    ("0.05", ["0.19"], True, "EUR", "0.05"),  # tax included: the price is the gap (0.04 + 0.01 tax)
+    ("0.01", ["0.0875"], False, "USD", "0.01"),  # 0.01 + 0.00 tax
+    ("0.05", ["0.19"], False, "EUR", "0.04"),  # 0.04 + 0.01 tax
+    ("-0.12", ["0.19"], False, "EUR", "-0.10"),  # -0.10 - 0.02 tax
+    ("3", ["0.10"], False, "JPY", "3"),  # 3 + 0 (0.3 rounds to 0)
+    ("0.12", ["0.05", "0.07"], False, "EUR", "0.10"),  # two taxes: 0.10 + 0.01 + 0.01
+    ("0.02", [], False, "EUR", "0.02"),  # an untaxed order: untaxed line
+])
+def test_rounding_line_price_adds_exactly_the_gap(gap, rates, included, currency, price):
+    result = rounding_line_price(D(gap), [D(rate) for rate in rates], included, currency)
+    assert result == D(price)
+
+
+def test_rounding_line_price_is_none_when_no_taxed_price_reaches_the_gap():
+    # 0.03 at 50 %: 0.02 + 0.01; at 150 % no price p gives p + round(1.5 p) = 0.01
+    assert rounding_line_price(D("0.03"), [D("0.5")], False, "EUR") == D("0.02")
+    assert rounding_line_price(D("0.01"), [D("1.5")], False, "EUR") is None
