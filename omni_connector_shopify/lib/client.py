@@ -54,6 +54,7 @@ from .errors import (
     _errors_summary,
 )
 from .graphql import (
+    AFTERMATH_COST,
     BALANCE_TRANSACTION_NODE_COST,
     BALANCE_TRANSACTION_PAGE_SIZE,
     M_WEBHOOK_CREATE,
@@ -62,6 +63,7 @@ from .graphql import (
     PAYOUT_PAGE_SIZE,
     Q_BALANCE_TRANSACTIONS,
     Q_ORDER,
+    Q_ORDER_AFTERMATH,
     Q_ORDER_LINE_ITEMS,
     Q_ORDER_TRANSACTIONS,
     Q_ORDERS_UPDATED_SINCE,
@@ -406,6 +408,14 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             page = connection.get("pageInfo") or {}
         node = {**node, "lineItems": {"nodes": lines, "pageInfo": {"hasNextPage": False}}}
         return node
+
+    def get_order_refunds_fulfillments(self, order_gid):
+        """``(refunds, fulfillments)`` of one order: its ``Refund`` and ``Fulfillment`` nodes as
+        Shopify answered (``mapper_graphql.map_graphql_refund`` / ``map_graphql_fulfillment`` map
+        them); two empty lists when Shopify has no such order. One request (``Q_ORDER_AFTERMATH``)."""
+        data = self.graphql(Q_ORDER_AFTERMATH, {"id": gid("Order", order_gid)}, cost=AFTERMATH_COST)
+        node = data.get("order") or {}
+        return nodes(node.get("refunds")), nodes(node.get("fulfillments"))
 
     def iter_orders_updated_since(self, since_iso, page_size=50, *, line_items_per_page=50) -> Iterator[dict]:
         """Yield every order updated at or after ``since_iso``, oldest update first.
