@@ -93,6 +93,12 @@ _logger = logging.getLogger(__name__)
 # after reading the release notes; `api_version_answered` shows what Shopify served.
 DEFAULT_API_VERSION = "2026-10"
 
+# The longest the client sleeps in-process for the cost bucket or a 429/THROTTLED answer. It runs
+# in Odoo workers (cron, HTTP): a longer wait raises ``ShopifyThrottled`` (a ``TransientError``
+# whose ``retry_after`` is the time until enough points are restored) and the event queue retries
+# later, instead of parking the worker.
+DEFAULT_MAX_WAIT = 2.0
+
 _SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*$")
 _TRANSIENT_USER_ERROR_CODES = {"IDEMPOTENCY_CONCURRENT_REQUEST"}
 
@@ -134,7 +140,9 @@ def _parse_retry_after(headers):
 class ShopifyClient(ShopifyMutations, CostThrottle):
     """One shop's GraphQL Admin API, with cost-aware throttling.
 
-    ``sleep`` and ``clock`` are injectable so tests drive time; ``base_url``
+    ``sleep`` and ``clock`` are injectable so tests drive time; waits longer than ``max_wait``
+    (default :data:`DEFAULT_MAX_WAIT`, 2 s) raise :class:`ShopifyThrottled` with ``retry_after``
+    instead of sleeping; ``base_url``
     re-targets every request (the local simulator) without changing any other code.
     The client is safe to share between threads of one process: the local view of
     the cost bucket is guarded by a lock and a request reserves its estimated cost
@@ -155,7 +163,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         *,
         clock=time.monotonic,
         max_throttle_retries=5,
-        max_wait=60.0,
+        max_wait=DEFAULT_MAX_WAIT,
     ):
         self.shop_domain, self.shop = normalize_shop_domain(shop_domain)
         self.access_token = access_token
@@ -577,6 +585,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
 
 __all__ = [
     "DEFAULT_API_VERSION",
+    "DEFAULT_MAX_WAIT",
     "INVENTORY_BATCH_SIZE",
     "ShopifyApiError",
     "ShopifyClient",

@@ -2,9 +2,10 @@
 
 Shopify prices each query in points drawn from a leaky bucket (``throttleStatus`` in every
 answer's ``extensions.cost``). The client keeps its last view of the bucket, reserves a
-request's estimated cost before sending it, and waits only as long as ``max_wait``; beyond
-that it raises ``ShopifyThrottled`` (a ``TransientError`` with ``retry_after``) so the event
-is retried later instead of parking a worker.
+request's estimated cost before sending it, and waits only as long as ``max_wait`` (2 s by
+default: the client runs in Odoo workers); beyond that it raises ``ShopifyThrottled`` (a
+``TransientError`` whose ``retry_after`` is the time until the bucket holds enough points) so the
+event is retried later instead of parking a worker.
 """
 
 import hashlib
