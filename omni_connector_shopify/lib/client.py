@@ -425,8 +425,13 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         node = data.get("order") or {}
         return nodes(node.get("refunds")), nodes(node.get("fulfillments"))
 
-    def iter_orders_updated_since(self, since_iso, page_size=50, *, line_items_per_page=50) -> Iterator[dict]:
+    def iter_orders_updated_since(
+        self, since_iso, page_size=50, *, line_items_per_page=50, skip=None
+    ) -> Iterator[dict]:
         """Yield every order updated at or after ``since_iso``, oldest update first.
+
+        ``skip(order_gid, updated_at)``: when true, that order version is not read (the caller
+        already has it), so re-reading the overlap costs only the pages of ids.
 
         Two steps keep each request under Shopify's 1000-point single-query limit: a
         cheap ``orders(query: "updated_at:>=...")`` page of ids (cursor pagination,
@@ -444,6 +449,8 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             )
             connection = data.get("orders") or {}
             for node in connection.get("nodes") or []:
+                if skip is not None and skip(node["id"], node.get("updatedAt")):
+                    continue
                 order = self.get_order(node["id"], line_items_per_page=line_items_per_page)
                 if order is not None:
                     yield order

@@ -8,6 +8,8 @@ database:
   a topic the connector deliberately ignores);
 * :func:`polled_order_event_values` -- the same keys for an order read by the polling
   backstop, with an idempotency key derived from the order id and its ``updated_at``;
+  :func:`polled_refund_event_values` and :func:`polled_fulfillment_event_values` -- for the
+  refunds and fulfillments the poll reads with it;
 * :func:`plan_stock_changes`, :func:`stock_batch_key`, :func:`shopify_quantity` --
   the stock export (absolute quantities, only those that changed, a replay-safe key);
 * :func:`plan_fulfillment` -- which fulfillment-order lines a delivery fulfils;
@@ -45,6 +47,8 @@ ORDER_TOPICS = (
     "orders/partially_fulfilled",
 )
 POLL_TOPIC = "orders/polled"
+REFUND_POLL_TOPIC = "refunds/polled"
+FULFILLMENT_POLL_TOPIC = "fulfillments/polled"
 REFUND_TOPIC = "refunds/create"
 FULFILLMENT_TOPICS = ("fulfillments/create", "fulfillments/update")
 UNINSTALL_TOPIC = "app/uninstalled"
@@ -91,6 +95,45 @@ def polled_order_event_values(order: Mapping[str, Any]) -> dict:
         "idempotency_key": f"poll:{order_id}:{stamp}",
         "topic": POLL_TOPIC,
         "resource_model": "sale.order",
+        "resource_key": order_id,
+        "source_ts": updated or False,
+    }
+
+
+def _order_keys(order):
+    order_id = str(legacy_id(order.get("legacyResourceId") or order["id"]))
+    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at"))
+    return order_id, updated
+
+
+def polled_refund_event_values(order: Mapping[str, Any], refund: Mapping[str, Any]) -> dict:
+    """Inbox keys of a ``Refund`` node read by the poll with its order.
+
+    The key is ``poll:refund:<refund id>`` (a refund does not change): every later poll of the
+    order stores nothing again, and a refund that also came by webhook is recognised by its
+    binding (one credit note). ``source_ts`` is the order version it was read with, so the
+    event is applied after that version of the order (which may be its first import).
+    """
+    order_id, updated = _order_keys(order)
+    return {
+        "idempotency_key": f"poll:refund:{legacy_id(refund['id'])}",
+        "topic": REFUND_POLL_TOPIC,
+        "resource_model": "account.move",
+        "resource_key": order_id,
+        "source_ts": updated or False,
+    }
+
+
+def polled_fulfillment_event_values(order: Mapping[str, Any], fulfillment: Mapping[str, Any]) -> dict:
+    """Inbox keys of a ``Fulfillment`` node read by the poll: ``poll:fulfillment:<id>:<updatedAt>``
+    (a new tracking number is a new version); ordered like :func:`polled_refund_event_values`."""
+    order_id, updated = _order_keys(order)
+    version = parse_timestamp(fulfillment.get("updatedAt") or fulfillment.get("createdAt"))
+    stamp = version.isoformat() if version else "unknown"
+    return {
+        "idempotency_key": f"poll:fulfillment:{legacy_id(fulfillment['id'])}:{stamp}",
+        "topic": FULFILLMENT_POLL_TOPIC,
+        "resource_model": "stock.picking",
         "resource_key": order_id,
         "source_ts": updated or False,
     }
@@ -230,6 +273,7 @@ def _tail(value) -> str | None:
 
 
 __all__ = [
+    "FULFILLMENT_POLL_TOPIC",
     "FULFILLMENT_TOPICS",
     "INBOUND_TOPICS",
     "ORDER_TOPICS",
@@ -237,13 +281,16 @@ __all__ = [
     "OUT_REFUND",
     "OUT_STOCK",
     "POLL_TOPIC",
+    "REFUND_POLL_TOPIC",
     "REFUND_TOPIC",
     "UNINSTALL_TOPIC",
     "WEBHOOK_TOPICS",
     "plan_fulfillment",
     "plan_refund",
     "plan_stock_changes",
+    "polled_fulfillment_event_values",
     "polled_order_event_values",
+    "polled_refund_event_values",
     "shopify_quantity",
     "stock_batch_key",
     "stock_resource_key",

@@ -24,12 +24,14 @@ from ..lib.client import (
     normalize_shop_domain,
 )
 from ..lib.sync import (
+    FULFILLMENT_POLL_TOPIC,
     FULFILLMENT_TOPICS,
     ORDER_TOPICS,
     OUT_FULFILLMENT,
     OUT_REFUND,
     OUT_STOCK,
     POLL_TOPIC,
+    REFUND_POLL_TOPIC,
     REFUND_TOPIC,
     UNINSTALL_TOPIC,
     WEBHOOK_TOPICS,
@@ -446,9 +448,9 @@ class OmniBackend(models.Model):
         if event.direction == "in":
             if topic in ORDER_TOPICS or topic == POLL_TOPIC:
                 return self._shopify_import_order(event)
-            if topic == REFUND_TOPIC:
+            if topic in (REFUND_TOPIC, REFUND_POLL_TOPIC):
                 return self._shopify_import_refund(event)
-            if topic in FULFILLMENT_TOPICS:
+            if topic in (*FULFILLMENT_TOPICS, FULFILLMENT_POLL_TOPIC):
                 return self._shopify_import_fulfillment(event)
             if topic == UNINSTALL_TOPIC:
                 return self._shopify_app_uninstalled(event)

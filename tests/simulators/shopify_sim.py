@@ -251,6 +251,7 @@ class ShopifySimulator:
         self.shop_currency = shop_currency
         self.clock = clock or time.monotonic
         self.mutation_costs = {}  # root field -> requested/actual cost override
+        self.charge_requested_cost = False  # True: no query gets its unused points back (expensive shops)
         self._lock = threading.RLock()
         self._available = self.bucket_size
         self._bucket_at = self.clock()
@@ -748,7 +749,7 @@ class ShopifySimulator:
                     "throttleStatus": self._throttle_status(),
                 }
                 return 200, {"errors": [exc.payload], "data": None, "extensions": {"cost": cost}}, info
-            actual = min(actual, requested)
+            actual = requested if self.charge_requested_cost else min(actual, requested)
             self._available = min(self.bucket_size, self._available + (requested - actual))
             info["actual_cost"] = actual
             info["available_after"] = self._available
