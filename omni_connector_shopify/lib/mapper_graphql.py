@@ -44,6 +44,7 @@ from .mapper_common import (
     guest_customer,
     inferred_payments,
     payment_kinds,
+    refund_amount,
     validate,
 )
 from .payouts import build_settlement, check_payout, settlement_lines
@@ -429,19 +430,10 @@ def map_graphql_refund(node: Mapping[str, Any], order_id, *, currency: str | Non
     created_at = _guarded(errors, _datetime, node.get("createdAt"), "createdAt")
     if errors:
         raise ValidationError(errors)
-    amount = sum((p.amount for p in transactions
-                  if p.kind == "refund" and p.status == "success" and p.currency == currency), ZERO)
     return validate(canonical.Refund(
-        external_id=_legacy(node.get("id")),
-        order_external_id=order_external_id,
-        created_at=created_at,
-        currency=currency,
-        lines=lines,
-        shipping_amount=shipping,
-        shipping_tax=shipping_tax,
-        adjustment_amount=adjustment,
-        amount=amount,
-        transactions=transactions,
+        external_id=_legacy(node.get("id")), order_external_id=order_external_id, created_at=created_at,
+        currency=currency, lines=lines, transactions=transactions, amount=refund_amount(transactions, currency),
+        shipping_amount=shipping, shipping_tax=shipping_tax, adjustment_amount=adjustment,
         note=node.get("note") or "",
     ))
 

@@ -87,22 +87,27 @@ def polled_order_event_values(order: Mapping[str, Any]) -> dict:
     key, and the order handler recognises the version it already applied.
     """
     # The GraphQL Order node the client reads (REST bodies are read the same way).
-    order_id = str(legacy_id(order.get("legacyResourceId") or order["id"]))
-    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at")) or parse_timestamp(
-        order.get("createdAt") or order.get("created_at"))
+    order_id, updated = _order_keys(order)
     stamp = updated.isoformat() if updated else "unknown"
+    return _polled_values(f"poll:{order_id}:{stamp}", POLL_TOPIC, "sale.order", order_id, updated)
+
+
+def _polled_values(key, topic, resource_model, order_id, updated):
+    """The inbox keys of something the poll read with (or as) the order ``order_id`` of version ``updated``."""
     return {
-        "idempotency_key": f"poll:{order_id}:{stamp}",
-        "topic": POLL_TOPIC,
-        "resource_model": "sale.order",
+        "idempotency_key": key,
+        "topic": topic,
+        "resource_model": resource_model,
         "resource_key": order_id,
         "source_ts": updated or False,
     }
 
 
 def _order_keys(order):
+    """``(legacy order id, version)``: the order's ``updatedAt`` (else ``createdAt``), naive UTC."""
     order_id = str(legacy_id(order.get("legacyResourceId") or order["id"]))
-    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at"))
+    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at")) or parse_timestamp(
+        order.get("createdAt") or order.get("created_at"))
     return order_id, updated
 
 
@@ -115,13 +120,8 @@ def polled_refund_event_values(order: Mapping[str, Any], refund: Mapping[str, An
     event is applied after that version of the order (which may be its first import).
     """
     order_id, updated = _order_keys(order)
-    return {
-        "idempotency_key": f"poll:refund:{legacy_id(refund['id'])}",
-        "topic": REFUND_POLL_TOPIC,
-        "resource_model": "account.move",
-        "resource_key": order_id,
-        "source_ts": updated or False,
-    }
+    key = f"poll:refund:{legacy_id(refund['id'])}"
+    return _polled_values(key, REFUND_POLL_TOPIC, "account.move", order_id, updated)
 
 
 def polled_fulfillment_event_values(order: Mapping[str, Any], fulfillment: Mapping[str, Any]) -> dict:
@@ -130,13 +130,8 @@ def polled_fulfillment_event_values(order: Mapping[str, Any], fulfillment: Mappi
     order_id, updated = _order_keys(order)
     version = parse_timestamp(fulfillment.get("updatedAt") or fulfillment.get("createdAt"))
     stamp = version.isoformat() if version else "unknown"
-    return {
-        "idempotency_key": f"poll:fulfillment:{legacy_id(fulfillment['id'])}:{stamp}",
-        "topic": FULFILLMENT_POLL_TOPIC,
-        "resource_model": "stock.picking",
-        "resource_key": order_id,
-        "source_ts": updated or False,
-    }
+    key = f"poll:fulfillment:{legacy_id(fulfillment['id'])}:{stamp}"
+    return _polled_values(key, FULFILLMENT_POLL_TOPIC, "stock.picking", order_id, updated)
 
 
 # ------------------------------------------------------------------------- stock
