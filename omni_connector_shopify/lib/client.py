@@ -77,7 +77,7 @@ from .graphql import (
     topic_enum,
 )
 from .mutations import INVENTORY_BATCH_SIZE, ShopifyMutations
-from .throttle import DEFAULT_COST_ESTIMATE, CostThrottle
+from .throttle import DEFAULT_COST_ESTIMATE, DEFAULT_MAX_WAIT, CostThrottle
 from .transport import _ShopifyTransport
 
 _logger = logging.getLogger(__name__)
@@ -92,12 +92,6 @@ _logger = logging.getLogger(__name__)
 # (null opts out of the compare-and-swap check). Bump it deliberately, once a year,
 # after reading the release notes; `api_version_answered` shows what Shopify served.
 DEFAULT_API_VERSION = "2026-10"
-
-# The longest the client sleeps in-process for the cost bucket or a 429/THROTTLED answer. It runs
-# in Odoo workers (cron, HTTP): a longer wait raises ``ShopifyThrottled`` (a ``TransientError``
-# whose ``retry_after`` is the time until enough points are restored) and the event queue retries
-# later, instead of parking the worker.
-DEFAULT_MAX_WAIT = 2.0
 
 _SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*$")
 _TRANSIENT_USER_ERROR_CODES = {"IDEMPOTENCY_CONCURRENT_REQUEST"}
@@ -585,9 +579,6 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         shop["api_version_requested"] = self.api_version
         shop["api_version_answered"] = self.api_version_answered
         return shop
-
-
-
 
 
 __all__ = [

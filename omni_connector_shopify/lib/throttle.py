@@ -18,6 +18,11 @@ from .errors import ShopifyThrottled
 _logger = logging.getLogger(__name__)
 
 DEFAULT_COST_ESTIMATE = 50  # points assumed for a query whose cost we never saw
+# The longest the client sleeps in-process for the cost bucket or a 429/THROTTLED answer. It runs
+# in Odoo workers (cron, HTTP): a longer wait raises ``ShopifyThrottled`` (a ``TransientError``
+# whose ``retry_after`` is the time until enough points are restored) and the event queue retries
+# later, instead of parking the worker.
+DEFAULT_MAX_WAIT = 2.0
 _OP_RE = re.compile(r"^\s*(query|mutation)\s+(\w+)")
 
 
