@@ -225,7 +225,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         raise ShopifyApiError("no Shopify access token configured", status=401)
 
     # --------------------------------------------------------------- graphql
-    def graphql(self, query, variables=None, *, cost=None, raise_user_errors=True):
+    def graphql(self, query, variables=None, *, cost=None, raise_user_errors=True, max_wait=None):
         """Run one GraphQL document and return its ``data``.
 
         ``cost`` is an estimate of the requested cost used until Shopify has told us
@@ -241,7 +241,8 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         while True:
             self._ensure_token()
             estimate = self._cost_cache.get(key, cost or DEFAULT_COST_ESTIMATE)
-            self._reserve_budget(estimate)
+            limit = self.max_wait if max_wait is None else max_wait  # a longer wait raises, never sleeps
+            self._reserve_budget(estimate, limit)
             status, headers, text = self._raw_post(query, variables)
             if headers.get("x-shopify-api-version"):
                 self.api_version_answered = headers["x-shopify-api-version"]
@@ -251,7 +252,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
                 retry_after = _parse_retry_after(headers)
                 if retry_after is None:
                     retry_after = self._throttled_wait(self.last_cost, estimate)
-                if throttles > self.max_throttle_retries or retry_after > self.max_wait:
+                if throttles > self.max_throttle_retries or retry_after > limit:
                     raise ShopifyThrottled(retry_after, status=429)
                 _logger.info("Shopify %s: HTTP 429 on %s, retrying in %.2fs", self.shop, op, retry_after)
                 self._sleep(retry_after)
@@ -293,7 +294,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
                 if "THROTTLED" in _error_codes(errors) or _errors_summary(errors).lower() == "throttled":
                     throttles += 1
                     wait = self._throttled_wait(cost_info, estimate)
-                    if throttles > self.max_throttle_retries or wait > self.max_wait:
+                    if throttles > self.max_throttle_retries or wait > limit:
                         raise ShopifyThrottled(wait, errors=errors)
                     _logger.info("Shopify %s: THROTTLED on %s, retrying in %.2fs", self.shop, op, wait)
                     self._sleep(wait)
@@ -454,11 +455,12 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             after = page.get("endCursor")
 
     # --------------------------------------------------------------- variants
-    def iter_variants(self, page_size=250) -> Iterator[dict]:
+    def iter_variants(self, page_size=250, *, max_wait=None) -> Iterator[dict]:
         """Yield ``{id, legacy_id, sku, barcode, title, product_id, inventory_item_id, tracked}``."""
         after = None
         while True:
-            data = self.graphql(Q_VARIANTS, {"first": page_size, "after": after}, cost=2 + 3 * page_size)
+            variables = {"first": page_size, "after": after}
+            data = self.graphql(Q_VARIANTS, variables, cost=2 + 3 * page_size, max_wait=max_wait)
             connection = data.get("productVariants") or {}
             for node in connection.get("nodes") or []:
                 item = node.get("inventoryItem") or {}

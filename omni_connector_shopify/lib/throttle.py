@@ -50,7 +50,7 @@ class CostThrottle:
         with self._lock:
             self._bucket = (maximum, available, rate, self._clock())
 
-    def _reserve_budget(self, requested):
+    def _reserve_budget(self, requested, max_wait=None):
         """Block until the bucket can pay ``requested`` points, then reserve them.
 
         Never sends a request the server would throttle according to our view of the
@@ -71,7 +71,7 @@ class CostThrottle:
                     return
                 # one point of margin against rounding on either side
                 wait = (requested - projected + 1) / rate
-            if wait > self.max_wait:
+            if wait > (self.max_wait if max_wait is None else max_wait):
                 raise ShopifyThrottled(wait)
             _logger.debug("Shopify %s: waiting %.2fs for %s cost points", self.shop, wait, requested)
             self._sleep(wait)
