@@ -54,6 +54,7 @@ from .errors import (
     _errors_summary,
 )
 from .graphql import (
+    AFTERMATH_COST,
     BALANCE_TRANSACTION_NODE_COST,
     BALANCE_TRANSACTION_PAGE_SIZE,
     M_WEBHOOK_CREATE,
@@ -62,6 +63,7 @@ from .graphql import (
     PAYOUT_PAGE_SIZE,
     Q_BALANCE_TRANSACTIONS,
     Q_ORDER,
+    Q_ORDER_AFTERMATH,
     Q_ORDER_LINE_ITEMS,
     Q_ORDER_TRANSACTIONS,
     Q_ORDERS_UPDATED_SINCE,
@@ -75,7 +77,7 @@ from .graphql import (
     topic_enum,
 )
 from .mutations import INVENTORY_BATCH_SIZE, ShopifyMutations
-from .throttle import DEFAULT_COST_ESTIMATE, CostThrottle
+from .throttle import DEFAULT_COST_ESTIMATE, DEFAULT_MAX_WAIT, CostThrottle
 from .transport import _ShopifyTransport
 
 _logger = logging.getLogger(__name__)
@@ -132,7 +134,9 @@ def _parse_retry_after(headers):
 class ShopifyClient(ShopifyMutations, CostThrottle):
     """One shop's GraphQL Admin API, with cost-aware throttling.
 
-    ``sleep`` and ``clock`` are injectable so tests drive time; ``base_url``
+    ``sleep`` and ``clock`` are injectable so tests drive time; waits longer than ``max_wait``
+    (default :data:`DEFAULT_MAX_WAIT`, 2 s) raise :class:`ShopifyThrottled` with ``retry_after``
+    instead of sleeping; ``base_url``
     re-targets every request (the local simulator) without changing any other code.
     The client is safe to share between threads of one process: the local view of
     the cost bucket is guarded by a lock and a request reserves its estimated cost
@@ -153,7 +157,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         *,
         clock=time.monotonic,
         max_throttle_retries=5,
-        max_wait=60.0,
+        max_wait=DEFAULT_MAX_WAIT,
     ):
         self.shop_domain, self.shop = normalize_shop_domain(shop_domain)
         self.access_token = access_token
@@ -221,7 +225,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         raise ShopifyApiError("no Shopify access token configured", status=401)
 
     # --------------------------------------------------------------- graphql
-    def graphql(self, query, variables=None, *, cost=None, raise_user_errors=True):
+    def graphql(self, query, variables=None, *, cost=None, raise_user_errors=True, max_wait=None):
         """Run one GraphQL document and return its ``data``.
 
         ``cost`` is an estimate of the requested cost used until Shopify has told us
@@ -237,7 +241,8 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         while True:
             self._ensure_token()
             estimate = self._cost_cache.get(key, cost or DEFAULT_COST_ESTIMATE)
-            self._reserve_budget(estimate)
+            limit = self.max_wait if max_wait is None else max_wait  # a longer wait raises, never sleeps
+            self._reserve_budget(estimate, limit)
             status, headers, text = self._raw_post(query, variables)
             if headers.get("x-shopify-api-version"):
                 self.api_version_answered = headers["x-shopify-api-version"]
@@ -247,7 +252,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
                 retry_after = _parse_retry_after(headers)
                 if retry_after is None:
                     retry_after = self._throttled_wait(self.last_cost, estimate)
-                if throttles > self.max_throttle_retries or retry_after > self.max_wait:
+                if throttles > self.max_throttle_retries or retry_after > limit:
                     raise ShopifyThrottled(retry_after, status=429)
                 _logger.info("Shopify %s: HTTP 429 on %s, retrying in %.2fs", self.shop, op, retry_after)
                 self._sleep(retry_after)
@@ -289,7 +294,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
                 if "THROTTLED" in _error_codes(errors) or _errors_summary(errors).lower() == "throttled":
                     throttles += 1
                     wait = self._throttled_wait(cost_info, estimate)
-                    if throttles > self.max_throttle_retries or wait > self.max_wait:
+                    if throttles > self.max_throttle_retries or wait > limit:
                         raise ShopifyThrottled(wait, errors=errors)
                     _logger.info("Shopify %s: THROTTLED on %s, retrying in %.2fs", self.shop, op, wait)
                     self._sleep(wait)
@@ -407,8 +412,21 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         node = {**node, "lineItems": {"nodes": lines, "pageInfo": {"hasNextPage": False}}}
         return node
 
-    def iter_orders_updated_since(self, since_iso, page_size=50, *, line_items_per_page=50) -> Iterator[dict]:
+    def get_order_refunds_fulfillments(self, order_gid):
+        """``(refunds, fulfillments)`` of one order: its ``Refund`` and ``Fulfillment`` nodes as
+        Shopify answered (``mapper_graphql.map_graphql_refund`` / ``map_graphql_fulfillment`` map
+        them); two empty lists when Shopify has no such order. One request (``Q_ORDER_AFTERMATH``)."""
+        data = self.graphql(Q_ORDER_AFTERMATH, {"id": gid("Order", order_gid)}, cost=AFTERMATH_COST)
+        node = data.get("order") or {}
+        return nodes(node.get("refunds")), nodes(node.get("fulfillments"))
+
+    def iter_orders_updated_since(
+        self, since_iso, page_size=50, *, line_items_per_page=50, skip=None
+    ) -> Iterator[dict]:
         """Yield every order updated at or after ``since_iso``, oldest update first.
+
+        ``skip(order_gid, updated_at)``: when true, that order version is not read (the caller
+        already has it), so re-reading the overlap costs only the pages of ids.
 
         Two steps keep each request under Shopify's 1000-point single-query limit: a
         cheap ``orders(query: "updated_at:>=...")`` page of ids (cursor pagination,
@@ -426,6 +444,8 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             )
             connection = data.get("orders") or {}
             for node in connection.get("nodes") or []:
+                if skip is not None and skip(node["id"], node.get("updatedAt")):
+                    continue
                 order = self.get_order(node["id"], line_items_per_page=line_items_per_page)
                 if order is not None:
                     yield order
@@ -435,11 +455,12 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             after = page.get("endCursor")
 
     # --------------------------------------------------------------- variants
-    def iter_variants(self, page_size=250) -> Iterator[dict]:
+    def iter_variants(self, page_size=250, *, max_wait=None) -> Iterator[dict]:
         """Yield ``{id, legacy_id, sku, barcode, title, product_id, inventory_item_id, tracked}``."""
         after = None
         while True:
-            data = self.graphql(Q_VARIANTS, {"first": page_size, "after": after}, cost=2 + 3 * page_size)
+            variables = {"first": page_size, "after": after}
+            data = self.graphql(Q_VARIANTS, variables, cost=2 + 3 * page_size, max_wait=max_wait)
             connection = data.get("productVariants") or {}
             for node in connection.get("nodes") or []:
                 item = node.get("inventoryItem") or {}
@@ -562,11 +583,9 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         return shop
 
 
-
-
-
 __all__ = [
     "DEFAULT_API_VERSION",
+    "DEFAULT_MAX_WAIT",
     "INVENTORY_BATCH_SIZE",
     "ShopifyApiError",
     "ShopifyClient",

@@ -163,6 +163,45 @@ query OmniOrderLineItems($id: ID!, $lineItemsFirst: Int!, $lineItemsAfter: Strin
     % LINE_ITEM_FIELDS
 )
 
+# What the polling backstop reads besides the order itself: its refunds and fulfillments (a lost
+# ``refunds/create`` or ``fulfillments/*`` webhook is repaired from these). ``Order.refunds`` and
+# ``Order.fulfillments`` are plain lists (``first`` caps them); the connections inside are paged
+# small enough that one order stays well under the 1000-point single-query limit.
+REFUNDS_PER_ORDER = 10
+FULFILLMENTS_PER_ORDER = 10
+AFTERMATH_COST = 2 + REFUNDS_PER_ORDER * 30 + FULFILLMENTS_PER_ORDER * 14
+Q_ORDER_AFTERMATH = (
+    """
+query OmniOrderRefundsFulfillments($id: ID!) {
+  order(id: $id) {
+    id updatedAt
+    refunds(first: %(refunds)s) {
+      id createdAt updatedAt note
+      totalRefundedSet { %(money)s }
+      refundLineItems(first: 25) { nodes {
+        quantity restockType restocked
+        lineItem { id sku }
+        subtotalSet { %(money)s } totalTaxSet { %(money)s }
+      } }
+      refundShippingLines(first: 5) { nodes { subtotalAmountSet { %(money)s } taxAmountSet { %(money)s } } }
+      orderAdjustments(first: 5) { nodes { amountSet { %(money)s } taxAmountSet { %(money)s } } }
+      transactions(first: 5) { nodes {
+        id kind status gateway test authorizationCode processedAt
+        parentTransaction { id }
+        amountSet { %(money)s }
+      } }
+    }
+    fulfillments(first: %(fulfillments)s) {
+      id status createdAt updatedAt
+      trackingInfo(first: 3) { company number url }
+      fulfillmentLineItems(first: 25) { nodes { quantity lineItem { id sku } } }
+    }
+  }
+}
+"""
+    % {"refunds": REFUNDS_PER_ORDER, "fulfillments": FULFILLMENTS_PER_ORDER, "money": MONEY_BAG}
+)
+
 Q_VARIANTS = """
 query OmniVariants($first: Int!, $after: String) {
   productVariants(first: $first, after: $after) {

@@ -62,6 +62,7 @@ from .mapper_common import (
     inferred_payments,
     load_payload,
     payment_kinds,
+    refund_amount,
     validate,
 )
 
@@ -437,14 +438,7 @@ def map_refund(payload: Mapping[str, Any], *, currency: str | None = None) -> ca
         currency = next((p.currency for p in transactions if p.currency), None)
     if currency is None:
         errors.append(FieldError("currency", "is unknown: no transaction or *_set names it"))
-    amount = sum(
-        (
-            p.amount
-            for p in transactions
-            if p.kind == "refund" and p.status == "success" and p.currency == currency
-        ),
-        ZERO,
-    )
+    amount = refund_amount(transactions, currency)
     created_at = None
     try:
         created_at = _datetime(data.get("created_at") or data.get("processed_at"), "created_at")

@@ -228,3 +228,11 @@ def inferred_payments(gateways, read_outstanding, currency, financial_status, to
         return []
     return [canonical.Payment(gateway=gateway, transaction_id=None, amount=amount, currency=currency, kind=kind,
                               status="success", is_gift_card=gateway == GIFT_CARD_GATEWAY)]
+
+
+def refund_amount(transactions, currency):
+    """What a refund returned: its successful refund transactions in the refund's currency."""
+    return sum(
+        (p.amount for p in transactions if p.kind == "refund" and p.status == "success" and p.currency == currency),
+        ZERO,
+    )

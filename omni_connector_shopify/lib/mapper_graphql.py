@@ -6,6 +6,8 @@ each shape it reads directly:
 * an ``Order`` node (selection ``graphql.ORDER_FIELDS``: polled orders) -> ``Order``;
 * ``OrderTransaction`` nodes (an order's transactions, read to complete a webhook body)
   -> ``Payment`` records;
+* ``Refund`` and ``Fulfillment`` nodes (an order's, ``graphql.Q_ORDER_AFTERMATH``: polled
+  refunds and fulfillments) -> ``Refund`` and ``Shipment``;
 * a ``ShopifyPaymentsPayout`` node and its ``ShopifyPaymentsBalanceTransaction`` nodes ->
   a canonical settlement (``payouts.settlement_from_shopify`` keeps the REST payloads).
 
@@ -25,6 +27,7 @@ from .mapper_common import (
     _DISCOUNT_KIND,
     _FINANCIAL,
     _FULFILLMENT,
+    _RESTOCK_TYPES,
     ZERO,
     FieldError,
     ValidationError,
@@ -41,6 +44,7 @@ from .mapper_common import (
     guest_customer,
     inferred_payments,
     payment_kinds,
+    refund_amount,
     validate,
 )
 from .payouts import build_settlement, check_payout, settlement_lines
@@ -355,6 +359,123 @@ def map_graphql_order(node: Mapping[str, Any]) -> canonical.Order:
         presentment_currency=(_text(node.get("presentmentCurrencyCode")) or "").upper() or None,
     )
     return validate(order)
+
+
+# ------------------------------------------------------------- refunds, fulfillments
+def _guarded(errors, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def _refund_line(item, path):
+    _obj(item, path)
+    line_item_id = _legacy((item.get("lineItem") or {}).get("id")) or _fail(_join(path, "lineItem.id"), "is required")
+    return canonical.RefundLine(
+        order_line_external_id=line_item_id,
+        quantity=_dec(item.get("quantity"), _join(path, "quantity")),
+        restock=str(_lower(item.get("restockType")) or "") in _RESTOCK_TYPES,
+        amount=_amount(item.get("subtotalSet"), _join(path, "subtotalSet")),
+        tax_amount=_amount(item.get("totalTaxSet"), _join(path, "totalTaxSet"), required=False) or ZERO,
+    )
+
+
+def _refund_extras(node):
+    """``(shipping, shipping tax, adjustment)``: refunded shipping lines, and the order adjustments
+    (refund discrepancies, written like the webhook's: money back to the buyer is negative)."""
+    shipping, shipping_tax, adjustment = ZERO, ZERO, ZERO
+    for index, item in enumerate(nodes(node.get("refundShippingLines"))):
+        path = f"refundShippingLines[{index}]"
+        _obj(item, path)
+        shipping += _amount(item.get("subtotalAmountSet"), _join(path, "subtotalAmountSet"), required=False) or ZERO
+        shipping_tax += _amount(item.get("taxAmountSet"), _join(path, "taxAmountSet"), required=False) or ZERO
+    for index, item in enumerate(nodes(node.get("orderAdjustments"))):
+        path = f"orderAdjustments[{index}]"
+        _obj(item, path)
+        amount = _amount(item.get("amountSet"), _join(path, "amountSet"))
+        tax = _amount(item.get("taxAmountSet"), _join(path, "taxAmountSet"), required=False) or ZERO
+        adjustment += -(amount + tax)
+    return shipping, shipping_tax, adjustment
+
+
+def map_graphql_refund(node: Mapping[str, Any], order_id, *, currency: str | None = None) -> canonical.Refund:
+    """A ``Refund`` node of order ``order_id`` (legacy id or gid) -> validated canonical ``Refund``.
+
+    ``currency``: the order's (shop) currency when known, else the shop money of the node.
+    The conventions are ``mapper.map_refund``'s: ``amount`` is what successful refund
+    transactions returned; restocked lines are those returned or cancelled.
+    """
+    _obj(node, "$")
+    errors = []
+    order_external_id = _legacy(order_id)
+    if order_external_id is None:
+        errors.append(FieldError("order.id", "is required"))
+    lines = [line for index, item in enumerate(nodes(node.get("refundLineItems")))
+             if (line := _guarded(errors, _refund_line, item, f"refundLineItems[{index}]")) is not None]
+    shipping, shipping_tax, adjustment = _guarded(errors, _refund_extras, node) or (ZERO, ZERO, ZERO)
+    shop_currency = next(
+        (((bag or {}).get("shopMoney") or {}).get("currencyCode")
+         for bag in [node.get("totalRefundedSet"), *(i.get("subtotalSet") for i in nodes(node.get("refundLineItems"))
+                                                     if isinstance(i, Mapping))]
+         if ((bag or {}).get("shopMoney") or {}).get("currencyCode")),
+        None,
+    )
+    currency = (currency or shop_currency or "").upper() or None
+    transactions = _guarded(errors, map_graphql_transactions, node.get("transactions"), currency) or []
+    currency = currency or next((p.currency for p in transactions if p.currency), None)
+    if currency is None:
+        errors.append(FieldError("currency", "is unknown: no transaction or money bag names it"))
+    created_at = _guarded(errors, _datetime, node.get("createdAt"), "createdAt")
+    if errors:
+        raise ValidationError(errors)
+    return validate(canonical.Refund(
+        external_id=_legacy(node.get("id")), order_external_id=order_external_id, created_at=created_at,
+        currency=currency, lines=lines, transactions=transactions, amount=refund_amount(transactions, currency),
+        shipping_amount=shipping, shipping_tax=shipping_tax, adjustment_amount=adjustment,
+        note=node.get("note") or "",
+    ))
+
+
+def _shipment_line(item, path):
+    _obj(item, path)
+    line_item = item.get("lineItem") or {}
+    return canonical.ShipmentLine(
+        order_line_external_id=_legacy(line_item.get("id")) or _fail(_join(path, "lineItem.id"), "is required"),
+        sku=_text(line_item.get("sku")),
+        quantity=_dec(item.get("quantity"), _join(path, "quantity")),
+    )
+
+
+def map_graphql_fulfillment(node: Mapping[str, Any], order_id) -> canonical.Shipment:
+    """A ``Fulfillment`` node of order ``order_id`` -> validated canonical ``Shipment`` (the first
+    tracking entry gives carrier, number and URL; a URL that is not http(s) is dropped)."""
+    _obj(node, "$")
+    errors = []
+    lines = [line for index, item in enumerate(nodes(node.get("fulfillmentLineItems")))
+             if (line := _guarded(errors, _shipment_line, item, f"fulfillmentLineItems[{index}]")) is not None]
+    tracking = next((t for t in node.get("trackingInfo") or [] if isinstance(t, Mapping)), {})
+    url = _text(tracking.get("url"))
+    if url and not url.lower().startswith(("http://", "https://")):
+        url = None  # carriers sometimes send bare hosts; a non-http link is never rendered
+    created_at = _guarded(errors, _datetime, node.get("createdAt"), "createdAt", required=False)
+    order_external_id = _legacy(order_id)
+    if order_external_id is None:
+        errors.append(FieldError("order.id", "is required"))
+    if errors:
+        raise ValidationError(errors)
+    return validate(canonical.Shipment(
+        external_id=_legacy(node.get("id")),
+        order_external_id=order_external_id,
+        lines=lines,
+        carrier=_text(tracking.get("company")),
+        tracking_number=_text(tracking.get("number")),
+        tracking_url=url,
+        status=_text(_lower(node.get("status"))),
+        created_at=created_at,
+        notify_customer=False,
+    ))
 
 
 # ---------------------------------------------------------------- Shopify Payments

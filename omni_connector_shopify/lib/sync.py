@@ -8,6 +8,8 @@ database:
   a topic the connector deliberately ignores);
 * :func:`polled_order_event_values` -- the same keys for an order read by the polling
   backstop, with an idempotency key derived from the order id and its ``updated_at``;
+  :func:`polled_refund_event_values` and :func:`polled_fulfillment_event_values` -- for the
+  refunds and fulfillments the poll reads with it;
 * :func:`plan_stock_changes`, :func:`stock_batch_key`, :func:`shopify_quantity` --
   the stock export (absolute quantities, only those that changed, a replay-safe key);
 * :func:`plan_fulfillment` -- which fulfillment-order lines a delivery fulfils;
@@ -45,6 +47,8 @@ ORDER_TOPICS = (
     "orders/partially_fulfilled",
 )
 POLL_TOPIC = "orders/polled"
+REFUND_POLL_TOPIC = "refunds/polled"
+FULFILLMENT_POLL_TOPIC = "fulfillments/polled"
 REFUND_TOPIC = "refunds/create"
 FULFILLMENT_TOPICS = ("fulfillments/create", "fulfillments/update")
 UNINSTALL_TOPIC = "app/uninstalled"
@@ -83,17 +87,51 @@ def polled_order_event_values(order: Mapping[str, Any]) -> dict:
     key, and the order handler recognises the version it already applied.
     """
     # The GraphQL Order node the client reads (REST bodies are read the same way).
-    order_id = str(legacy_id(order.get("legacyResourceId") or order["id"]))
-    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at")) or parse_timestamp(
-        order.get("createdAt") or order.get("created_at"))
+    order_id, updated = _order_keys(order)
     stamp = updated.isoformat() if updated else "unknown"
+    return _polled_values(f"poll:{order_id}:{stamp}", POLL_TOPIC, "sale.order", order_id, updated)
+
+
+def _polled_values(key, topic, resource_model, order_id, updated):
+    """The inbox keys of something the poll read with (or as) the order ``order_id`` of version ``updated``."""
     return {
-        "idempotency_key": f"poll:{order_id}:{stamp}",
-        "topic": POLL_TOPIC,
-        "resource_model": "sale.order",
+        "idempotency_key": key,
+        "topic": topic,
+        "resource_model": resource_model,
         "resource_key": order_id,
         "source_ts": updated or False,
     }
+
+
+def _order_keys(order):
+    """``(legacy order id, version)``: the order's ``updatedAt`` (else ``createdAt``), naive UTC."""
+    order_id = str(legacy_id(order.get("legacyResourceId") or order["id"]))
+    updated = parse_timestamp(order.get("updatedAt") or order.get("updated_at")) or parse_timestamp(
+        order.get("createdAt") or order.get("created_at"))
+    return order_id, updated
+
+
+def polled_refund_event_values(order: Mapping[str, Any], refund: Mapping[str, Any]) -> dict:
+    """Inbox keys of a ``Refund`` node read by the poll with its order.
+
+    The key is ``poll:refund:<refund id>`` (a refund does not change): every later poll of the
+    order stores nothing again, and a refund that also came by webhook is recognised by its
+    binding (one credit note). ``source_ts`` is the order version it was read with, so the
+    event is applied after that version of the order (which may be its first import).
+    """
+    order_id, updated = _order_keys(order)
+    key = f"poll:refund:{legacy_id(refund['id'])}"
+    return _polled_values(key, REFUND_POLL_TOPIC, "account.move", order_id, updated)
+
+
+def polled_fulfillment_event_values(order: Mapping[str, Any], fulfillment: Mapping[str, Any]) -> dict:
+    """Inbox keys of a ``Fulfillment`` node read by the poll: ``poll:fulfillment:<id>:<updatedAt>``
+    (a new tracking number is a new version); ordered like :func:`polled_refund_event_values`."""
+    order_id, updated = _order_keys(order)
+    version = parse_timestamp(fulfillment.get("updatedAt") or fulfillment.get("createdAt"))
+    stamp = version.isoformat() if version else "unknown"
+    key = f"poll:fulfillment:{legacy_id(fulfillment['id'])}:{stamp}"
+    return _polled_values(key, FULFILLMENT_POLL_TOPIC, "stock.picking", order_id, updated)
 
 
 # ------------------------------------------------------------------------- stock
@@ -230,6 +268,7 @@ def _tail(value) -> str | None:
 
 
 __all__ = [
+    "FULFILLMENT_POLL_TOPIC",
     "FULFILLMENT_TOPICS",
     "INBOUND_TOPICS",
     "ORDER_TOPICS",
@@ -237,13 +276,16 @@ __all__ = [
     "OUT_REFUND",
     "OUT_STOCK",
     "POLL_TOPIC",
+    "REFUND_POLL_TOPIC",
     "REFUND_TOPIC",
     "UNINSTALL_TOPIC",
     "WEBHOOK_TOPICS",
     "plan_fulfillment",
     "plan_refund",
     "plan_stock_changes",
+    "polled_fulfillment_event_values",
     "polled_order_event_values",
+    "polled_refund_event_values",
     "shopify_quantity",
     "stock_batch_key",
     "stock_resource_key",

@@ -2,9 +2,10 @@
 
 Shopify prices each query in points drawn from a leaky bucket (``throttleStatus`` in every
 answer's ``extensions.cost``). The client keeps its last view of the bucket, reserves a
-request's estimated cost before sending it, and waits only as long as ``max_wait``; beyond
-that it raises ``ShopifyThrottled`` (a ``TransientError`` with ``retry_after``) so the event
-is retried later instead of parking a worker.
+request's estimated cost before sending it, and waits only as long as ``max_wait`` (2 s by
+default: the client runs in Odoo workers); beyond that it raises ``ShopifyThrottled`` (a
+``TransientError`` whose ``retry_after`` is the time until the bucket holds enough points) so the
+event is retried later instead of parking a worker.
 """
 
 import hashlib
@@ -17,6 +18,11 @@ from .errors import ShopifyThrottled
 _logger = logging.getLogger(__name__)
 
 DEFAULT_COST_ESTIMATE = 50  # points assumed for a query whose cost we never saw
+# The longest the client sleeps in-process for the cost bucket or a 429/THROTTLED answer. It runs
+# in Odoo workers (cron, HTTP): a longer wait raises ``ShopifyThrottled`` (a ``TransientError``
+# whose ``retry_after`` is the time until enough points are restored) and the event queue retries
+# later, instead of parking the worker.
+DEFAULT_MAX_WAIT = 2.0
 _OP_RE = re.compile(r"^\s*(query|mutation)\s+(\w+)")
 
 
@@ -44,7 +50,7 @@ class CostThrottle:
         with self._lock:
             self._bucket = (maximum, available, rate, self._clock())
 
-    def _reserve_budget(self, requested):
+    def _reserve_budget(self, requested, max_wait=None):
         """Block until the bucket can pay ``requested`` points, then reserve them.
 
         Never sends a request the server would throttle according to our view of the
@@ -65,7 +71,7 @@ class CostThrottle:
                     return
                 # one point of margin against rounding on either side
                 wait = (requested - projected + 1) / rate
-            if wait > self.max_wait:
+            if wait > (self.max_wait if max_wait is None else max_wait):
                 raise ShopifyThrottled(wait)
             _logger.debug("Shopify %s: waiting %.2fs for %s cost points", self.shop, wait, requested)
             self._sleep(wait)

@@ -24,12 +24,14 @@ from ..lib.client import (
     normalize_shop_domain,
 )
 from ..lib.sync import (
+    FULFILLMENT_POLL_TOPIC,
     FULFILLMENT_TOPICS,
     ORDER_TOPICS,
     OUT_FULFILLMENT,
     OUT_REFUND,
     OUT_STOCK,
     POLL_TOPIC,
+    REFUND_POLL_TOPIC,
     REFUND_TOPIC,
     UNINSTALL_TOPIC,
     WEBHOOK_TOPICS,
@@ -38,6 +40,7 @@ from ..lib.sync import (
 from ..lib.webhook import verify_webhook
 
 _logger = logging.getLogger(__name__)
+BULK_IMPORT_MAX_WAIT = 60.0  # seconds the variant import may wait for Shopify's cost bucket
 
 # The checkpoint (kit table omni.sync.checkpoint) the order poll advances.
 POLL_RESOURCE = "orders"
@@ -380,7 +383,9 @@ class OmniBackend(models.Model):
         """Page through the shop's variants and bind them to Odoo products by SKU (then barcode)."""
         self.ensure_one()
         self._shopify_check_channel()
-        variants = list(self._shopify_action_call("iter_variants"))
+        # A person's explicit bulk import (every variant, 752 points a page): it may wait for the
+        # bucket between pages, unlike the queue's events, which raise after 2 s and retry.
+        variants = list(self._shopify_action_call("iter_variants", max_wait=BULK_IMPORT_MAX_WAIT))
         result = self.env["omni.shopify.variant"]._shopify_sync_variants(self, variants)
         message = self.env._(
             "%(total)s variants read: %(bound)s bound to products, %(unmatched)s without a matching SKU.",
@@ -446,9 +451,9 @@ class OmniBackend(models.Model):
         if event.direction == "in":
             if topic in ORDER_TOPICS or topic == POLL_TOPIC:
                 return self._shopify_import_order(event)
-            if topic == REFUND_TOPIC:
+            if topic in (REFUND_TOPIC, REFUND_POLL_TOPIC):
                 return self._shopify_import_refund(event)
-            if topic in FULFILLMENT_TOPICS:
+            if topic in (*FULFILLMENT_TOPICS, FULFILLMENT_POLL_TOPIC):
                 return self._shopify_import_fulfillment(event)
             if topic == UNINSTALL_TOPIC:
                 return self._shopify_app_uninstalled(event)

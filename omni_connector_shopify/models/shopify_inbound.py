@@ -22,10 +22,17 @@ from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 from ..lib.client import (
     ShopifyApiError,
 )
+from ..lib.graphql import legacy_id
 from ..lib.mapper import ValidationError, map_fulfillment, map_order, map_refund
 from ..lib.mapper_common import _ident
-from ..lib.mapper_graphql import graphql_order_keys, map_graphql_order, map_graphql_transactions
-from ..lib.sync import OUT_REFUND, POLL_TOPIC
+from ..lib.mapper_graphql import (
+    graphql_order_keys,
+    map_graphql_fulfillment,
+    map_graphql_order,
+    map_graphql_refund,
+    map_graphql_transactions,
+)
+from ..lib.sync import FULFILLMENT_POLL_TOPIC, OUT_REFUND, POLL_TOPIC, REFUND_POLL_TOPIC
 from ..lib.webhook import parse_timestamp
 
 _logger = logging.getLogger(__name__)
@@ -148,8 +155,11 @@ class OmniBackend(models.Model):
         the webhook waits for it (never both ways for one refund).
         """
         payload = self._shopify_payload(event)
-        order_id = str(payload.get("order_id") or "")
-        refund_id = str(payload.get("id") or "")
+        polled = event.topic == REFUND_POLL_TOPIC  # a GraphQL Refund node of the order resource_key
+        if polled:
+            order_id, refund_id = event.resource_key or "", str(legacy_id(payload.get("id")) or "")
+        else:
+            order_id, refund_id = str(payload.get("order_id") or ""), str(payload.get("id") or "")
         Binding = self.env["omni.binding"]
         if refund_id:
             existing = Binding._omni_lookup(self, "account.move", [refund_id]).get(refund_id)
@@ -164,8 +174,12 @@ class OmniBackend(models.Model):
                 retry_after=30,
             )
         sale = Binding._omni_lookup(self, "sale.order", [order_id]).get(order_id) if order_id else None
+        currency = sale.currency_id.name if sale else None
         try:
-            refund = map_refund(payload, currency=sale.currency_id.name if sale else None)
+            if polled:
+                refund = map_graphql_refund(payload, order_id, currency=currency)
+            else:
+                refund = map_refund(payload, currency=currency)
         except ValidationError as error:
             raise BusinessError(
                 self.env._("Shopify refund %(refund)s cannot be read: %(error)s", refund=refund_id, error=error),
@@ -203,8 +217,10 @@ class OmniBackend(models.Model):
                 )
             )
         payload = self._shopify_payload(event)
+        polled = event.topic == FULFILLMENT_POLL_TOPIC  # a GraphQL Fulfillment node of the order resource_key
+        version = parse_timestamp(payload.get("updatedAt" if polled else "updated_at"))
         try:
-            shipment = map_fulfillment(payload)
+            shipment = map_graphql_fulfillment(payload, event.resource_key) if polled else map_fulfillment(payload)
         except ValidationError as error:
             raise BusinessError(
                 self.env._("Shopify fulfillment cannot be read: %s", error), category="validation"
@@ -223,7 +239,19 @@ class OmniBackend(models.Model):
             else None
         )
         if picking:
+            # The same fulfillment again (webhook and poll, or a retry): only the tracking of a
+            # version at least as new as the one applied is taken; nothing ships twice.
+            binding = Binding._omni_bindings(self, "stock.picking", [fulfillment_id]).get(fulfillment_id)
+            if version and binding.external_updated_at and binding.external_updated_at > version:
+                raise StaleEvent(
+                    self.env._(
+                        "Fulfillment %(id)s: a newer version (%(newer)s) was already applied.",
+                        id=fulfillment_id,
+                        newer=binding.external_updated_at,
+                    )
+                )
             picking._shopify_set_tracking(shipment)
+            Binding._omni_bind(self, picking, fulfillment_id, external_updated_at=version)
             return picking
         if (shipment.status or "").lower() in ("cancelled", "failure", "error"):
             raise StaleEvent(
@@ -253,7 +281,7 @@ class OmniBackend(models.Model):
         picking = self._shopify_validate_delivery(sale, wanted, fulfillment_id)
         picking._shopify_set_tracking(shipment)
         if fulfillment_id:
-            Binding._omni_bind(self, picking, fulfillment_id)
+            Binding._omni_bind(self, picking, fulfillment_id, external_updated_at=version)
         return picking
 
     def _shopify_validate_delivery(self, sale, wanted, fulfillment_id):

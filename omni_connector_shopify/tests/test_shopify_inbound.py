@@ -274,6 +274,77 @@ class TestShopifyOrderWebhooks(ShopifyCase):
         self.backend.action_shopify_sync_orders()
         self.assertEqual(len(self.events(topic="orders/polled")), 2)
 
+    # ------------------------------------------- the poll repairs lost refunds (issue 10, item 16)
+    def _shipped_order_with_refund_in_shop(self):
+        """Order 1042 imported by webhook and shipped; Shopify then holds refund 96040001 on it."""
+        self.seed_order(fixture("orders_create.json"))
+        self.deliver("orders/create", fixture_bytes("orders_create.json"))
+        self.process()
+        sale = self.sale_orders()
+        self.ship(sale.picking_ids)
+        refund = json.loads(dumps(fixture("refunds_create.json")))
+        self.sim.add_refund(ORDER_ID, self.sim_module.graphql_refund_from_rest(refund))
+        return sale
+
+    def _poll(self):
+        self.backend.shopify_poll_checkpoint = datetime(2026, 11, 20, 0, 0)
+        return self.backend._shopify_poll_orders()
+
+    def _credit_notes(self, sale):
+        return sale.invoice_ids.filtered(lambda move: move.move_type == "out_refund")
+
+    def test_poll_repairs_a_lost_refund_webhook_exactly_once(self):
+        """The refunds/create webhook is lost: the next poll reads the order's refunds and makes the
+        credit note, return and refund payment once; later polls and a late webhook add nothing."""
+        sale = self._shipped_order_with_refund_in_shop()
+        self._poll()
+        polled = self.events(topic="refunds/polled")
+        self.assertEqual(len(polled), 1)
+        self.assertEqual((polled.resource_model, polled.resource_key), ("account.move", ORDER_ID))
+        self.process()
+        self.assertEqual(polled.state, "done", polled.last_error)
+        credit_note = self._credit_notes(sale)
+        self.assertEqual(len(credit_note), 1)
+        self.assertEqual((polled.res_model, polled.res_id), ("account.move", credit_note.id))
+        self.assertEqual((credit_note.amount_total, credit_note.omni_external_id), (26.10, "96040001"))
+        returned = sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming")
+        self.assertEqual(
+            (returned.state, returned.move_ids.product_id, returned.move_ids.quantity), ("done", self.shirt, 1)
+        )
+        refund_payment = self.env["account.payment"].search([("memo", "=", "7301000002")])
+        self.assertEqual((refund_payment.payment_type, refund_payment.amount), ("outbound", 26.10))
+        # Polling again stores nothing (the refund is bound); the webhook arriving late changes nothing.
+        self.assertEqual(self._poll()[0], 0)
+        self.assertEqual(len(self.events(topic="refunds/polled")), 1)
+        self.deliver("refunds/create", fixture_bytes("refunds_create.json"))
+        self.process()
+        late = self.events(topic="refunds/create", direction="in")
+        self.assertEqual((late.state, late.res_id), ("done", credit_note.id), late.last_error)
+        self.assertEqual(self._credit_notes(sale), credit_note)
+        self.assertEqual(len(sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming")), 1)
+        self.assertEqual(self.env["account.payment"].search_count([("memo", "=", "7301000002")]), 1)
+
+    def test_refund_by_webhook_and_by_poll_is_one_credit_note(self):
+        """The webhook is stored but not processed yet when the poll reads the same refund: both
+        events end done on the one credit note; once bound, a poll does not store it again."""
+        sale = self._shipped_order_with_refund_in_shop()
+        self.assertEqual(self.deliver("refunds/create", fixture_bytes("refunds_create.json")), 200)
+        self._poll()
+        webhook = self.events(topic="refunds/create", direction="in")
+        polled = self.events(topic="refunds/polled")
+        self.assertEqual((len(webhook), len(polled)), (1, 1))
+        self.process()
+        credit_note = self._credit_notes(sale)
+        self.assertEqual(len(credit_note), 1)
+        self.assertEqual([(e.state, e.res_id) for e in webhook | polled], [("done", credit_note.id)] * 2,
+                         (webhook | polled).mapped("last_error"))
+        self.assertEqual(len(sale.picking_ids.filtered(lambda p: p.picking_type_code == "incoming")), 1)
+        self.assertEqual(self.env["account.payment"].search_count([("memo", "=", "7301000002")]), 1)
+        self.events(topic="refunds/polled").unlink()
+        self.events(topic="orders/polled").unlink()  # so the poll reads this order version again
+        self.assertEqual(self._poll()[0], 1, "the order version again, not the bound refund")
+        self.assertFalse(self.events(topic="refunds/polled"))
+
 
 @tagged("post_install", "-at_install", "omni")
 class TestShopifyFulfillmentWebhooks(ShopifyCase):
@@ -348,3 +419,74 @@ class TestShopifyFulfillmentWebhooks(ShopifyCase):
         self.process()
         self.assertEqual(self.events(topic="fulfillments/create").state, "skipped")
         self.assertNotEqual(self.sale_orders().picking_ids.state, "done")
+
+
+    # -------------------------------------- the poll repairs lost fulfillments (issue 10, item 16)
+    def _fulfillment_node(self, *args, **kwargs):
+        return self.sim_module.graphql_fulfillment_from_rest(json.loads(dumps(self._fulfillment(*args, **kwargs))))
+
+    def _poll(self):
+        self.backend.shopify_poll_checkpoint = datetime(2026, 11, 20, 0, 0)
+        return self.backend._shopify_poll_orders()
+
+    def _ordered(self):
+        payload = self.order_payload(financial_status="authorized")
+        self.seed_order(payload, transactions=())
+        self.deliver("orders/create", payload)
+        self.process()
+        return self.sale_orders()
+
+    def test_poll_repairs_a_lost_fulfillment_webhook_exactly_once(self):
+        """fulfillments/create is lost: the poll validates the delivery once (backorder for the
+        rest) with the tracking; re-polls and the late webhook ship nothing more; a lost
+        fulfillments/update (new tracking) is repaired too."""
+        sale = self._ordered()
+        picking = sale.picking_ids
+        self.sim.add_fulfillment(ORDER_ID, self._fulfillment_node(4075788001, [(SHIRT_LINE, 1)]))
+        self._poll()
+        polled = self.events(topic="fulfillments/polled")
+        self.assertEqual(len(polled), 1)
+        self.process()
+        self.assertEqual((polled.state, polled.res_id), ("done", picking.id), polled.last_error)
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.move_ids.filtered(lambda m: m.product_id == self.shirt).quantity, 1)
+        self.assertEqual((picking.shopify_carrier, picking.shopify_tracking_number), ("DHL", "00340434161234567890"))
+        backorder = sale.picking_ids - picking
+        self.assertEqual(sorted(backorder.move_ids.mapped("product_uom_qty")), [1.0, 1.0])
+        self.assertEqual(self._poll()[0], 0, "the applied version is not stored again")
+        self.deliver("fulfillments/create", self._fulfillment(4075788001, [(SHIRT_LINE, 1)]))
+        self.process()
+        self.assertEqual(self.events(topic="fulfillments/create").state, "done")
+        self.assertNotIn(backorder.state, ("done", "cancel"))
+        self.assertEqual(sale.picking_ids, picking | backorder, "nothing validated twice")
+        # The tracking changes on Shopify and fulfillments/update is lost too.
+        self.sim.add_fulfillment(ORDER_ID, self._fulfillment_node(
+            4075788001, [(SHIRT_LINE, 1)], number="JJD000111", updated_at="2026-11-21T10:00:00+01:00"))
+        self._poll()
+        self.process()
+        self.assertEqual(len(self.events(topic="fulfillments/polled")), 2)
+        self.assertEqual(picking.shopify_tracking_number, "JJD000111")
+        self.assertNotIn(backorder.state, ("done", "cancel"))
+
+    def test_fulfillment_by_webhook_and_by_poll_ships_once(self):
+        sale = self._ordered()
+        picking = sale.picking_ids
+        self.sim.add_fulfillment(ORDER_ID, self._fulfillment_node(4075788001, [(SHIRT_LINE, 1)]))
+        self.deliver("fulfillments/create", self._fulfillment(4075788001, [(SHIRT_LINE, 1)]))
+        self._poll()
+        events = self.events(topic="fulfillments/create") | self.events(topic="fulfillments/polled")
+        self.assertEqual(len(events), 2)
+        self.process()
+        self.assertEqual([(e.state, e.res_id) for e in events], [("done", picking.id)] * 2, events.mapped("last_error"))
+        backorder = sale.picking_ids - picking
+        self.assertEqual(len(backorder), 1)
+        self.assertNotIn(backorder.state, ("done", "cancel"))
+        self.assertEqual(sorted(backorder.move_ids.mapped("product_uom_qty")), [1.0, 1.0])
+
+    def test_poll_reads_no_fulfillment_when_odoo_ships(self):
+        self.backend.shopify_handles_delivery = False
+        self._ordered()
+        self.sim.add_fulfillment(ORDER_ID, self._fulfillment_node(4075788003, [(SHIRT_LINE, 2), (MUG_LINE, 1)]))
+        self._poll()
+        self.assertTrue(self.events(topic="orders/polled"))
+        self.assertFalse(self.events(topic="fulfillments/polled"))

@@ -12,6 +12,7 @@ from omni_connector_base.canonical.totals import check_totals
 from omni_connector_base.pipeline.errors import BusinessError, TransientError
 from omni_connector_shopify.lib.client import (
     DEFAULT_API_VERSION,
+    DEFAULT_MAX_WAIT,
     ShopifyApiError,
     ShopifyClient,
     ShopifyThrottled,
@@ -137,7 +138,7 @@ def test_variants_paginate(sim, client):
 
 # ---------------------------------------------------------------- cost throttle
 def test_cost_budget_is_respected_under_a_burst(sim, client, clock):
-    sim.mutation_costs["inventorySetQuantities"] = 400  # expensive mutations
+    sim.mutation_costs["inventorySetQuantities"] = 150  # expensive mutations (each wait 1.5 s <= max_wait)
     variant = sim.add_variant("BURST", quantity=0)
     item = variant["inventoryItem"]["id"]
     for n in range(60):
@@ -149,9 +150,30 @@ def test_cost_budget_is_respected_under_a_burst(sim, client, clock):
     assert sim.throttled_requests == 0  # no request was ever sent into an empty bucket
     assert all(r["available_before"] >= r["requested_cost"] for r in mutations)
     assert sim.quantity(item) == 60
-    # the client waited just long enough: 60 x 400 points at 100/s, minus the full bucket
+    # the client waited just long enough: 60 x 150 points at 100/s, minus the full bucket
     waited = sum(clock.sleeps)
-    assert (60 * 400 - 2000) / 100 <= waited <= (60 * 400 - 2000) / 100 + 60 * 0.02
+    assert (60 * 150 - 2000) / 100 <= waited <= (60 * 150 - 2000) / 100 + 60 * 0.02
+    assert max(clock.sleeps) <= client.max_wait
+
+
+def test_a_long_wait_for_the_bucket_raises_with_retry_after_instead_of_sleeping(sim, client, clock):
+    """The default client never sleeps longer than 2 s in a worker: a request the bucket cannot pay
+    for sooner raises ShopifyThrottled (transient) saying when enough points will be restored."""
+    assert client.max_wait == DEFAULT_MAX_WAIT == 2.0
+    sim.mutation_costs["inventorySetQuantities"] = 500
+    item = sim.add_variant("LONG-WAIT", quantity=0)["inventoryItem"]["id"]
+    for n in range(4):  # 4 x 500 points: the bucket is empty now
+        client.set_inventory_quantities([(item, sim.default_location, n, None)], idempotency_key=f"long-{n}")
+    sent, slept = len(sim.requests), list(clock.sleeps)
+    with pytest.raises(ShopifyThrottled) as exc_info:
+        client.set_inventory_quantities([(item, sim.default_location, 9, None)], idempotency_key="long-9")
+    assert isinstance(exc_info.value, TransientError)
+    assert exc_info.value.retry_after == pytest.approx((500 + 1) / 100, abs=0.05)  # 5 s until 500 points are back
+    assert clock.sleeps == slept, "no sleep at all"
+    assert len(sim.requests) == sent, "nothing sent into the empty bucket"
+    clock.advance(exc_info.value.retry_after)  # the queue retries the event after retry_after: it goes through
+    client.set_inventory_quantities([(item, sim.default_location, 9, None)], idempotency_key="long-9")
+    assert sim.quantity(item) == 9
 
 
 def test_throttled_response_is_waited_out_and_retried(sim, client, clock):

@@ -7,6 +7,7 @@ payouts from the simulator's Shopify Payments data.
 """
 
 import copy
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -22,14 +23,22 @@ from legacy_rest_shapes import (
 from omni_connector_base.canonical import order_to_dict
 from omni_connector_base.canonical.model import ValidationError
 from omni_connector_shopify.lib.client import ShopifyClient
-from omni_connector_shopify.lib.mapper import load_payload, map_order
+from omni_connector_shopify.lib.mapper import load_payload, map_fulfillment, map_order, map_refund
 from omni_connector_shopify.lib.mapper_graphql import (
+    map_graphql_fulfillment,
     map_graphql_order,
+    map_graphql_refund,
     map_graphql_transactions,
     settlement_from_graphql,
 )
 from omni_connector_shopify.lib.payouts import settlement_from_shopify
-from tests.simulators.shopify_sim import FakeClock, ShopifySimulator, graphql_order_from_rest
+from tests.simulators.shopify_sim import (
+    FakeClock,
+    ShopifySimulator,
+    graphql_fulfillment_from_rest,
+    graphql_order_from_rest,
+    graphql_refund_from_rest,
+)
 
 TOKEN = "shpat_graphql_mapper_test"
 ORDER = load_payload((FIXTURES / "shopify" / "orders_create.json").read_bytes())
@@ -141,3 +150,69 @@ def test_payout_nodes_map_as_the_old_converter(client):
             direct.period_start, direct.period_end) == (
         old.external_id, old.currency, old.payout_date, old.expected_amount, old.status, old.period_start,
         old.period_end)
+
+
+# ------------------------------------------------------- polled refunds and fulfillments
+REFUND = load_payload((FIXTURES / "shopify" / "refunds_create.json").read_bytes())
+FULFILLMENT = {
+    "id": 4075788001,
+    "order_id": 5829417091234,
+    "status": "success",
+    "created_at": "2026-11-21T09:00:00+01:00",
+    "updated_at": "2026-11-21T10:00:00+01:00",
+    "tracking_company": "DHL",
+    "tracking_number": "00340434161234567890",
+    "tracking_numbers": ["00340434161234567890"],
+    "tracking_url": "https://www.dhl.de/track?piececode=00340434161234567890",
+    "tracking_urls": ["https://www.dhl.de/track?piececode=00340434161234567890"],
+    "line_items": [{"id": 14417890001, "quantity": 1, "sku": "TSHIRT-BLK-M"}],
+}
+
+
+def through_json(node):
+    return json.loads(json.dumps(node, default=str), parse_float=Decimal)
+
+
+def refund_variants():
+    plain = copy.deepcopy(REFUND)
+    shipping = copy.deepcopy(REFUND)
+    shipping["refund_line_items"][0]["restock_type"] = "no_restock"
+    shipping["order_adjustments"] = [
+        {"kind": "shipping_refund", "amount": "-4.90", "tax_amount": "-0.78"},
+        {"kind": "refund_discrepancy", "amount": "1.00", "tax_amount": "0.00"},
+    ]
+    shipping["transactions"][0]["amount"] = "30.00"
+    return [plain, shipping]
+
+
+@pytest.mark.parametrize("rest", refund_variants(), ids=["fixture", "shipping-and-discrepancy"])
+def test_polled_refund_node_maps_like_the_webhook_body(rest):
+    """The poll's ``Refund`` node (as the simulator answers it) and the ``refunds/create`` body of the
+    same refund give one canonical refund: the poll repairs a lost webhook with the same credit note."""
+    node = through_json(graphql_refund_from_rest(rest))
+    polled = map_graphql_refund(node, "gid://shopify/Order/5829417091234", currency="EUR")
+    assert polled == map_refund(rest, currency="EUR")
+    assert map_graphql_refund(node, "5829417091234") == polled  # currency from the money bags
+
+
+def test_polled_fulfillment_node_maps_like_the_webhook_body():
+    node = through_json(graphql_fulfillment_from_rest(FULFILLMENT))
+    polled = map_graphql_fulfillment(node, "gid://shopify/Order/5829417091234")
+    webhook = map_fulfillment(FULFILLMENT)
+    assert polled == dataclasses.replace(webhook, notify_customer=False)
+    assert (polled.external_id, polled.status, polled.carrier) == ("4075788001", "success", "DHL")
+
+
+def test_polled_refund_and_fulfillment_errors_name_the_graphql_field():
+    node = through_json(graphql_refund_from_rest(REFUND))
+    node["refundLineItems"]["nodes"][0]["lineItem"] = None
+    node["refundLineItems"]["nodes"][0]["quantity"] = "x"
+    with pytest.raises(ValidationError) as caught:
+        map_graphql_refund(node, None)
+    paths = {error.field for error in caught.value.errors}
+    assert {"order.id", "refundLineItems[0].lineItem.id"} <= paths
+    shipment = through_json(graphql_fulfillment_from_rest(FULFILLMENT))
+    shipment["fulfillmentLineItems"]["nodes"][0]["quantity"] = None
+    with pytest.raises(ValidationError) as caught:
+        map_graphql_fulfillment(shipment, "5829417091234")
+    assert [error.field for error in caught.value.errors] == ["fulfillmentLineItems[0].quantity"]

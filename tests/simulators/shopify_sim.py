@@ -251,6 +251,7 @@ class ShopifySimulator:
         self.shop_currency = shop_currency
         self.clock = clock or time.monotonic
         self.mutation_costs = {}  # root field -> requested/actual cost override
+        self.charge_requested_cost = False  # True: no query gets its unused points back (expensive shops)
         self._lock = threading.RLock()
         self._available = self.bucket_size
         self._bucket_at = self.clock()
@@ -432,6 +433,26 @@ class ShopifySimulator:
 
     def add_order_from_rest(self, rest, **kwargs):
         return self.add_order(graphql_order_from_rest(rest, self.shop_currency), **kwargs)
+
+    def add_refund(self, order_gid, node):
+        """Put a ``Refund`` node (see :func:`graphql_refund_from_rest`) on an order; the order's
+        ``updatedAt`` moves to the refund's time, as on Shopify (the poll finds the order)."""
+        return self._add_to_order(order_gid, "_refunds", node, node.get("createdAt"))
+
+    def add_fulfillment(self, order_gid, node):
+        """Put (or replace, by id) a ``Fulfillment`` node (see :func:`graphql_fulfillment_from_rest`)
+        on an order; the order's ``updatedAt`` moves to the fulfillment's ``updatedAt``."""
+        return self._add_to_order(order_gid, "_fulfillments", node, node.get("updatedAt") or node.get("createdAt"))
+
+    def _add_to_order(self, order_gid, key, node, stamp):
+        node = copy.deepcopy(node)
+        with self._lock:
+            order = self.orders[_gid("Order", order_gid)]
+            kept = [n for n in order.get(key) or [] if n["id"] != node["id"]]
+            order[key] = [*kept, node]
+            if stamp and _parse_dt(stamp) > _parse_dt(order["updatedAt"]):
+                order["updatedAt"] = stamp
+        return node
 
     def add_fulfillment_order(self, order_gid, lines, *, location=None, status="OPEN"):
         """``lines``: ``[(line_item_gid, quantity), ...]``; returns the fulfillment order."""
@@ -655,6 +676,8 @@ class ShopifySimulator:
             detail = ORDER_BASE_COST + LINE_ITEM_COST * 50 if "lineItems" in query else 1
             return 2 + first * detail
         if root == "order":
+            if "refunds(" in query:
+                return 2 + 10 * 30 + 10 * 14  # refunds and fulfillments, as many as asked
             if _transactions_only(query):
                 return 2 + TRANSACTION_COST * 10
             if "fulfillmentOrders" in query:
@@ -726,7 +749,7 @@ class ShopifySimulator:
                     "throttleStatus": self._throttle_status(),
                 }
                 return 200, {"errors": [exc.payload], "data": None, "extensions": {"cost": cost}}, info
-            actual = min(actual, requested)
+            actual = requested if self.charge_requested_cost else min(actual, requested)
             self._available = min(self.bucket_size, self._available + (requested - actual))
             info["actual_cost"] = actual
             info["available_after"] = self._available
@@ -770,12 +793,18 @@ class ShopifySimulator:
             return {"order": {"id": order["id"], "fulfillmentOrders": {"nodes": fos}}}, 2 + 3 * len(
                 fos
             ) + 2 * lines
+        if "refunds(" in query:  # an order's refunds and fulfillments (the polling backstop)
+            refunds = copy.deepcopy(order.get("_refunds") or [])
+            fulfillments = copy.deepcopy(order.get("_fulfillments") or [])
+            node = {"id": order["id"], "updatedAt": order["updatedAt"], "refunds": refunds,
+                    "fulfillments": fulfillments}
+            return {"order": node}, 2 + 12 * len(refunds) + 6 * len(fulfillments)
         if _transactions_only(query):
             transactions = copy.deepcopy(order.get("transactions") or [])
             return {"order": {"id": order["id"], "transactions": transactions}}, 2 + TRANSACTION_COST * len(
                 transactions
             )
-        node = copy.deepcopy(order)
+        node = {k: v for k, v in copy.deepcopy(order).items() if not k.startswith("_")}  # not the seeded extras
         all_lines = node["lineItems"]["nodes"]
         page = _page(
             all_lines, variables.get("lineItemsFirst"), variables.get("lineItemsAfter"), "line", query
@@ -1308,6 +1337,89 @@ _APP_TYPENAMES = {
 }
 
 
+def _graphql_transaction(t, currency):
+    """A REST order transaction -> the ``OrderTransaction`` node Shopify answers."""
+    return {
+        "id": _gid("OrderTransaction", t["id"]),
+        "kind": (t.get("kind") or "sale").upper(),
+        "status": (t.get("status") or "success").upper(),
+        "gateway": t.get("gateway"),
+        "test": bool(t.get("test")),
+        "authorizationCode": t.get("authorization"),
+        "processedAt": t.get("processed_at") or t.get("created_at"),
+        "parentTransaction": {"id": _gid("OrderTransaction", t["parent_id"])} if t.get("parent_id") else None,
+        "amountSet": _bag(t.get("amount"), t.get("currency") or currency),
+    }
+
+
+def graphql_refund_from_rest(rest, shop_currency="EUR"):
+    """A ``refunds/create`` body (REST) -> the ``Refund`` node the order's ``refunds`` answer
+    (how the simulator seeds a refund; the connector maps GraphQL nodes directly)."""
+    currency = shop_currency
+    total = sum(
+        (Decimal(str(t.get("amount") or 0)) for t in rest.get("transactions") or []
+         if (t.get("kind") or "").lower() == "refund" and (t.get("status") or "success").lower() == "success"),
+        Decimal(0),
+    )
+    return {
+        "id": _gid("Refund", rest["id"]),
+        "createdAt": rest.get("created_at"),
+        "updatedAt": rest.get("processed_at") or rest.get("created_at"),
+        "note": rest.get("note"),
+        "totalRefundedSet": _bag(format(total, "f"), currency),
+        "refundLineItems": {"nodes": [
+            {
+                "quantity": item.get("quantity"),
+                "restockType": (item.get("restock_type") or "no_restock").upper(),
+                "restocked": (item.get("restock_type") or "").lower() in ("return", "cancel", "legacy_restock"),
+                "lineItem": {
+                    "id": _gid("LineItem", item.get("line_item_id") or (item.get("line_item") or {}).get("id")),
+                    "sku": (item.get("line_item") or {}).get("sku"),
+                },
+                "subtotalSet": _bag_from(item, "subtotal", currency, None),
+                "totalTaxSet": _bag_from(item, "total_tax", currency, None),
+            }
+            for item in rest.get("refund_line_items") or []
+        ]},
+        "refundShippingLines": {"nodes": [
+            {"subtotalAmountSet": _bag_from(item, "subtotal_amount", currency, None),
+             "taxAmountSet": _bag_from(item, "tax_amount", currency, None)}
+            for item in rest.get("refund_shipping_lines") or []
+        ] + [  # 2026-10 has no adjustment kind: a webhook's shipping_refund adjustment is a shipping line
+            {"subtotalAmountSet": _bag(format(-Decimal(str(item.get("amount") or 0)), "f"), currency),
+             "taxAmountSet": _bag(format(-Decimal(str(item.get("tax_amount") or 0)), "f"), currency)}
+            for item in rest.get("order_adjustments") or [] if item.get("kind") == "shipping_refund"
+        ]},
+        "orderAdjustments": {"nodes": [
+            {"amountSet": _bag_from(item, "amount", currency, None),
+             "taxAmountSet": _bag_from(item, "tax_amount", currency, None)}
+            for item in rest.get("order_adjustments") or [] if item.get("kind") != "shipping_refund"
+        ]},
+        "transactions": {"nodes": [_graphql_transaction(t, currency) for t in rest.get("transactions") or []]},
+    }
+
+
+def graphql_fulfillment_from_rest(rest):
+    """A ``fulfillments/*`` body (REST) -> the ``Fulfillment`` node the order's ``fulfillments`` answer."""
+    numbers = rest.get("tracking_numbers") or ([rest["tracking_number"]] if rest.get("tracking_number") else [])
+    urls = rest.get("tracking_urls") or ([rest["tracking_url"]] if rest.get("tracking_url") else [])
+    return {
+        "id": _gid("Fulfillment", rest["id"]),
+        "status": (rest.get("status") or "success").upper(),
+        "createdAt": rest.get("created_at"),
+        "updatedAt": rest.get("updated_at") or rest.get("created_at"),
+        "trackingInfo": [
+            {"company": rest.get("tracking_company"), "number": number,
+             "url": urls[index] if index < len(urls) else None}
+            for index, number in enumerate(numbers)
+        ],
+        "fulfillmentLineItems": {"nodes": [
+            {"quantity": item.get("quantity"), "lineItem": {"id": _gid("LineItem", item["id"]), "sku": item.get("sku")}}
+            for item in rest.get("line_items") or []
+        ]},
+    }
+
+
 def graphql_order_from_rest(rest, shop_currency=None):
     """Build the GraphQL ``Order`` node Shopify would return for a REST-shaped order.
 
@@ -1392,22 +1504,7 @@ def graphql_order_from_rest(rest, shop_currency=None):
         }
         for s in rest.get("shipping_lines") or []
     ]
-    transactions = [
-        {
-            "id": _gid("OrderTransaction", t["id"]),
-            "kind": (t.get("kind") or "sale").upper(),
-            "status": (t.get("status") or "success").upper(),
-            "gateway": t.get("gateway"),
-            "test": bool(t.get("test")),
-            "authorizationCode": t.get("authorization"),
-            "processedAt": t.get("processed_at") or t.get("created_at"),
-            "parentTransaction": {"id": _gid("OrderTransaction", t["parent_id"])}
-            if t.get("parent_id")
-            else None,
-            "amountSet": _bag(t.get("amount"), t.get("currency") or currency),
-        }
-        for t in rest.get("transactions") or []
-    ]
+    transactions = [_graphql_transaction(t, currency) for t in rest.get("transactions") or []]
     tags = rest.get("tags") or ""
     return {
         "id": order_gid,
