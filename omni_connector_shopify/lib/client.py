@@ -480,8 +480,8 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             after = page.get("endCursor")
 
     # ------------------------------------------------------- Shopify Payments
-    def _payments_account(self, query, variables, cost):
-        data = self.graphql(query, variables, cost=cost)
+    def _payments_account(self, query, variables, cost, max_wait=None):
+        data = self.graphql(query, variables, cost=cost, max_wait=max_wait)
         account = data.get("shopifyPaymentsAccount")
         if not isinstance(account, Mapping):
             raise ShopifyApiError(
@@ -489,7 +489,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             )
         return account
 
-    def iter_payouts(self, since_date, *, status=None, page_size=PAYOUT_PAGE_SIZE) -> Iterator[dict]:
+    def iter_payouts(self, since_date, *, status=None, page_size=PAYOUT_PAGE_SIZE, max_wait=None) -> Iterator[dict]:
         """Yield the Shopify Payments payouts issued on or after ``since_date``, oldest first.
 
         ``since_date``: a ``date``/``datetime`` or ``'YYYY-MM-DD'`` (the day counts, not the
@@ -505,10 +505,11 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         if status:
             search += f" status:{str(status).lower()}"
         yield from self._iter_payments_pages(
-            Q_PAYOUTS, "payouts", search, page_size, PAYOUT_NODE_COST
+            Q_PAYOUTS, "payouts", search, page_size, PAYOUT_NODE_COST, max_wait
         )
 
-    def iter_balance_transactions(self, payout_id, *, page_size=BALANCE_TRANSACTION_PAGE_SIZE) -> Iterator[dict]:
+    def iter_balance_transactions(self, payout_id, *, page_size=BALANCE_TRANSACTION_PAGE_SIZE,
+                                  max_wait=None) -> Iterator[dict]:
         """Yield every ``ShopifyPaymentsBalanceTransaction`` node of one payout (legacy id or gid).
 
         Searches ``payments_transfer_id:<payout id>``, page after page. The payout's own
@@ -520,16 +521,16 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             raise ValueError("payout_id must be a Shopify payout id or gid")
         search = f"payments_transfer_id:{payout}"
         yield from self._iter_payments_pages(
-            Q_BALANCE_TRANSACTIONS, "balanceTransactions", search, page_size, BALANCE_TRANSACTION_NODE_COST
+            Q_BALANCE_TRANSACTIONS, "balanceTransactions", search, page_size, BALANCE_TRANSACTION_NODE_COST, max_wait
         )
 
-    def _iter_payments_pages(self, query, connection_name, search, page_size, node_cost):
+    def _iter_payments_pages(self, query, connection_name, search, page_size, node_cost, max_wait=None):
         """Every node of a ``shopifyPaymentsAccount`` connection matching ``search``, page after page;
         each page's cost is announced to the throttle up front."""
         after = None
         while True:
             account = self._payments_account(
-                query, {"first": page_size, "after": after, "query": search}, 2 + node_cost * page_size
+                query, {"first": page_size, "after": after, "query": search}, 2 + node_cost * page_size, max_wait
             )
             connection = account.get(connection_name) or {}
             yield from nodes(connection)

@@ -40,7 +40,10 @@ from ..lib.sync import (
 from ..lib.webhook import verify_webhook
 
 _logger = logging.getLogger(__name__)
-BULK_IMPORT_MAX_WAIT = 60.0  # seconds the variant import may wait for Shopify's cost bucket
+# Seconds a batch that a person or the finance cron runs (the variant import, the payout fetch:
+# pages of 650-750 points, a whole payout read in one go) may wait for Shopify's cost bucket;
+# queued events never wait more than the client's 2 s, they raise and are retried.
+BULK_IMPORT_MAX_WAIT = 60.0
 
 # The checkpoint (kit table omni.sync.checkpoint) the order poll advances.
 POLL_RESOURCE = "orders"

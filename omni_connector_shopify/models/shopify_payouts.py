@@ -11,6 +11,7 @@ from ..lib.client import (
     PAYOUT_PAGE_SIZE,
 )
 from ..lib.mapper_graphql import graphql_payout_id, settlement_from_graphql
+from .omni_backend import BULK_IMPORT_MAX_WAIT
 
 _logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class OmniBackend(models.Model):
         else:
             since_day = since.date() if hasattr(since, "date") else since
         try:
-            payouts = list(client.iter_payouts(since_day, page_size=PAYOUT_PAGE_SIZE))
+            payouts = list(client.iter_payouts(since_day, page_size=PAYOUT_PAGE_SIZE, max_wait=BULK_IMPORT_MAX_WAIT))
         finally:
             self._shopify_save_client_state(client)
         _logger.info("Shopify backend %s: %s payouts issued since %s", self.id, len(payouts), since_day)
@@ -91,5 +92,6 @@ class OmniBackend(models.Model):
         """Every balance transaction node of one payout (see ``_omni_shopify_payouts``)."""
         self.ensure_one()
         client = self._shopify_client()
-        return list(client.iter_balance_transactions(payout_id, page_size=BALANCE_TRANSACTION_PAGE_SIZE))
+        return list(client.iter_balance_transactions(payout_id, page_size=BALANCE_TRANSACTION_PAGE_SIZE,
+                                                     max_wait=BULK_IMPORT_MAX_WAIT))
 

@@ -13,6 +13,7 @@ from omni_connector_shopify.lib.client import (
     ShopifyClient,
     ShopifyTransientError,
 )
+from omni_connector_shopify.lib.errors import ShopifyThrottled
 from omni_connector_shopify.lib.graphql import legacy_id
 from omni_connector_shopify.lib.mapper_graphql import graphql_balance_lines, settlement_from_graphql
 from omni_connector_shopify.lib.payouts import settlement_from_shopify
@@ -269,6 +270,25 @@ def test_throttled_page_is_waited_out_and_retried(sim, client, clock):
     assert len(list(client.iter_payouts("2026-01-01", page_size=10))) == 3
     assert sim.throttled_requests == 1
     assert 0 < sum(clock.sleeps) <= client.max_wait
+
+
+def test_a_payout_fetch_may_wait_longer_than_a_queued_event(sim, client, clock):
+    # The finance cron reads whole payouts (pages of about 650 points): a wait of several seconds
+    # for the bucket is waited out when the caller allows it (models.shopify_payouts passes
+    # BULK_IMPORT_MAX_WAIT), and raises with retry_after under the events' 2 s bound.
+    seed_copies(sim, 3)
+    client.shop_info()
+    sim.drain_bucket(0)
+    with pytest.raises(ShopifyThrottled) as exc_info:
+        list(client.iter_payouts("2026-01-01"))
+    assert exc_info.value.retry_after > client.max_wait
+    client.shop_info()
+    sim.drain_bucket(0)
+    assert len(list(client.iter_payouts("2026-01-01", max_wait=60))) == 3
+    assert sum(clock.sleeps) > client.max_wait
+    sim.drain_bucket(0)
+    client.shop_info()
+    assert len(list(client.iter_balance_transactions("700000001", max_wait=60))) == 5
 
 
 def test_shop_without_shopify_payments_is_an_api_error(sim, client):
