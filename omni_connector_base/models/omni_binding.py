@@ -75,6 +75,11 @@ class OmniBinding(models.Model):
         digest)`` tuples. An ``INSERT ... ON CONFLICT`` rather than search-then-create: one round
         trip for all the lines of an order, and two workers binding the same new object both
         succeed (the later one wins) instead of one failing on the unique constraint.
+
+        Past the ORM: no access rules (callers run as the processor's superuser), no
+        ``mail.thread`` tracking (bindings have none), and the stored ``company_id`` is written
+        from the backend here instead of by its related field; no other module computes
+        anything from bindings.
         """
         rows = {}
         for entry in entries:

@@ -161,6 +161,9 @@ class OmniOrderImporterPartners(models.AbstractModel):
 
         The conflicting worker created the same contact a moment earlier: the retry (a new
         transaction) finds it through the key, so one contact results, never two.
+
+        Past the ORM: the record rule on ``omni.partner.key`` (the processor runs as superuser
+        anyway) and the ORM's create hooks (the model has no computed or tracked fields).
         """
         self.env["omni.partner.key"].flush_model()
         self.env.cr.execute(

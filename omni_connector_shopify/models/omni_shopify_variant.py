@@ -452,7 +452,12 @@ class OmniShopifyVariant(models.Model):
 
     @api.model
     def _shopify_record_sent(self, backend, sent):
-        """Upsert the quantities just sent: ``[((variant, mapping), quantity), ...]``."""
+        """Upsert the quantities just sent: ``[((variant, mapping), quantity), ...]``.
+
+        Past the ORM, in one statement for a whole batch: no access rules (the processor runs as
+        superuser) and no create/write hooks (the model has no computed, related or tracked
+        fields; ``company_id`` is written from the backend here).
+        """
         if not sent:
             return
         self.env["omni.shopify.stock.level"].flush_model()
