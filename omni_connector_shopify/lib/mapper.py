@@ -58,6 +58,7 @@ from .mapper_common import (
     build_address,
     build_payment,
     canonical,
+    error_guard,
     guest_customer,
     inferred_payments,
     load_payload,
@@ -154,13 +155,7 @@ def map_order(payload: Mapping[str, Any], *, payments: list | None = None) -> ca
     """
     data = _obj(payload, "$")
     errors = []
-
-    def guard(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-            return None
+    guard = error_guard(errors)
 
     external_id = _ident(data.get("id"))
     if external_id is None:

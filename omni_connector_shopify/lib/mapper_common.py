@@ -236,3 +236,18 @@ def refund_amount(transactions, currency):
         (p.amount for p in transactions if p.kind == "refund" and p.status == "success" and p.currency == currency),
         ZERO,
     )
+
+
+def error_guard(errors):
+    """A guard for one mapping pass: ``guard(reader, *args)`` returns what the reader returns, or
+    None after filing its ``ValidationError``'s field errors in ``errors``, so one pass reports
+    every bad field of a payload instead of the first."""
+
+    def guard(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+            return None
+
+    return guard

@@ -41,6 +41,7 @@ from .mapper_common import (
     build_address,
     build_payment,
     canonical,
+    error_guard,
     guest_customer,
     inferred_payments,
     payment_kinds,
@@ -271,13 +272,7 @@ def map_graphql_order(node: Mapping[str, Any]) -> canonical.Order:
     """An ``Order`` node (``graphql.ORDER_FIELDS``, all line items) -> validated canonical ``Order``."""
     _obj(node, "$")
     errors = []
-
-    def guard(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-            return None
+    guard = error_guard(errors)
 
     external_id, _updated = graphql_order_keys(node)
     if external_id is None:
