@@ -173,6 +173,7 @@ class OmniBackend(models.Model):
         started = fields.Datetime.now()
         result = self._omni_poll(resource_type, self._omni_checkpoint_since(resource_type, now=started))
         self._omni_checkpoint_advance(resource_type, started)
+        self.env["omni.metric.minute"]._omni_flush_calls(self)  # the poll's API calls, in its transaction
         return result
 
     # ---------------------------------------------------------------- breaker

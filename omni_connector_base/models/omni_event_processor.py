@@ -305,6 +305,8 @@ class OmniEvent(models.Model):
                 values = {"res_model": result._name, "res_id": result[:1].id}
             self._omni_finish("done", attempts, **values)
             self._omni_open_exceptions()._omni_auto_resolve()
+        # Per-minute aggregates (outcome, the handler's API calls) in the event's own transaction.
+        self.env["omni.metric.minute"]._omni_flush_calls(self.backend_id, outcome=self.state)
 
     def _omni_open_exceptions(self):
         """Open or assigned exceptions of this event (one indexed read, no ORM prefetch)."""

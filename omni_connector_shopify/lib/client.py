@@ -78,7 +78,7 @@ from .graphql import (
 )
 from .mutations import INVENTORY_BATCH_SIZE, ShopifyMutations
 from .throttle import DEFAULT_COST_ESTIMATE, DEFAULT_MAX_WAIT, CostThrottle
-from .transport import _ShopifyTransport
+from .transport import _ShopifyTransport, call_metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -136,12 +136,10 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
 
     ``sleep`` and ``clock`` are injectable so tests drive time; waits longer than ``max_wait``
     (default :data:`DEFAULT_MAX_WAIT`, 2 s) raise :class:`ShopifyThrottled` with ``retry_after``
-    instead of sleeping; ``base_url``
-    re-targets every request (the local simulator) without changing any other code.
-    The client is safe to share between threads of one process: the local view of
-    the cost bucket is guarded by a lock and a request reserves its estimated cost
-    before it is sent. Separate processes each keep their own view and rely on the
-    THROTTLED retry path.
+    instead of sleeping; ``base_url`` re-targets every request (the local simulator) without changing
+    any other code. The client is safe to share between threads of one process: the local view of the
+    cost bucket is guarded by a lock and a request reserves its estimated cost before it is sent.
+    Separate processes each keep their own view and rely on the THROTTLED retry path.
     """
 
     def __init__(
@@ -196,6 +194,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
         payload_variables = _jsonable(variables) or None
         json.dumps(payload_variables)  # a TypeError here is the caller's bug, not Shopify's answer
         self._transport.last_error = None
+        call_metrics.name_next(self._cost_key(query, variables)[0])  # the transport times and counts the call
         try:
             result = shopify_app.admin_graphql_request(
                 query,
@@ -293,6 +292,7 @@ class ShopifyClient(ShopifyMutations, CostThrottle):
             if errors:
                 if "THROTTLED" in _error_codes(errors) or _errors_summary(errors).lower() == "throttled":
                     throttles += 1
+                    call_metrics.count_throttled(op)  # a throttled answer (the transport counted the call)
                     wait = self._throttled_wait(cost_info, estimate)
                     if throttles > self.max_throttle_retries or wait > limit:
                         raise ShopifyThrottled(wait, errors=errors)

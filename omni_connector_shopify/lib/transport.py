@@ -1,7 +1,12 @@
 """The HTTP transport under ``shopifyapp``: the base URL override (the local simulator) and named
-network failures."""
+network failures, and the API call metrics (one record per HTTP request)."""
 
 import httpx
+
+try:
+    from odoo.addons.omni_connector_base.pipeline import call_metrics
+except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.pipeline import call_metrics
 
 
 # ------------------------------------------------------------------------ transport
@@ -29,8 +34,11 @@ class _ShopifyTransport(httpx.HTTPTransport):
             request.url = request.url.copy_with(
                 scheme=scheme, host=host, port=port, path=prefix + request.url.path
             )
-        try:
-            return super().handle_request(request)
+        try:  # the API call metrics (omni_connector_base), under the operation the client named
+            with call_metrics.timed(call_metrics.take_operation() or _operation(request)) as call:
+                response = super().handle_request(request)
+                call.status = response.status_code
+            return response
         except httpx.TimeoutException:
             self.last_error = "timeout"
             raise
@@ -38,3 +46,8 @@ class _ShopifyTransport(httpx.HTTPTransport):
             self.last_error = "connection error"
             raise
 
+
+
+def _operation(request):
+    """A request the client did not name (the token grant): its path without the API version."""
+    return "token" if request.url.path.endswith("/access_token") else request.url.path.rsplit("/", 1)[-1]

@@ -8,6 +8,7 @@ person). What the payloads mean is ``stripe_mapper.py``'s concern.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -18,8 +19,10 @@ from .stripe_mapper import plain, settlement_from_stripe
 
 try:
     from odoo.addons.omni_connector_base.canonical.settlement import SettlementData
+    from odoo.addons.omni_connector_base.pipeline import call_metrics
 except ImportError:  # pure-Python tests load the addons without Odoo
     from omni_connector_base.canonical.settlement import SettlementData
+    from omni_connector_base.pipeline import call_metrics
 
 PAGE_SIZE = 100  # Stripe's maximum page size
 
@@ -32,7 +35,7 @@ def make_client(
     stripe_version: str | None = None,
 ) -> stripe.StripeClient:
     """A ``StripeClient``; ``base_url`` only for tests (the local simulator)."""
-    kwargs: dict[str, Any] = {"max_network_retries": max_network_retries}
+    kwargs: dict[str, Any] = {"max_network_retries": max_network_retries, "http_client": _metered_http_client()}
     if base_url:
         kwargs["base_addresses"] = {"api": base_url}
     if stripe_version:
@@ -88,3 +91,29 @@ def fetch_settlement(
         payout = plain(payout_id_or_obj)
     txns = iter_balance_transactions(client, payout["id"], page_size=page_size)
     return settlement_from_stripe(payout, txns)
+
+
+_STRIPE_ID = re.compile(r"^[a-z]{1,8}_(?=[A-Za-z0-9]*[0-9A-Z])[A-Za-z0-9]+$")  # po_1Nx..., txn_3...
+
+
+def stripe_operation(method: str, url: str) -> str:
+    """``GET /v1/payouts/{id}``: the request's method and path, object ids replaced (few label values)."""
+    path = re.sub(r"^[a-z]+://[^/]+", "", url or "").split("?", 1)[0]
+    parts = ["{id}" if _STRIPE_ID.match(part) else part for part in path.split("/")]
+    return f"{method.upper()} {'/'.join(parts)}"
+
+
+def _metered_http_client():
+    """The library's default HTTP client, each request (every network retry too) recorded in the API
+    call metrics of ``omni_connector_base`` (``pipeline.call_metrics``)."""
+    http_client = stripe.new_default_http_client()
+    send = http_client.request
+
+    def request(method, url, headers, post_data=None, **kwargs):
+        with call_metrics.timed(stripe_operation(method, url)) as call:
+            content, status, response_headers = send(method, url, headers, post_data, **kwargs)
+            call.status = status
+        return content, status, response_headers
+
+    http_client.request = request
+    return http_client
