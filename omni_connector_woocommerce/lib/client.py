@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 
 import requests
 from woocommerce import API
@@ -44,10 +44,8 @@ def parse_retry_after(value, now=None):
     if value in (None, ""):
         return None
     text = str(value).strip()
-    try:
+    if text.replace(".", "", 1).isdigit():
         return max(float(text), 0.0)
-    except ValueError:
-        pass
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError):

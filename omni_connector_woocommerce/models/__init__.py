@@ -1,8 +1,10 @@
-from . import omni_woocommerce_maps
-from . import omni_woocommerce_product
-from . import omni_backend
-from . import woocommerce_inbound
-from . import woocommerce_outbound
-from . import woocommerce_sync
-from . import stock
-from . import account_move
+from . import (
+    account_move,
+    omni_backend,
+    omni_woocommerce_maps,
+    omni_woocommerce_product,
+    stock,
+    woocommerce_inbound,
+    woocommerce_outbound,
+    woocommerce_sync,
+)

@@ -31,6 +31,18 @@ WOO_CONNECTION_FIELDS = frozenset({
 })
 
 
+def _request_form():
+    """The parsed form of the current HTTP request (Odoo reads a form POST's body into it, so
+    the raw body of WooCommerce's ``webhook_id=N`` ping reads empty), or None."""
+    try:
+        from odoo.http import request  # noqa: PLC0415
+
+        return request.httprequest.form if request and request.httprequest.mimetype == (
+            "application/x-www-form-urlencoded") else None
+    except (RuntimeError, AttributeError):
+        return None
+
+
 class OmniBackend(models.Model):
     _inherit = "omni.backend"
 
@@ -81,14 +93,14 @@ class OmniBackend(models.Model):
         "Nothing is imported twice.",
     )
     woocommerce_poll_checkpoint = fields.Datetime(
-        string="Polled Up To",
+        string="WooCommerce Polled Up To",
         compute="_compute_woocommerce_poll",
         inverse="_inverse_woocommerce_poll_checkpoint",
         help="Orders modified after this moment (minus the overlap) are read by the next poll. Set it back to "
         "re-read a period.",
     )
     woocommerce_poll_overlap = fields.Integer(
-        string="Poll Overlap (min)",
+        string="WooCommerce Poll Overlap (min)",
         compute="_compute_woocommerce_poll",
         inverse="_inverse_woocommerce_poll_overlap",
         help="Each poll re-reads this many minutes before the checkpoint (clock differences, slow saves).",
@@ -99,7 +111,7 @@ class OmniBackend(models.Model):
         "chatter; the orders are queued and imported by the event processor).",
     )
     woocommerce_export_stock = fields.Boolean(
-        string="Export Stock", default=True,
+        string="Export Stock to WooCommerce", default=True,
         help="Publish the free quantity (on hand minus reserved) of bound products in the backend's warehouse "
         "whenever it changes, in batches of 100 (only changed quantities).",
     )
@@ -114,7 +126,7 @@ class OmniBackend(models.Model):
         "order meta.",
     )
     woocommerce_export_refunds = fields.Boolean(
-        string="Export Odoo Refunds",
+        string="Export Odoo Refunds to WooCommerce",
         help="A credit note posted in Odoo on a WooCommerce order creates the refund in the store. The gateway "
         "pays the customer back only when the credit note says 'Refund through the gateway'.",
     )
@@ -223,17 +235,18 @@ class OmniBackend(models.Model):
         if self.channel != "woocommerce":
             return super()._omni_verify_webhook(raw_body, headers)
         self.ensure_one()
-        return verify_webhook(raw_body, headers, self._omni_webhook_secret())
+        return verify_webhook(raw_body, headers, self._omni_webhook_secret(), _request_form())
 
     def _omni_webhook_event_values(self, raw_body, headers, payload):
         if self.channel != "woocommerce":
             return super()._omni_webhook_event_values(raw_body, headers, payload)
         self.ensure_one()
-        webhook_id = ping_webhook_id(raw_body, headers)
+        form = _request_form()
+        webhook_id = ping_webhook_id(raw_body, headers, form)
         if webhook_id is not None:
             _logger.info("WooCommerce backend %s: webhook %s registered (creation ping answered).", self.id, webhook_id)
             return None
-        return webhook_event_values(raw_body, headers, payload)
+        return webhook_event_values(raw_body, headers, payload, form)
 
     def _omni_test_connection(self):
         if self.channel != "woocommerce":
@@ -299,7 +312,8 @@ class OmniBackend(models.Model):
         )
         self.sudo().woocommerce_webhook_status = self.env._("Registered: %s", message)
         self.env["omni.exception"].sudo().search([
-            ("backend_id", "=", self.id), ("resource_key", "=", WEBHOOK_CHECK_KEY), ("state", "in", ("open", "assigned")),
+            ("backend_id", "=", self.id), ("resource_key", "=", WEBHOOK_CHECK_KEY),
+            ("state", "in", ("open", "assigned")),
         ]).action_resolve()
         self.message_post(body=self.env._("Webhooks registered: %s", message))
         return self._woocommerce_notify(self.env._("WooCommerce webhooks"), message)

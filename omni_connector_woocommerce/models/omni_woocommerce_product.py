@@ -77,7 +77,8 @@ class OmniWooCommerceProduct(models.Model):
         ids = list(quantities)
         self.env.cr.execute(
             SQL(
-                "UPDATE omni_woocommerce_product AS b SET last_sent_qty = v.qty, last_sent_at = now() at time zone 'UTC' "
+                "UPDATE omni_woocommerce_product AS b SET last_sent_qty = v.qty, "
+                "last_sent_at = now() at time zone 'UTC' "
                 "FROM unnest(%s::int[], %s::int[]) AS v(id, qty) WHERE b.id = v.id",
                 ids,
                 [int(quantities[i]) for i in ids],

@@ -59,7 +59,9 @@ class OmniBackend(models.Model):
         for backend in backends.filtered(lambda b: b._woocommerce_has_credentials()):
             bindings = backend.woocommerce_product_ids.filtered(lambda b: b.product_id and b.export_stock)
             quantities = backend._woocommerce_free_quantities(bindings)
-            changed = bindings.filtered(lambda b: quantities[b.id] != b.last_sent_qty or not b.last_sent_at)
+            changed = bindings.filtered(
+                lambda b, sent=quantities: sent[b.id] != b.last_sent_qty or not b.last_sent_at
+            )
             backend._woocommerce_enqueue_stock(changed)
             self.env["omni.event"]._omni_commit_progress(1)
         return True
@@ -197,7 +199,9 @@ class OmniBackend(models.Model):
             raise StaleEvent(self.env._("Credit note %s is not linked to a WooCommerce order.", move.name))
         order = self._woocommerce_call("get_order", sale.omni_external_id) or {}
         item_rates = {
-            str(item.get("id")): [(str(t.get("id")), abs(_decimal(t.get("total") or 0))) for t in item.get("taxes") or []]
+            str(item.get("id")): [
+                (str(t.get("id")), abs(_decimal(t.get("total") or 0))) for t in item.get("taxes") or []
+            ]
             for item in order.get("line_items") or []
         }
         line_ids = Binding._omni_external_ids(self, product_lines.sale_line_ids)

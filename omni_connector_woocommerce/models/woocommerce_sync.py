@@ -69,7 +69,9 @@ class OmniBackend(models.Model):
             if len(page) >= 100:
                 flush()
         flush()
-        _logger.info("WooCommerce backend %s: poll since %s read %s orders, stored %s", self.id, since_iso, read, stored)
+        _logger.info(
+            "WooCommerce backend %s: poll since %s read %s orders, stored %s", self.id, since_iso, read, stored
+        )
         return stored, read
 
     def _woocommerce_poll_orders(self):

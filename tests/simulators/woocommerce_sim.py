@@ -107,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet
+    def log_message(self, format, *args):
         pass
 
     def do_GET(self):
@@ -126,7 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
 class WooCommerceSimulator:
     """One simulated store. ``requests`` logs ``{method, path, query, status}`` of every API call."""
 
-    def __init__(self, consumer_key="ck_test_odoo", consumer_secret="cs_test_odoo", *, currency="USD",
+    def __init__(self, consumer_key="ck_test_odoo", consumer_secret="cs_test_odoo",  # noqa: S107 - a test double
+                 *, currency="USD",
                  clock=None, webhook_timeout=10.0):
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
@@ -369,6 +370,8 @@ class WooCommerceSimulator:
                 raise _ApiError(404, "rest_no_route", "No route was found matching the URL and request method.")
             route = split.path[len(API_PREFIX):].strip("/")
             body = json.loads(raw, parse_float=Decimal) if raw else {}
+            if body:
+                entry["body"] = copy.deepcopy(body)
             with self.lock:
                 status, payload, headers = self._route(method, route, query, body)
         except _ApiError as error:
