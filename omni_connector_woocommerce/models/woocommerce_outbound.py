@@ -109,10 +109,12 @@ class OmniBackend(models.Model):
                 else:
                     answer = self._woocommerce_call("batch_update_variations", parent, updates)
             except WooTransientError as error:
-                raise self._omni_pause_on_error(
+                # Every worker's other stock events then wait (one failing call, not one per event).
+                self._omni_pause_on_error(
                     error, OUT_STOCK, max(float(error.retry_after or 0), STOCK_BREAKER_SECONDS),
                     self.env._("A stock push to WooCommerce failed moments ago"),
-                ) from error
+                )
+                raise
             refused = {}
             for item in (answer or {}).get("update") or []:
                 if isinstance(item, dict) and item.get("error"):
