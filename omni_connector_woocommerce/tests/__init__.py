@@ -1,0 +1,7 @@
+from . import (
+    test_woocommerce_inbound,
+    test_woocommerce_money,
+    test_woocommerce_outbound,
+    test_woocommerce_payout,
+    test_woocommerce_sync,
+)
