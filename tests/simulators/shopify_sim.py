@@ -281,8 +281,9 @@ class ShopifySimulator:
         self.default_location = self.add_location("Main warehouse", location_id=65544149001)
 
     # ------------------------------------------------------------- lifecycle
-    def start(self):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def start(self, host="127.0.0.1", port=0):
+        """Serve on ``host:port`` (default: loopback, an ephemeral port)."""
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.sim = self
         self._thread = threading.Thread(
