@@ -76,6 +76,8 @@ def prepare(env):
     for xmlid in FAST_CRONS:
         cron = env.ref(xmlid, raise_if_not_found=False)
         if cron:
-            cron.write({"interval_number": 1, "interval_type": "minutes", "active": True})
+            # Priority 0: with one cron thread, the event processor (priority 1) re-runs at once while
+            # events wait, and would keep the finance jobs waiting as long as orders flow in.
+            cron.write({"interval_number": 1, "interval_type": "minutes", "active": True, "priority": 0})
     return {"company": company, "warehouse": warehouse, "products": products, "taxes": taxes,
             "bank_journal": bank, "eur": eur}

@@ -23,9 +23,10 @@ from .rpc import OdooRpc
 
 _logger = logging.getLogger("demo.traffic")
 PACES = {
-    "normal": {"order_every": 20.0, "refund_every": 4, "payout_every": 180.0, "first_payout": 60.0},
-    # for the end-to-end test: an order every 5 s, the first payout after 40 s
-    "fast": {"order_every": 10.0, "refund_every": 3, "payout_every": 30.0, "first_payout": 40.0},
+    # an order every 20 s (3 a minute) across the channels, a payout every 3 minutes
+    "normal": {"order_every": 40.0, "refund_every": 4, "payout_every": 180.0, "first_payout": 90.0},
+    # for the end-to-end test: an order every 15 s, the first payout after 30 s
+    "fast": {"order_every": 30.0, "refund_every": 3, "payout_every": 30.0, "first_payout": 30.0},
 }
 
 

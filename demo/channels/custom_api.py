@@ -32,7 +32,7 @@ class CustomApiDemo(DemoChannel):
             backend = Backend.create({
                 "name": NAME, "channel": "custom", "company_id": setup["company"].id,
                 "warehouse_id": setup["warehouse"].id,
-                "tax_map_ids": [Command.create({"rate": 0.0875, "price_include": False,
+                "tax_map_ids": [Command.create({"rate": 8.75, "price_include": False,
                                                 "tax_id": setup["taxes"]["875_excl"].id})],
             })
         Key = env["omni.api.key"]

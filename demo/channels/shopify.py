@@ -47,7 +47,7 @@ class ShopifyDemo(DemoChannel):
         else:
             values["shopify_location_ids"] = [Command.create({
                 "name": "Main warehouse", "shopify_location_id": LOCATION_ID, "warehouse_id": setup["warehouse"].id})]
-            values["tax_map_ids"] = [Command.create({"rate": 0.19, "price_include": True,
+            values["tax_map_ids"] = [Command.create({"rate": 19.0, "price_include": True,
                                                      "tax_id": setup["taxes"]["19_incl"].id})]
             backend = Backend.create(values)
         env.cr.commit()

@@ -37,6 +37,7 @@ def _shopify(module, host, port, credentials):
         client_id=credentials["client_id"],
         shop_domain=credentials["shop_domain"],
     )
+    sim.known_shops = {credentials["shop_domain"]}  # a wrong shop domain gets Shopify's 404
     return sim.start(host=host, port=port)
 
 
