@@ -20,6 +20,7 @@
         "views/omni_exception_views.xml",
         "views/omni_binding_views.xml",
         "views/omni_menus.xml",
+        "views/omni_connect_wizard_views.xml",
         "views/sale_order_views.xml",
         "views/omni_api_key_views.xml",
     ],

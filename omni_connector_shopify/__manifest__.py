@@ -19,4 +19,7 @@
         "views/sale_order_views.xml",
         "views/shopify_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["omni_connector_shopify/static/tests/tours/**/*"],
+    },
 }

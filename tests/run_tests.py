@@ -27,6 +27,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ODOO_RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 LOG_LINE_ERROR = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (ERROR|CRITICAL) ")
+# Odoo logs "skipped <test> : <reason>"; a tour skipped (no Chromium, no websocket-client) is a failure:
+# the back office would go untested while the run looks green.
+SKIPPED_TEST = re.compile(r" skipped (\S+) : (.*)$")
+TOUR_SKIP_REASON = re.compile(r"chrom|websocket|devtools|browser", re.I)
+
+
+def is_tour_skip(line):
+    """Whether an Odoo log line reports a tour (or any browser test) skipped."""
+    skipped = SKIPPED_TEST.search(line)
+    return bool(skipped and ("test_tours_" in line or TOUR_SKIP_REASON.search(skipped.group(2))))
+
+
 PYTEST_SUMMARY = re.compile(r"(?:(\d+) passed)?(?:, )?(?:(\d+) failed)?")
 
 
@@ -113,6 +125,7 @@ def run_odoo(addons, tags, keep_db):
     print(f"   database {dbname}; full log: {log_path}", flush=True)
     started = time.time()
     failures_in_log = []
+    tours_skipped = []
     result = None
     try:
         with open(log_path, "w") as log, subprocess.Popen(
@@ -124,6 +137,9 @@ def run_odoo(addons, tags, keep_db):
                     failures_in_log.append(line.rstrip())
                     sys.stdout.write(line)
                 elif "odoo.tests.stats" in line or "post-tests in" in line or "Starting post tests" in line:
+                    sys.stdout.write(line)
+                if is_tour_skip(line):
+                    tours_skipped.append(line.rstrip())
                     sys.stdout.write(line)
                 match = ODOO_RESULT.search(line)
                 if match and "when loading database" in line:
@@ -148,6 +164,10 @@ def run_odoo(addons, tags, keep_db):
         for line in failures_in_log[:30]:
             print("   ", line)
         failed = 1
+    if tours_skipped:
+        print(f"ERROR: {len(tours_skipped)} browser test(s) (tours) were SKIPPED: install Debian's chromium "
+              "package and websocket-client (.ci/run does both). Skipped tours count as failures.")
+        failed += len(tours_skipped)
     print(f"   Odoo: {total - failed} passed, {failed} failed", flush=True)
     return total - failed, failed
 

@@ -1,7 +1,9 @@
 from . import (
+    test_onboarding_wizard,
     test_shopify_backend,
     test_shopify_contract,
     test_shopify_inbound,
     test_shopify_outbound,
     test_shopify_repairs,
+    test_tours_connect,
 )

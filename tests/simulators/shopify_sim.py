@@ -277,12 +277,15 @@ class ShopifySimulator:
         self.payouts = {}  # payout gid -> ShopifyPaymentsPayout node
         self.balance_transactions = []  # ShopifyPaymentsBalanceTransaction nodes (+ "_payout": gid)
         self.payments_account_active = True
+        self.known_shops = None  # a set of shop domains: the Host of a request must be one (else 404)
+        self.denied_fields = set()  # GraphQL root fields the token lacks the scope for (ACCESS_DENIED)
         self._idempotency = {}
         self.default_location = self.add_location("Main warehouse", location_id=65544149001)
 
     # ------------------------------------------------------------- lifecycle
-    def start(self):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def start(self, host="127.0.0.1", port=0):
+        """Serve on ``host:port`` (default: loopback, an ephemeral port)."""
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.sim = self
         self._thread = threading.Thread(
@@ -560,6 +563,12 @@ class ShopifySimulator:
             self._log({**entry, "status": status})
             self._send(handler, status, body)
             return
+        host = (handler.headers.get("Host") or "").split(":")[0]
+        if self.known_shops is not None and host not in self.known_shops:
+            # Shopify answers a shop domain it does not have with a bare 404
+            self._log({**entry, "status": 404})
+            self._send(handler, 404, {"errors": "Not Found"})
+            return
         requested_version = match.group(1)
         answered = requested_version if requested_version in self.supported_versions else self.api_version
         headers = {"X-Shopify-API-Version": answered}
@@ -582,6 +591,16 @@ class ShopifySimulator:
         except (ValueError, KeyError, TypeError):
             self._log({**entry, "status": 400})
             self._send(handler, 400, {"errors": {"query": "Required parameter missing or invalid"}}, headers)
+            return
+        denied = _root_field(query) if self.denied_fields else None
+        if denied in self.denied_fields:
+            # a token without the scope: HTTP 200 with an ACCESS_DENIED error, as Shopify answers
+            self._log({**entry, "status": 200, "denied": denied})
+            self._send(handler, 200, {"errors": [{
+                "message": f"Access denied for {denied} field. Required access: `read_{denied}` access scope.",
+                "extensions": {"code": "ACCESS_DENIED",
+                               "documentation": "https://shopify.dev/api/usage/access-scopes"},
+            }]}, headers)
             return
         status, body, info = self._graphql(query, variables)
         self._log({**entry, **info, "status": status})

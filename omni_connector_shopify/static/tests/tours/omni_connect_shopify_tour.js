@@ -1,0 +1,76 @@
+/** Connect a Shopify channel through Omnichannel > Configuration > Connect a channel, against the
+ * local simulator (its address is in the system parameter the test sets): credentials, a wrong
+ * token first (the message names it), Test connection, taxes detected and mapped, webhooks
+ * registered, the product matching report, the first import. */
+import { registry } from "@web/core/registry";
+import { rpc } from "@web/core/network/rpc";
+
+async function param(key) {
+    return rpc("/web/dataset/call_kw/ir.config_parameter/get_param", {
+        model: "ir.config_parameter",
+        method: "get_param",
+        args: [key],
+        kwargs: {},
+    });
+}
+
+function credential(label, value, field = "value") {
+    return [
+        {
+            content: `click the ${label} value`,
+            trigger: `.modal .o_field_one2many[name=credential_ids] .o_data_row:contains("${label}") .o_data_cell[name=${field}]`,
+            run: "click",
+        },
+        {
+            content: `type the ${label}`,
+            trigger: `.modal .o_field_one2many[name=credential_ids] .o_data_row.o_selected_row [name=${field}] input`,
+            async run(actions) {
+                await actions.edit(typeof value === "function" ? await value() : value);
+            },
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("omni_connect_shopify", {
+    steps: () => [
+        {
+            content: "choose Shopify",
+            trigger: ".modal .o_field_radio[name=channel] label:contains('Shopify')",
+            run: "click",
+        },
+        {
+            content: "name the channel",
+            trigger: ".modal .o_field_widget[name=name] input",
+            run: "edit Tour Store (Shopify)",
+        },
+        { content: "next: credentials", trigger: ".modal button[name=action_next]", run: "click" },
+        ...credential("Shop Domain", "tour-store.myshopify.com"),
+        ...credential("API Base URL Override", () => param("omni_tour.shopify_sim_url")),
+        ...credential("Access Token", "shpat_wrong_token", "secret_value"),
+        { content: "test the connection", trigger: ".modal button[name=action_test_connection]", run: "click" },
+        {
+            content: "the wrong token is named",
+            trigger: ".modal .alert-danger:contains('refused the credentials')",
+        },
+        ...credential("Access Token", () => param("omni_tour.shopify_sim_token"), "secret_value"),
+        { content: "test again", trigger: ".modal button[name=action_test_connection]", run: "click" },
+        { content: "connected", trigger: ".modal .alert-success:contains('Connected to')" },
+        { content: "next: warehouse", trigger: ".modal button[name=action_next]", run: "click" },
+        { content: "a warehouse is proposed", trigger: ".modal .o_field_widget[name=warehouse_id] input:value(/./)" },
+        { content: "next: taxes", trigger: ".modal button[name=action_next]", run: "click" },
+        {
+            content: "the shop's 19% rate is detected with its Odoo tax",
+            trigger: ".modal .o_field_one2many[name=tax_line_ids] .o_data_row:contains('19.0000'):contains('Tour VAT 19%')",
+        },
+        { content: "next: webhooks", trigger: ".modal button[name=action_next]", run: "click" },
+        { content: "register the webhooks", trigger: ".modal button[name=action_register_webhooks]", run: "click" },
+        { content: "webhooks created", trigger: ".modal .alert-info:contains('created')" },
+        { content: "next: products", trigger: ".modal button[name=action_next]", run: "click" },
+        { content: "the matching summary", trigger: ".modal .o_field_widget[name=match_summary]:contains('Matched: 1')" },
+        { content: "next: first import", trigger: ".modal button[name=action_next]", run: "click" },
+        { content: "start the first import", trigger: ".modal button[name=action_first_import]", run: "click" },
+        { content: "the import runs in the background", trigger: ".modal .alert-info:contains('background')" },
+        { content: "finish", trigger: ".modal button[name=action_finish]", run: "click" },
+        { content: "the new channel's form", trigger: ".o_form_view .o_field_widget[name=name]:contains('Tour Store'), .o_form_view .o_field_widget[name=name] input:value('Tour Store (Shopify)')" },
+    ],
+});

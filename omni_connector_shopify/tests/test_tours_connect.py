@@ -1,0 +1,28 @@
+"""Tour: connect a Shopify channel through the Connect a channel wizard, in Chromium, against the
+simulator (``static/tests/tours/omni_connect_shopify_tour.js``). Screenshots of the key screens go to
+docs/screenshots/ when ``OMNI_SCREENSHOTS=1``."""
+
+from odoo.tests import tagged
+
+from ..lib.sync import WEBHOOK_TOPICS
+from .common import SHOP, TOKEN, ShopifyCase
+
+
+@tagged("post_install", "-at_install", "omni", "omni_tour")
+class TestToursConnect(ShopifyCase):
+    def test_connect_shopify_through_the_wizard(self):
+        self.sim.shop_domain = "tour-store.myshopify.com"
+        self.sim.known_shops = {"tour-store.myshopify.com", SHOP}
+        self.seed_order(self.order_payload())  # the shop's recent order: its 19% rate is detected
+        self.tax_19_incl.name = "Tour VAT 19%"
+        Param = self.env["ir.config_parameter"].sudo()
+        Param.set_param("omni_tour.shopify_sim_url", self.sim.base_url)
+        Param.set_param("omni_tour.shopify_sim_token", TOKEN)
+        self.start_tour("/odoo/action-omni_connector_base.action_omni_connect_wizard", "omni_connect_shopify",
+                        login="admin", timeout=240)
+        backend = self.env["omni.backend"].search([("name", "=", "Tour Store (Shopify)")])
+        self.assertEqual(backend.channel, "shopify")
+        self.assertEqual(backend.sudo().shopify_access_token, TOKEN)
+        self.assertTrue(backend.tax_map_ids.filtered(lambda m: m.rate == 19.0 and m.tax_id == self.tax_19_incl))
+        self.assertEqual(len(self.sim.webhook_subscriptions), len(WEBHOOK_TOPICS), "webhooks registered on the shop")
+        self.assertTrue(backend.shopify_poll_enabled, "the first import runs through the poll")
