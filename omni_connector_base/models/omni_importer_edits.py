@@ -1,6 +1,7 @@
 """The order importer's edits and cancellations of an order already imported."""
 
 from odoo import Command, models
+from odoo.tools import html2plaintext
 
 from ..canonical import order_lines_digest
 from ..importer.plan import plan_order_lines
@@ -22,7 +23,10 @@ class OmniOrderImporterEdits(models.AbstractModel):
             )
         if sale.omni_content_digest == order_lines_digest(order):
             # Only statuses, payments or notes moved (paid, fulfilled...): no line to touch.
-            sale.write({"omni_financial_status": order.financial_status})
+            values = {"omni_financial_status": order.financial_status}
+            if order.note and order.note != html2plaintext(sale.note or ""):
+                values["note"] = order.note
+            sale.write(values)
             self._omni_apply_workflow(backend, sale, order)
             return
         shipped = any(line.qty_delivered for line in sale.order_line)

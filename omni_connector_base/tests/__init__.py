@@ -12,6 +12,7 @@ from . import (
     test_log_masking,
     test_multicompany,
     test_process_now_lock,
+    test_proof_regressions,
     test_processor,
     test_queue_visibility,
     test_refund_staleness,

@@ -1,0 +1,192 @@
+"""The proof harness: one fresh ``proof_*`` database, one multi-worker Odoo, the table of figures.
+
+Reuses ``tests/benchmarks/odoo_server.py`` (database creation, ``odoo shell``, the prefork
+server as a context manager, plain SQL). A :class:`Proof` holds what every suite needs:
+
+- ``proof.dbname`` and ``proof.server`` (an :class:`OdooServer`, ``--workers 2
+  --max-cron-threads 1`` on 127.0.0.1; :meth:`Proof.restart` starts a new one after a kill);
+- :meth:`Proof.shell` runs Python in ``odoo shell`` and returns what the code passed to
+  ``_emit`` (a JSON dict);
+- :meth:`Proof.sql` is one committed SQL statement;
+- :meth:`Proof.figure` adds a row to the table: suite, figure, measured value, the claim it
+  checks and whether it holds. A row with ``ok=False`` makes the run exit non-zero.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.benchmarks.odoo_server import (
+    REPO,
+    OdooHarnessError,
+    OdooServer,
+    create_database,
+    drop_database,
+    odoo_shell,
+    odoo_version,
+    query,
+)
+
+MARK = "PROOF_RESULT="
+PRELUDE = r"""
+import json, time
+from datetime import datetime, timedelta
+from odoo import Command, fields
+P = json.loads(%r)
+
+def _emit(data):
+    print("PROOF_RESULT=" + json.dumps(data, default=str), flush=True)
+"""
+ADDONS = ("omni_connector_shopify", "omni_reconciliation")
+WORKERS = 2
+CRON_THREADS = 1
+
+
+@dataclass
+class Figure:
+    suite: str
+    figure: str
+    value: str
+    claim: str
+    ok: bool | None  # None: a measurement without a pass/fail claim
+
+
+class Proof:
+    def __init__(self, *, quick, seed, keep_db=False):
+        self.quick = quick
+        self.seed = seed
+        self.keep_db = keep_db
+        self.dbname = f"proof_{os.getpid()}_{int(time.time())}"
+        self.server = None
+        self.figures = []
+        self.log_paths = []  # every server log of the run (one per start)
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------------ table
+    def figure(self, suite, figure, value, claim="", ok=None):
+        self.figures.append(Figure(suite, figure, str(value), claim, ok))
+        mark = {True: "ok", False: "FAILED", None: "--"}[ok]
+        print(f"  [{mark:>6}] {suite}: {figure} = {value}" + (f"  ({claim})" if claim else ""), flush=True)
+        return ok
+
+    @property
+    def failed(self):
+        return [row for row in self.figures if row.ok is False]
+
+    def table(self):
+        lines = ["| suite | figure | measured | claim | holds |", "|---|---|---:|---|:-:|"]
+        for row in self.figures:
+            holds = {True: "✅", False: "❌", None: "—"}[row.ok]
+            lines.append(f"| {row.suite} | {row.figure} | {row.value} | {row.claim} | {holds} |")
+        return "\n".join(lines)
+
+    # --------------------------------------------------------------- database
+    def create(self):
+        began = time.monotonic()
+        create_database(self.dbname, ADDONS)
+        print(f"database {self.dbname}: {', '.join(ADDONS)} installed in {time.monotonic() - began:.0f} s",
+              flush=True)
+
+    def drop(self):
+        if self.keep_db:
+            print(f"database kept: {self.dbname}")
+            return
+        drop_database(self.dbname)
+
+    def shell(self, code, params=None, timeout=900):
+        output = odoo_shell(self.dbname, (PRELUDE % json.dumps(params or {}, default=str)) + code, timeout=timeout)
+        for line in output.splitlines():
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK):])
+        raise OdooHarnessError(f"the shell printed no result:\n{output[-3000:]}")
+
+    def sql(self, statement, params=None):
+        return query(self.dbname, statement, params)
+
+    def scalar(self, statement, params=None):
+        rows = self.sql(statement, params)
+        return rows[0][0] if rows else None
+
+    # ----------------------------------------------------------------- server
+    def start_server(self):
+        self.server = OdooServer(self.dbname, workers=WORKERS, max_cron_threads=CRON_THREADS, start_timeout=240)
+        self.server.start()
+        self.log_paths.append(self.server.log_path)
+        return self.server
+
+    def stop_server(self):
+        if self.server is not None:
+            self.server.stop()
+
+    def restart(self):
+        """A new server after the old one was killed (or stopped): same database, new ports."""
+        self.stop_server()
+        return self.start_server()
+
+    @property
+    def base_url(self):
+        return self.server.base_url
+
+    def log_problems(self):
+        """Error lines and traceback ends of every server log of this run."""
+        problems = []
+        for path in self.log_paths:
+            with contextlib.suppress(OSError):
+                lines = Path(path).read_text(errors="replace").splitlines()
+                problems += [line for line in lines if _problem(line)]
+        return problems
+
+    def log_text(self):
+        text = []
+        for path in self.log_paths:
+            with contextlib.suppress(OSError):
+                text.append(Path(path).read_text(errors="replace"))
+        return "\n".join(text)
+
+    # ---------------------------------------------------------------- context
+    def machine(self):
+        cpu_model = "unknown"
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+        pg = self.scalar("SHOW server_version")
+        return (f"{os.cpu_count()} vCPU ({cpu_model}), Python {platform.python_version()}, Odoo {odoo_version()}, "
+                f"PostgreSQL {pg}")
+
+    @staticmethod
+    def load():
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+    @staticmethod
+    def command():
+        return shlex.join(["python3", *[arg for arg in sys.orig_argv[1:]]])
+
+
+def _problem(line):
+    from tests.benchmarks.odoo_server import LOG_PROBLEM  # noqa: PLC0415
+
+    return bool(LOG_PROBLEM.search(line))
+
+
+def wait_until(predicate, timeout, interval=0.5):
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` seconds pass; return the last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+__all__ = ["REPO", "OdooHarnessError", "Proof", "wait_until"]
