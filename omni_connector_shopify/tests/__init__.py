@@ -3,5 +3,6 @@ from . import (
     test_shopify_contract,
     test_shopify_inbound,
     test_shopify_outbound,
+    test_proof_regressions,
     test_shopify_repairs,
 )
