@@ -1,8 +1,8 @@
 from . import (
+    test_proof_regressions,
     test_shopify_backend,
     test_shopify_contract,
     test_shopify_inbound,
     test_shopify_outbound,
-    test_proof_regressions,
     test_shopify_repairs,
 )
