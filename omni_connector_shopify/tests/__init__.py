@@ -1,5 +1,6 @@
 from . import (
     test_onboarding_wizard,
+    test_proof_regressions,
     test_shopify_backend,
     test_shopify_contract,
     test_shopify_inbound,

@@ -324,6 +324,53 @@ R["backend_id"] = backend.id
         sender.close()
         return out
 
+    # ---------------------------------------------------------- faults (suite 3)
+    serves_faults = True
+    CLIENT_TIMEOUT = 10  # seconds: the Shopify client's; a "delay" fault answers after it
+
+    def set_faults(self, rate, kinds, retry_after=2):
+        """From now on, each API request is a fault with probability ``rate`` (kinds drawn evenly)."""
+        sim, rng, queued = self.sim, random.Random(self.rng.random()), type(self.sim)._take_fault
+
+        def take_fault(endpoint, search=None):
+            fault = queued(sim, endpoint, search)
+            if fault or not rate or endpoint != "graphql" or rng.random() >= rate:
+                return fault
+            sim.faults_served += 1
+            return {"kind": rng.choice(kinds), "retry_after": retry_after, "delay": self.CLIENT_TIMEOUT + 1,
+                    "endpoint": endpoint, "search": None}
+
+        sim._take_fault = take_fault
+        if rate and "429" in kinds:
+            sim.inject_fault("429", retry_after=retry_after)  # at least one Retry-After to measure
+
+    def request_mark(self):
+        return len(self.sim.requests)
+
+    def requests_since(self, mark):
+        return list(self.sim.requests[mark:])
+
+    def push_stock(self):
+        """A stock change of a bound, tracked variant: one ``inventory/set`` event; returns its id."""
+        item = 63_000_000_000 + self.rng.randrange(1_000_000)
+        self.sim.add_variant(f"PROOF-STOCK-{item}", variant_id=item, inventory_item_id=item, quantity=0)
+        result = self.proof.shell(r"""
+backend = env["omni.backend"].browse(P["backend_id"])
+backend.shopify_export_stock = True
+product = env["product.product"].create({"name": P["sku"], "default_code": P["sku"], "type": "consu",
+                                         "is_storable": True})
+env["omni.shopify.variant"].create({"backend_id": backend.id, "shopify_variant_id": str(P["item"]),
+    "sku": P["sku"], "inventory_item_id": f"gid://shopify/InventoryItem/{P['item']}", "product_id": product.id,
+    "tracked": True})
+env.cr.commit()
+env["stock.quant"]._update_available_quantity(product, backend.warehouse_id.lot_stock_id, 7)
+env.cr.flush()
+env.cr.commit()
+env.cr.execute("SELECT max(id) FROM omni_event WHERE backend_id = %s AND topic = 'inventory/set'", [backend.id])
+_emit({"event": env.cr.fetchone()[0]})
+""", {"backend_id": self.backend_id, "sku": f"PROOF-STOCK-{item}", "item": item})
+        return result["event"]
+
     def repair(self):
         self._poll_before = self.proof.scalar(
             "SELECT coalesce(lastcall, '2000-01-01') FROM ir_cron WHERE id = (SELECT res_id FROM ir_model_data "

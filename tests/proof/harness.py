@@ -61,8 +61,9 @@ class Figure:
 
 
 class Proof:
-    def __init__(self, *, quick, seed, keep_db=False):
+    def __init__(self, *, quick, seed, keep_db=False, scale=1.0):
         self.quick = quick
+        self.scale = scale
         self.seed = seed
         self.keep_db = keep_db
         self.dbname = f"proof_{os.getpid()}_{int(time.time())}"
@@ -70,6 +71,10 @@ class Proof:
         self.figures = []
         self.log_paths = []  # every server log of the run (one per start)
         self.started = time.monotonic()
+
+    def size(self, full, quick):
+        """A suite's size: ``quick`` with --quick, else ``full`` times --scale (at least 2)."""
+        return quick if self.quick else max(int(full * self.scale), 2)
 
     # ------------------------------------------------------------------ table
     def figure(self, suite, figure, value, claim="", ok=None):

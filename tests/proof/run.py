@@ -6,12 +6,14 @@
 One fresh database ``proof_<pid>_<time>`` with the repository's addons, one Odoo server
 (prefork, ``--workers 2 --max-cron-threads 1``, 127.0.0.1), real PostgreSQL and the channel
 simulators on loopback. Each suite adds rows to one table of figures (printed at the end);
-the exit status is 1 when any claim fails. ``--quick`` runs small sizes (CI: ``.ci/run``, under
-3 minutes); a full run (no ``--quick``, every suite) writes the table into the README's
-"Proof" section with the machine, date, load and command (``--no-readme`` to skip).
+the exit status is 1 when any claim fails. ``--quick`` runs small sizes (CI: ``.ci/run``; about
+3 minutes on an idle 2-vCPU machine; suites chaos and kill unless named); a full run (no
+``--quick``, every suite and channel; ``--scale`` shrinks the sizes) writes the table into the
+README's "Proof" section with the machine, date, load and command (``--no-readme`` to skip).
 
 Suites (in this order; name some to run only those): ``chaos`` (delivery chaos), ``kill``
-(SIGKILL of HTTP workers, cron worker, whole server). Channels are plug-ins
+(SIGKILL of HTTP workers, cron worker, whole server), ``faults`` (the channel's API serving
+20 % faults, then only faults). Channels are plug-ins
 (``tests/proof/channels.py``: how to add one is in its docstring).
 """
 
@@ -31,7 +33,8 @@ import importlib
 from tests.proof.channels import REGISTRY, channels_for
 from tests.proof.harness import REPO, OdooHarnessError, Proof
 
-SUITES = {"chaos": "suite_chaos", "kill": "suite_kill"}  # name: module in tests/proof
+SUITES = {"chaos": "suite_chaos", "kill": "suite_kill", "faults": "suite_faults"}  # name: module in tests/proof
+QUICK_SUITES = ("chaos", "kill")  # --quick without suite names (CI's time budget)
 README = REPO / "README.md"
 BEGIN, END = "<!-- proof:begin -->", "<!-- proof:end -->"
 
@@ -49,8 +52,11 @@ def parse_args(argv=None):
     parser.add_argument("suites", nargs="*", help=f"suites to run (default all: {', '.join(SUITES)})")
     parser.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes (CI)")
     parser.add_argument("--channels", default="", help=f"comma separated (default all: {', '.join(REGISTRY)})")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="full run: multiply the suites' sizes (default 1: the issue's 1,000 Shopify orders...)")
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--keep-db", action="store_true", help="keep the proof_* database")
+    parser.add_argument("--reuse-db", metavar="DB", help="develop on a database kept by --keep-db (never dropped)")
     parser.add_argument("--no-readme", action="store_true", help="a full run does not write the README")
     args = parser.parse_args(argv)
     unknown = [name for name in args.suites if name not in SUITES]
@@ -77,8 +83,10 @@ def setup_channels(proof, channels):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = [name for name in args.suites] or list(SUITES)
-    proof = Proof(quick=args.quick, seed=args.seed, keep_db=args.keep_db)
+    names = list(args.suites) or list(QUICK_SUITES if args.quick else SUITES)
+    proof = Proof(quick=args.quick, seed=args.seed, keep_db=args.keep_db or bool(args.reuse_db), scale=args.scale)
+    if args.reuse_db:
+        proof.dbname = args.reuse_db
     channels = channels_for([c for c in args.channels.split(",") if c], proof, args.seed)
     began = time.monotonic()
     load_before = proof.load()
@@ -88,7 +96,8 @@ def main(argv=None):
     try:
         for channel in channels:
             channel.start()
-        proof.create()
+        if not args.reuse_db:
+            proof.create()
         proof.machine_text = proof.machine()
         setup_channels(proof, channels)
         proof.start_server()
@@ -124,7 +133,7 @@ def main(argv=None):
     if crashed:
         print(f"FAILED: the run stopped: {crashed}")
         return 1
-    full = not args.quick and not args.suites and not args.channels
+    full = not args.quick and not args.suites and not args.channels and not args.reuse_db
     if full and not args.no_readme:
         write_readme(proof, wall, load_before)
     if proof.failed:

@@ -25,11 +25,11 @@ DONE_WITHIN = 120  # seconds after the last restart
 ACK = (200, 202)
 
 
-def plan(quick):
+def plan(proof):
     """(orders per channel, kills)"""
-    if quick:
+    if proof.quick:
         return 10, ["http", "server"]
-    return 150, ["http", "cron", "server", "http", "server"]
+    return proof.size(150, 10), ["http", "cron", "server", "http", "server"]
 
 
 def server_processes(server):
@@ -81,7 +81,7 @@ def kill(proof, kind):
 
 
 def run(proof, channels, **_kwargs):
-    count, kills = plan(proof.quick)
+    count, kills = plan(proof)
     rng = channels[0].rng
     work = []
     expected = {}
