@@ -143,6 +143,18 @@ class TestMetrics(MonitoringCommon, HttpCase):
         self.assertEqual(sum(rows.mapped("count")), 2)
         self.assertLessEqual(len(rows), 2)
 
+    def test_outbox_siblings_finished_in_a_batch_are_counted(self):
+        Event = self.env["omni.event"]
+        Event._omni_enqueue_outgoing_many(self.backend, "stock/test", {f"SKU-{n}": {"qty": n} for n in range(3)})
+        events = Event.search([("backend_id", "=", self.backend.id), ("direction", "=", "out")])
+        self.assertEqual(len(events), 3)
+        events[1:]._omni_finish_many("done")
+        events[:1]._omni_finish_many("retry", error="later")
+        samples, shop = self._samples(), {"backend": "Monitored shop"}
+        self.assertEqual(self._value(samples, "omni_events_processed_total", outcome="done", **shop), 2)
+        self.assertEqual(self._value(samples, "omni_event_retries_total", **shop), 1)
+        self.assertEqual(self._value(samples, "omni_events", direction="out", state="retry", **shop), 1)
+
     def test_compaction_keeps_the_counters(self):
         self._webhook({"resource": "8", "name": "Old"}, "c-1")
         call_metrics.discard()

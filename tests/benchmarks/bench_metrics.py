@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.odoo_server import (  # noqa: E402
+from tests.benchmarks.odoo_server import (
     OdooServer,
     create_database,
     drop_database,
@@ -82,8 +82,10 @@ def fill_settlements(dbname, lines):
     """)
 
 
-def fill_events(dbname, start, stop):
-    """Events ``start`` .. ``stop - 1`` (by number), received over the last 30 days."""
+def fill_events(dbname, start, stop, live=None):
+    """Events ``start`` .. ``stop - 1`` (by number), received over the last 30 days. With ``live``, only
+    the first ``live`` events are in a live state (pending, blocked, retry, dead), the rest done: a
+    backlog that does not grow with the history kept; without, 2 % of every batch is live."""
     sql(dbname, """
         INSERT INTO omni_event (backend_id, company_id, direction, topic, idempotency_key, resource_model,
                                 resource_key, source_ts, payload, payload_encoding, headers, state, attempts,
@@ -92,14 +94,18 @@ def fill_events(dbname, start, stop):
                CASE WHEN g %% 10 = 0 THEN 'inventory/set' ELSE 'orders/updated' END,
                'bench-' || g, 'sale.order', 'R' || (g %% 200000), t, '{"id": ' || g || '}', 'text',
                CASE WHEN g %% 2 = 0 THEN '{"X-Omni-Topic": "orders/updated"}' END,
-               CASE WHEN g %% 200 = 1 THEN 'pending' WHEN g %% 200 = 2 THEN 'blocked' WHEN g %% 200 = 3 THEN 'retry'
-                    WHEN g %% 200 = 4 THEN 'dead' ELSE 'done' END,
+               CASE WHEN %s AND g > %s THEN 'done'
+                    WHEN g %% 200 = 1 OR (%s AND g %% 4 = 1) THEN 'pending'
+                    WHEN g %% 200 = 2 OR (%s AND g %% 4 = 2) THEN 'blocked'
+                    WHEN g %% 200 = 3 OR (%s AND g %% 4 = 3) THEN 'retry'
+                    WHEN g %% 200 = 4 OR (%s AND g %% 4 = 0) THEN 'dead' ELSE 'done' END,
                1, t, t, t, t
           FROM generate_series(%s, %s) g
           CROSS JOIN LATERAL (SELECT now() AT TIME ZONE 'UTC' - ((%s - g) * interval '2.592 second') AS t) ts
           JOIN LATERAL (SELECT id, company_id FROM omni_backend WHERE name LIKE 'Bench shop %%'
                          ORDER BY id OFFSET (g %% %s) LIMIT 1) b ON true
-    """, (start, stop - 1, stop, BACKENDS))
+    """, (live is not None, live or 0, live is not None, live is not None, live is not None, live is not None,
+          start, stop - 1, stop, BACKENDS))
 
 
 def fill_aggregates(dbname):
@@ -138,7 +144,7 @@ def scrape(port, count):
 
 def percentile(values, fraction):
     ordered = sorted(values)
-    return ordered[min(int(round(fraction * (len(ordered) - 1))), len(ordered) - 1)]
+    return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
 
 
 def uptime():
@@ -153,6 +159,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", help="use this database (omni_monitoring installed, nothing of the bench yet)")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--live", type=int, default=None,
+                        help="events in a live state in all (default: 2 %% of the events, growing with them)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     dbname = args.db or f"monitoring_bench_{os.getpid()}"
@@ -174,7 +182,7 @@ def main():
         with OdooServer(dbname, workers=args.workers, max_cron_threads=0) as server:
             for size in sizes:
                 if size > done:
-                    fill_events(dbname, done + 1, size + 1)
+                    fill_events(dbname, done + 1, size + 1, args.live)
                     done = size
                 sql(dbname, "ANALYZE omni_event")
                 sql(dbname, "ANALYZE omni_settlement_line")
