@@ -17,7 +17,7 @@
         "views/omni_overview_views.xml",
         "views/omni_analysis_views.xml",
         "views/omni_alert_rule_views.xml",
-        "views/omni_trace_views.xml",
+        "wizard/omni_trace_views.xml",
         "views/omni_payout_transit_report_views.xml",
         "views/res_config_settings_views.xml",
         "views/omni_monitoring_menus.xml",

@@ -140,4 +140,7 @@ class OmniEvent(models.Model):
                 tuple(self.ids),
             )
         )
+        for backend in self.backend_id:  # the outcomes in the per-minute aggregates, in this transaction
+            self.env["omni.metric.minute"]._omni_flush_calls(
+                backend, outcome=state, count=len(self.filtered(lambda e, b=backend: e.backend_id == b)), calls=False)
         self.invalidate_recordset()

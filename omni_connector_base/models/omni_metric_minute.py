@@ -53,11 +53,12 @@ class OmniMetricMinute(models.Model):
     _minute_index = models.Index("(minute)")
 
     @api.model
-    def _omni_flush_calls(self, backend=None, outcome=None, *, channel=None, company=None, source=""):
-        """Add one event ``outcome`` (if given) and this thread's buffered API calls to the current
-        minute's rows of ``backend`` (or of ``source``/``channel``/``company``): one statement, in the
-        caller's transaction. Does nothing when there is nothing to count."""
-        calls = call_metrics.drain()
+    def _omni_flush_calls(self, backend=None, outcome=None, *, channel=None, company=None, source="", count=1,
+                          calls=True):
+        """Add ``count`` event ``outcome`` (if given) and this thread's buffered API calls (unless ``calls``
+        is false) to the current minute's rows of ``backend`` (or of ``source``/``channel``/``company``):
+        one statement, in the caller's transaction. Does nothing when there is nothing to count."""
+        calls = call_metrics.drain() if calls else {}
         if not outcome and not calls:
             return
         if backend:
@@ -67,7 +68,7 @@ class OmniMetricMinute(models.Model):
             company_id = (company or self.env.company).id
         rows = []
         if outcome:
-            rows.append((outcome, "", 1, 0, 0, 0.0, (0,) * len(_BUCKET_COLUMNS)))
+            rows.append((outcome, "", count, 0, 0, 0.0, (0,) * len(_BUCKET_COLUMNS)))
         for operation, stats in calls.items():
             count, errors, throttled, seconds, buckets = stats.as_tuple()
             rows.append(("api", operation, count, errors, throttled, seconds, buckets))

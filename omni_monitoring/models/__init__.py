@@ -4,6 +4,7 @@ from . import (
     omni_event,
     omni_exception,
     omni_health,
+    omni_metric_minute,
     omni_metrics,
     omni_payout_transit_report,
     omni_settlement_account,

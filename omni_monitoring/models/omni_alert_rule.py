@@ -69,7 +69,7 @@ class OmniAlertRule(models.Model):
 
     @api.model
     def _cron_evaluate(self):
-        rules = self.search([])
+        rules = self.search([("active", "=", True)])
         for rule in rules:
             rule._omni_evaluate()
         return len(rules)
@@ -143,7 +143,7 @@ class OmniAlertRule(models.Model):
         return self.env.cr.fetchall()
 
     def _omni_backends(self):
-        return self.env["omni.backend"].sudo().search([])
+        return self.env["omni.backend"].sudo().search([("active", "=", True)])
 
     def _omni_per_backend(self, rows, default=None):
         found = dict(rows)
@@ -200,7 +200,7 @@ class OmniAlertRule(models.Model):
             "AND category != 'monitoring' AND backend_id IS NOT NULL GROUP BY 1")), default=0)
 
     def _omni_accounts(self):
-        return self.env["omni.settlement.account"].sudo().search([])
+        return self.env["omni.settlement.account"].sudo().search([("active", "=", True)])
 
     def _omni_per_account(self, rows, default=None):
         found = dict(rows)

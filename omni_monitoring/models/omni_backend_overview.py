@@ -46,6 +46,7 @@ class OmniBackend(models.Model):
         self.env.cr.execute(query)
         return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
+    @api.depends("ov_queue_age_limit", "ov_exception_limit", "ov_webhook_silence_hours", "active")
     @api.depends_context("uid")
     def _compute_overview(self):
         ids = [backend_id for backend_id in self.ids if isinstance(backend_id, int)]

@@ -216,12 +216,3 @@ class OmniTraceMixin(models.AbstractModel):
             "trace_html": self.env["omni.trace"]._omni_trace_html(chain)})
         return {"type": "ir.actions.act_window", "res_model": "omni.trace.view", "res_id": view.id,
                 "view_mode": "form", "target": "new", "name": self.env._("Trace")}
-
-
-class OmniTraceView(models.TransientModel):
-    _name = "omni.trace.view"
-    _description = "Omnichannel Trace"
-
-    res_model = fields.Char(readonly=True)
-    res_id = fields.Integer(readonly=True)
-    trace_html = fields.Html(readonly=True)

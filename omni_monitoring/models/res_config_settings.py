@@ -35,12 +35,13 @@ class ResConfigSettings(models.TransientModel):
             settings.omni_metrics_token_set = token_set
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         for settings in self:
             if settings.omni_metrics_token:
                 token_hash = hash_token(settings.omni_metrics_token)
                 self.env["ir.config_parameter"].sudo().set_param(TOKEN_HASH_PARAM, token_hash)
                 settings.omni_metrics_token = False
+        return result
 
     def action_omni_generate_metrics_token(self):
         """Generate a random token, store its hash and show it once."""

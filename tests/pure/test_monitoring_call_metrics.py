@@ -6,14 +6,13 @@ import threading
 
 import pytest
 import stripe
+from conftest import FIXTURES
 
 from omni_connector_base.pipeline import call_metrics
 from omni_connector_shopify.lib.client import ShopifyClient, ShopifyTransientError
 from omni_reconciliation.lib.stripe_client import fetch_settlement, make_client, stripe_operation
 from tests.simulators.shopify_sim import FakeClock, ShopifySimulator
 from tests.simulators.stripe_sim import StripeSimulator
-
-from conftest import FIXTURES
 
 TOKEN = "shpat_monitoring_token_0123456789"
 
