@@ -77,7 +77,8 @@ class OmniBackend(models.Model):
         """Push this event's stock level with up to 99 other queued ones (one batch call each group)."""
         Event = self.env["omni.event"]
         events = event | Event._omni_claim_batch(self, OUT_STOCK, BATCH_LIMIT - 1, exclude=event)
-        return self._omni_push_outbox_batch(events)
+        sent = self._omni_push_outbox_batch(events)
+        _logger.debug("WooCommerce backend %s: stock push of %s events sent %s levels", self.id, len(events), sent)
 
     def _omni_push_outbox_batch(self, events):
         """Only quantities that differ from what was last sent, at most 100 per batch call
