@@ -70,6 +70,9 @@ class OmniBackend(models.Model):
         """``{binding id: free quantity (int, >= 0)}`` in the backend's warehouse."""
         products = bindings.product_id.with_context(warehouse_id=self.warehouse_id.id) if self.warehouse_id else \
             bindings.product_id
+        # Quants changed in this transaction (stock moves validated, a handler run right after)
+        # do not invalidate the computed quantities: read them fresh.
+        products.invalidate_recordset(["free_qty"])
         free = {product.id: product.free_qty for product in products}
         return {binding.id: max(int(free.get(binding.product_id.id, 0)), 0) for binding in bindings}
 
