@@ -29,8 +29,8 @@ from woocommerce import API
 from .errors import WooApiError, WooTransientError, mask_text
 
 API_VERSION = "wc/v3"
-# (connect, read) seconds: explicit, the library's own default is 5 s for both.
-DEFAULT_TIMEOUT = (5.0, 30.0)
+# Seconds to connect and to wait for each answer: explicit, the library's own default is 5 s.
+DEFAULT_TIMEOUT = 30.0
 PER_PAGE = 100  # WooCommerce's maximum page size
 BATCH_LIMIT = 100  # objects per batch call, create + update + delete together
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")

@@ -73,7 +73,7 @@ class OmniBackend(models.Model):
     woocommerce_verify_ssl = fields.Boolean(string="Verify TLS Certificate", default=True, groups="base.group_system")
     woocommerce_timeout = fields.Integer(
         string="Read Timeout (s)", default=30,
-        help="Seconds to wait for the store's answer (the connection itself waits 5 s). A timeout is retried.",
+        help="Seconds to wait for the store to connect and to answer. A timeout is retried later.",
     )
     woocommerce_status_map_ids = fields.One2many(
         "omni.woocommerce.status.map", "backend_id", string="Order Status Actions",
@@ -198,7 +198,7 @@ class OmniBackend(models.Model):
                 backend.woocommerce_store_url,
                 backend.woocommerce_consumer_key,
                 backend.woocommerce_consumer_secret,
-                timeout=(5.0, float(backend.woocommerce_timeout or 30)),
+                timeout=float(backend.woocommerce_timeout or 30),
                 query_string_auth=backend.woocommerce_query_string_auth,
                 verify_ssl=backend.woocommerce_verify_ssl,
             )

@@ -1,8 +1,13 @@
 """Stock hooks: quantity changes queue WooCommerce stock exports, done deliveries queue shipments."""
 
+import logging
+
 from odoo import api, fields, models
 
 from .omni_backend import OUT_SHIPMENT
+
+_logger = logging.getLogger(__name__)
+PRECOMMIT_KEY = "omni_woocommerce_stock_touched"
 
 
 class StockQuant(models.Model):
@@ -22,14 +27,39 @@ class OmniWooCommerceProduct(models.Model):
 
     @api.model
     def _woocommerce_stock_touched(self, products):
-        bindings = self.search([
-            ("product_id", "in", products.ids),
-            ("export_stock", "=", True),
-            ("backend_id.active", "=", True),
-            ("backend_id.woocommerce_export_stock", "=", True),
-        ])
-        for backend in bindings.backend_id:
-            backend._woocommerce_enqueue_stock(bindings.filtered(lambda b, be=backend: b.backend_id == be))
+        """Quants of ``products`` changed: note them for the end of the transaction (one search and
+        one statement per backend just before commit, however many quants a picking touched)."""
+        products = products.filtered("is_storable")
+        if not products:
+            return
+        precommit = self.env.cr.precommit
+        touched = precommit.data.get(PRECOMMIT_KEY)
+        if touched is None:
+            touched = precommit.data[PRECOMMIT_KEY] = set()
+            precommit.add(self.env(su=True)["omni.woocommerce.product"]._woocommerce_enqueue_touched)
+        touched.update(products.ids)
+
+    @api.model
+    def _woocommerce_enqueue_touched(self):
+        """Pre-commit hook: queue the stock export of the touched products' bindings. Isolated in
+        a savepoint: a failure is logged and never breaks the stock operation (the hourly backstop
+        sends what was missed)."""
+        touched = self.env.cr.precommit.data.pop(PRECOMMIT_KEY, None)
+        if not touched:
+            return
+        try:
+            with self.env.cr.savepoint(flush=False):
+                bindings = self.search([
+                    ("product_id", "in", list(touched)),
+                    ("export_stock", "=", True),
+                    ("backend_id.active", "=", True),
+                    ("backend_id.woocommerce_export_stock", "=", True),
+                ])
+                for backend in bindings.backend_id:
+                    backend._woocommerce_enqueue_stock(bindings.filtered(lambda b, be=backend: b.backend_id == be))
+                self.env.flush_all()
+        except Exception:
+            _logger.exception("WooCommerce: queuing the stock export of %s products failed", len(touched))
 
 
 class StockPicking(models.Model):

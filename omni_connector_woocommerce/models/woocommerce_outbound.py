@@ -70,6 +70,9 @@ class OmniBackend(models.Model):
         """``{binding id: free quantity (int, >= 0)}`` in the backend's warehouse."""
         products = bindings.product_id.with_context(warehouse_id=self.warehouse_id.id) if self.warehouse_id else \
             bindings.product_id
+        # Quants changed in this transaction (stock moves validated, a handler run right after)
+        # do not invalidate the computed quantities: read them fresh.
+        products.invalidate_recordset(["free_qty"])
         free = {product.id: product.free_qty for product in products}
         return {binding.id: max(int(free.get(binding.product_id.id, 0)), 0) for binding in bindings}
 
@@ -77,7 +80,8 @@ class OmniBackend(models.Model):
         """Push this event's stock level with up to 99 other queued ones (one batch call each group)."""
         Event = self.env["omni.event"]
         events = event | Event._omni_claim_batch(self, OUT_STOCK, BATCH_LIMIT - 1, exclude=event)
-        return self._omni_push_outbox_batch(events)
+        sent = self._omni_push_outbox_batch(events)
+        _logger.debug("WooCommerce backend %s: stock push of %s events sent %s levels", self.id, len(events), sent)
 
     def _omni_push_outbox_batch(self, events):
         """Only quantities that differ from what was last sent, at most 100 per batch call

@@ -34,7 +34,7 @@ class TestWooCommerceOutbound(WooCase):
             for i in range(250)
         ])
         for index, product in enumerate(products):
-            self.env["stock.quant"]._update_available_quantity(product, self.stock_location, index % 9)
+            self.env["stock.quant"]._update_available_quantity(product, self.stock_location, index % 9 + 1)
         sim_products = [self.sim.add_product(p.default_code, stock=0) for p in products]
         bindings = self.env["omni.woocommerce.product"]
         for product, sim_product in zip(products, sim_products, strict=True):
@@ -44,16 +44,16 @@ class TestWooCommerceOutbound(WooCase):
         self.process()
         batch_calls = [r for r in self.sim.requests if r["path"].endswith("/products/batch")]
         self.assertEqual(len(batch_calls), 3)
-        self.assertEqual(self.sim.stock(sim_products[10]["id"]), 10 % 9)
+        self.assertEqual(self.sim.stock(sim_products[10]["id"]), 10 % 9 + 1)
         self.assertEqual(set(self.events(topic="stock/update").mapped("state")), {"done"})
-        self.assertEqual(bindings[10].last_sent_qty, 1)
+        self.assertEqual(bindings[10].last_sent_qty, 2)
         # nothing changed: the backstop queues nothing; one quantity changes: one call, one update
         self.env["omni.backend"]._cron_woocommerce_stock_sync()
         self.assertEqual(len(self.events(topic="stock/update")), 250)
         self.env["stock.quant"]._update_available_quantity(products[3], self.stock_location, 5)
         self.process()
         self.assertEqual(len([r for r in self.sim.requests if r["path"].endswith("/products/batch")]), 4)
-        self.assertEqual(self.sim.stock(sim_products[3]["id"]), 8)
+        self.assertEqual(self.sim.stock(sim_products[3]["id"]), 9)
 
     def test_variations_go_to_their_parents_batch(self):
         parent = 93

@@ -60,6 +60,7 @@ class TestWooCommerceSync(WooCase):
         self.assertIn("order.updated is disabled", exception.message)
         self.assertIn("order.restored is missing", exception.message)
         self.assertEqual(exception.severity, "critical")
+        self.process()
         self.assertEqual(self.sale_orders().state, "draft", "meanwhile the poll imported the order")
         self.backend.action_woocommerce_register_webhooks()
         self.assertEqual(updated["status"], "active")

@@ -29,7 +29,7 @@ def sim():
 
 
 def client(sim, secret=SECRET):
-    return WooClient(sim.base_url, KEY, secret, timeout=(2, 5))
+    return WooClient(sim.base_url, KEY, secret, timeout=5)
 
 
 def test_oauth_signed_requests_are_accepted_and_a_wrong_secret_is_not(sim):
@@ -78,7 +78,7 @@ def test_429_and_5xx_are_transient_with_retry_after(sim):
 
 
 def test_timeout_is_transient(sim):
-    woo = WooClient(sim.base_url, KEY, SECRET, timeout=(1, 0.3))
+    woo = WooClient(sim.base_url, KEY, SECRET, timeout=0.3)
     sim.inject_fault("delay", delay=1.0)
     with pytest.raises(WooTransientError):
         woo.store_settings()
