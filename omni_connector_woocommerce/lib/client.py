@@ -28,6 +28,13 @@ from woocommerce import API
 
 from .errors import WooApiError, WooTransientError, mask_text
 
+try:  # inside Odoo
+    from odoo.addons.omni_connector_base.pipeline import call_metrics
+except ImportError:  # pure tests and benchmarks import the lib directly
+    from omni_connector_base.pipeline import call_metrics
+
+_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+
 API_VERSION = "wc/v3"
 # Seconds to connect and to wait for each answer: explicit, the library's own default is 5 s.
 DEFAULT_TIMEOUT = 30.0
@@ -92,17 +99,21 @@ class WooClient:
         """One HTTP call; returns ``(json_body, response)``. Raises the classified errors."""
         self.calls += 1
         what = f"{method} {endpoint.split('?')[0]}"
+        # Operation label for the call metrics: ids folded, so "GET orders/{id}/refunds".
+        operation = f"{method} {_ID_SEGMENT.sub('/{id}', '/' + endpoint.split('?')[0].strip('/'))[1:]}"
         try:
-            if method == "GET":
-                response = self.api.get(endpoint, params=dict(params or {}))
-            elif method == "POST":
-                response = self.api.post(endpoint, data, params=dict(params or {}))
-            elif method == "PUT":
-                response = self.api.put(endpoint, data, params=dict(params or {}))
-            elif method == "DELETE":
-                response = self.api.delete(endpoint, params=dict(params or {}))
-            else:
-                raise ValueError(method)
+            with call_metrics.timed(operation) as call:
+                if method == "GET":
+                    response = self.api.get(endpoint, params=dict(params or {}))
+                elif method == "POST":
+                    response = self.api.post(endpoint, data, params=dict(params or {}))
+                elif method == "PUT":
+                    response = self.api.put(endpoint, data, params=dict(params or {}))
+                elif method == "DELETE":
+                    response = self.api.delete(endpoint, params=dict(params or {}))
+                else:
+                    raise ValueError(method)
+                call.status = response.status_code
         except requests.Timeout as error:
             raise WooTransientError(f"WooCommerce did not answer in time ({what}).") from error
         except requests.RequestException as error:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from omni_connector_base.pipeline import call_metrics
 from omni_connector_woocommerce.lib.client import WooClient, parse_retry_after
 from omni_connector_woocommerce.lib.errors import WooApiError, WooTransientError
 
@@ -100,3 +101,20 @@ def test_retry_after_as_date():
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_each_request_is_recorded_in_the_call_metrics_with_ids_folded(sim):
+    call_metrics.discard()
+    base = json.loads((FIXTURES / "woocommerce/order.json").read_text())
+    sim.add_order(dict(base, id=727), notify=False)
+    woo = client(sim)
+    woo.store_settings()
+    sim.inject_fault("429", retry_after=3)
+    with pytest.raises(WooTransientError):
+        woo._request("GET", "orders/727/refunds")
+    woo._request("GET", "orders/727/refunds")
+    stats = {name: value.as_tuple()[:3] for name, value in call_metrics.drain().items()}
+    refunds = stats.pop("GET orders/{id}/refunds")
+    assert refunds == (2, 0, 1)  # calls, errors, throttled
+    ((_settings, counts),) = stats.items()
+    assert counts == (1, 0, 0)
