@@ -246,6 +246,10 @@ class OmniConnectWizardCredential(models.TransientModel):
             field = Backend._fields.get(line.field_name)
             line.label = field.string if field else line.field_name
             line.help = (field.help or "") if field else ""
+            if field and field.type == "selection":
+                choices = field._description_selection(self.env)
+                keys = ", ".join(f"{key} ({label})" for key, label in choices)
+                line.help += " " + self.env._("Type one of: %s.", keys)
             line.is_secret = self._omni_is_secret(line.field_name)
 
 

@@ -6,4 +6,5 @@ from . import (
     test_shopify_outbound,
     test_shopify_repairs,
     test_tours_connect,
+    test_tours_exception,
 )

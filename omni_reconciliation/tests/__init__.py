@@ -7,4 +7,5 @@ from . import (
     test_shopify_fetch,
     test_shopify_payout,
     test_stripe_payout,
+    test_tours_payout,
 )

@@ -18,7 +18,7 @@ function credential(label, value, field = "value") {
     return [
         {
             content: `click the ${label} value`,
-            trigger: `.modal .o_field_one2many[name=credential_ids] .o_data_row:contains("${label}") .o_data_cell[name=${field}]`,
+            trigger: `.modal .o_field_one2many[name=credential_ids] .o_data_row:has(.o_data_cell[name=label]:contains("${label}")) .o_data_cell[name=${field}]`,
             run: "click",
         },
         {
