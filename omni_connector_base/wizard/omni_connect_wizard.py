@@ -35,7 +35,7 @@ class OmniConnectWizard(models.TransientModel):
     name = fields.Char(string="Channel Name", help="How the channel is called in Odoo, e.g. 'Acme (Shopify)'.")
     channel = fields.Selection(_channel_selection, help="The kind of channel to connect.")
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    backend_id = fields.Many2one("omni.backend", string="Backend", readonly=True)
+    backend_id = fields.Many2one("omni.backend", readonly=True)
     credential_ids = fields.One2many("omni.connect.wizard.credential", "wizard_id", string="Credentials")
     connection_ok = fields.Boolean(readonly=True)
     connection_message = fields.Text(readonly=True, help="What the last Test connection found.")
