@@ -58,15 +58,16 @@ def main(argv=None):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(300000)
         page.goto(f"{args.url}/web/login?db={args.db}")
         page.fill("input[name=login]", args.login)
         page.fill("input[name=password]", args.password)
         page.click("button[type=submit]")
-        page.wait_for_selector(".o_main_navbar", timeout=60000)
+        page.wait_for_selector(".o_main_navbar", timeout=300000)
         for name, path, ready in _screens(rpc):
             page.goto(f"{args.url}{path}")
             try:
-                page.wait_for_selector(ready, timeout=30000)
+                page.wait_for_selector(ready, timeout=120000)
             except Exception:
                 print(f"screenshots: {name}: '{ready}' not seen, shot taken anyway", file=sys.stderr)
             time.sleep(1.0)  # fonts, the chatter, lazy widgets

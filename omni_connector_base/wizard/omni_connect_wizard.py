@@ -24,7 +24,9 @@ _HIDDEN = {"shopify_api_version_answered"}
 
 
 def _channel_selection(self):
-    return self.env["omni.backend"]._fields["channel"]._description_selection(self.env)
+    """Every channel a connector adds, and the custom storefront; not the diagnostic test channel."""
+    channels = self.env["omni.backend"]._fields["channel"]._description_selection(self.env)
+    return [(key, label) for key, label in channels if key != "test"]
 
 
 class OmniConnectWizard(models.TransientModel):

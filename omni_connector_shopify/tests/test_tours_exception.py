@@ -20,6 +20,9 @@ class TestToursException(ShopifyCase):
         exception = self.env["omni.exception"].search([("message", "ilike", "TOUR-BEANIE")])
         self.assertEqual(exception.state, "open")
         self.assertFalse(self.sale_orders())
+        # the tour's user works in the test's company (its records are company-bound)
+        company = self.env.company
+        self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
         self.start_tour("/odoo/action-omni_connector_base.action_omni_exception", "omni_exception_unknown_sku",
                         login="admin", timeout=240)
         sale = self.sale_orders()

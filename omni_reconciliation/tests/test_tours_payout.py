@@ -23,8 +23,12 @@ class TestToursPayout(StripeCommon, HttpCase):
     def test_reconcile_a_payout(self):
         self._import_all()
         settlement = self._settlement()
+        settlement._omni_match()
         self.assertEqual(settlement.suggested_count, 1, settlement.state_message)
         self._statement_line(self.bank_usd, 87.49, ARRIVAL, label=f"STRIPE {PAYOUT_ID}")
+        # the tour's user works in the test's company (its records are company-bound)
+        company = self.env.company
+        self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
         self.start_tour("/odoo/action-omni_reconciliation.action_omni_settlement", "omni_reconcile_payout",
                         login="admin", timeout=240)
         self.assertEqual(settlement.state, "reconciled")
