@@ -66,7 +66,7 @@ registry.category("web_tour.tours").add("omni_connect_shopify", {
         { content: "register the webhooks", trigger: ".modal button[name=action_register_webhooks]", run: "click" },
         { content: "webhooks created", trigger: ".modal .alert-info:contains('created')" },
         { content: "next: products", trigger: ".modal button[name=action_next]", run: "click" },
-        { content: "the matching summary", trigger: ".modal .o_field_widget[name=match_summary]:contains('Matched: 1')" },
+        { content: "the matching summary", trigger: ".modal .o_field_widget[name=match_summary]:contains('Matched: 2')" },
         { content: "next: first import", trigger: ".modal button[name=action_next]", run: "click" },
         { content: "start the first import", trigger: ".modal button[name=action_first_import]", run: "click" },
         { content: "the import runs in the background", trigger: ".modal .alert-info:contains('background')" },
