@@ -71,6 +71,6 @@ registry.category("web_tour.tours").add("omni_connect_shopify", {
         { content: "start the first import", trigger: ".modal button[name=action_first_import]", run: "click" },
         { content: "the import runs in the background", trigger: ".modal .alert-info:contains('background')" },
         { content: "finish", trigger: ".modal button[name=action_finish]", run: "click" },
-        { content: "the new channel's form", trigger: ".o_form_view .o_field_widget[name=name]:contains('Tour Store'), .o_form_view .o_field_widget[name=name] input:value('Tour Store (Shopify)')" },
+        { content: "the new channel's form", trigger: ".o_breadcrumb:contains('Tour Store (Shopify)')" },
     ],
 });
