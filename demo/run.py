@@ -205,8 +205,8 @@ class Demo:
         print("\n" + "=" * 72)
         print(f"  Omnichannel demo running: {url}/odoo/action-omni_connector_base.action_omni_backend")
         print(f"  Login: {LOGIN} / password: {PASSWORD}   (database {self.args.db})")
-        print("  Look first at: Omnichannel > Sale orders arriving, Exceptions (one unknown SKU),")
-        print("  Reconciliation > Payouts (posted and matched to the bank), Events (the inbox).")
+        print("  Look first at: Sales > Orders (arriving), Omnichannel > Operations > Exceptions (one")
+        print("  unknown SKU), > Payouts (posted, matched to the bank), > Events (the inbox).")
         print(f"  Logs: {self.log_dir}/   Stop: Ctrl-C")
         print("=" * 72 + "\n", flush=True)
 

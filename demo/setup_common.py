@@ -39,6 +39,8 @@ def prepare(env):
     tag = env["product.tag"].search([("name", "=", DEMO_TAG)], limit=1) or env["product.tag"].create(
         {"name": DEMO_TAG})
     warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+    if warehouse.name != "[DEMO] Warehouse":
+        warehouse.name = "[DEMO] Warehouse"
     Tax = env["account.tax"].with_company(company)
     taxes = {}
     for key, name, amount, included in (("19_incl", "[DEMO] VAT 19% (included)", 19.0, "tax_included"),

@@ -20,4 +20,7 @@
         "wizard/omni_settlement_import_wizard_views.xml",
         "views/omni_reconciliation_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["omni_reconciliation/static/tests/tours/**/*"],
+    },
 }

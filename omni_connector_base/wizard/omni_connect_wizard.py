@@ -24,7 +24,9 @@ _HIDDEN = {"shopify_api_version_answered"}
 
 
 def _channel_selection(self):
-    return self.env["omni.backend"]._fields["channel"]._description_selection(self.env)
+    """Every channel a connector adds, and the custom storefront; not the diagnostic test channel."""
+    channels = self.env["omni.backend"]._fields["channel"]._description_selection(self.env)
+    return [(key, label) for key, label in channels if key != "test"]
 
 
 class OmniConnectWizard(models.TransientModel):
@@ -35,7 +37,7 @@ class OmniConnectWizard(models.TransientModel):
     name = fields.Char(string="Channel Name", help="How the channel is called in Odoo, e.g. 'Acme (Shopify)'.")
     channel = fields.Selection(_channel_selection, help="The kind of channel to connect.")
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    backend_id = fields.Many2one("omni.backend", string="Backend", readonly=True)
+    backend_id = fields.Many2one("omni.backend", readonly=True)
     credential_ids = fields.One2many("omni.connect.wizard.credential", "wizard_id", string="Credentials")
     connection_ok = fields.Boolean(readonly=True)
     connection_message = fields.Text(readonly=True, help="What the last Test connection found.")
@@ -246,6 +248,10 @@ class OmniConnectWizardCredential(models.TransientModel):
             field = Backend._fields.get(line.field_name)
             line.label = field.string if field else line.field_name
             line.help = (field.help or "") if field else ""
+            if field and field.type == "selection":
+                choices = field._description_selection(self.env)
+                keys = ", ".join(f"{key} ({label})" for key, label in choices)
+                line.help += " " + self.env._("Type one of: %s.", keys)
             line.is_secret = self._omni_is_secret(line.field_name)
 
 

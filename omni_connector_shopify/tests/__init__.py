@@ -8,3 +8,4 @@ from . import (
     test_shopify_repairs,
     test_tours_connect,
 )
+# test_tours_exception: the tour reaches Process Now (step 8 of 11) and is not finished yet; not run.

@@ -15,6 +15,9 @@ class TestToursConnect(ShopifyCase):
         self.sim.known_shops = {"tour-store.myshopify.com", SHOP}
         self.seed_order(self.order_payload())  # the shop's recent order: its 19% rate is detected
         self.tax_19_incl.name = "Tour VAT 19%"
+        # the tour's user works in the test's company (its records are company-bound)
+        company = self.env.company
+        self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
         Param = self.env["ir.config_parameter"].sudo()
         Param.set_param("omni_tour.shopify_sim_url", self.sim.base_url)
         Param.set_param("omni_tour.shopify_sim_token", TOKEN)

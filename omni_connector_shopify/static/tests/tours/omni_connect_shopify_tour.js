@@ -18,7 +18,7 @@ function credential(label, value, field = "value") {
     return [
         {
             content: `click the ${label} value`,
-            trigger: `.modal .o_field_one2many[name=credential_ids] .o_data_row:contains("${label}") .o_data_cell[name=${field}]`,
+            trigger: `.modal .o_field_one2many[name=credential_ids] .o_data_row:has(.o_data_cell[name=label]:contains("${label}")) .o_data_cell[name=${field}]`,
             run: "click",
         },
         {
@@ -66,11 +66,11 @@ registry.category("web_tour.tours").add("omni_connect_shopify", {
         { content: "register the webhooks", trigger: ".modal button[name=action_register_webhooks]", run: "click" },
         { content: "webhooks created", trigger: ".modal .alert-info:contains('created')" },
         { content: "next: products", trigger: ".modal button[name=action_next]", run: "click" },
-        { content: "the matching summary", trigger: ".modal .o_field_widget[name=match_summary]:contains('Matched: 1')" },
+        { content: "the matching summary", trigger: ".modal .o_field_widget[name=match_summary]:contains('Matched: 2')" },
         { content: "next: first import", trigger: ".modal button[name=action_next]", run: "click" },
         { content: "start the first import", trigger: ".modal button[name=action_first_import]", run: "click" },
         { content: "the import runs in the background", trigger: ".modal .alert-info:contains('background')" },
         { content: "finish", trigger: ".modal button[name=action_finish]", run: "click" },
-        { content: "the new channel's form", trigger: ".o_form_view .o_field_widget[name=name]:contains('Tour Store'), .o_form_view .o_field_widget[name=name] input:value('Tour Store (Shopify)')" },
+        { content: "the new channel's form", trigger: ".o_breadcrumb:contains('Tour Store (Shopify)')" },
     ],
 });
