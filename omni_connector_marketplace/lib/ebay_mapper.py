@@ -6,11 +6,12 @@ Taxes come from ``fieldGroups=TAX_BREAKDOWN``: each line item's ``taxes`` (and
 covers the item and its shipping, so a line item with a shipping cost gets its own
 shipping line and the tax is split between them at one rate.
 
-Tax eBay collects and remits is not the seller's to owe (``COLLECTED_EXCLUDE``, the
-default): it is left off the order, the order total and the payment, and noted in the
-order's ``note_attributes``. With ``COLLECTED_KEEP`` it stays on the order as tax lines
-titled ``ebayCollectAndRemit:<taxType>`` (for a tax mapped to a clearing account), and the
-payout's ``withheld_tax`` lines clear it (``lib.ebay_payouts``).
+Tax eBay collects and remits is not the seller's to owe. The mapper keeps it on the order
+as tax lines titled ``ebayCollectAndRemit:<taxType>`` and ``collected_line_ids(order)``
+names the lines that carry it; the marketplace's treatment (``lib/collected_tax.py``,
+shared with Amazon) then either books it through a non-payable "collected tax" (``tax``)
+or takes it off the order with a memo (``exclude``). The payout mapper
+(``lib.ebay_payouts``) follows the same treatment.
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -23,8 +24,9 @@ except ImportError:  # pure tests
     from omni_connector_base.canonical.settlement import parse_iso_datetime
 
 ValidationError = cm.ValidationError
+# The values of lib/collected_tax.py's TREATMENT_EXCLUDE / TREATMENT_TAX.
 COLLECTED_EXCLUDE = "exclude"
-COLLECTED_KEEP = "keep"
+COLLECTED_KEEP = "tax"
 COLLECTED_TAX_TITLE = "ebayCollectAndRemit"
 CENT = Decimal("0.01")
 RATE_STEP = Decimal("0.0001")
@@ -108,7 +110,7 @@ def collected_taxes(item, path):
     return result
 
 
-def _line_taxes(item, path, mode):
+def _line_taxes(item, path):
     """``[(title, amount)]`` of the line's taxes the order keeps, and the collected total."""
     collected = collected_taxes(item, path)
     remaining = dict(collected)
@@ -119,13 +121,12 @@ def _line_taxes(item, path, mode):
         covered = min(value, remaining.get(kind, Decimal(0)))
         if covered:
             remaining[kind] -= covered
-            if mode == COLLECTED_KEEP:
-                kept.append((f"{COLLECTED_TAX_TITLE}:{kind}", covered))
+            kept.append((f"{COLLECTED_TAX_TITLE}:{kind}", covered))
         if value - covered:
             kept.append((kind, value - covered))
     # Collected taxes that ``taxes`` did not list (older answers list them only there).
     for kind, value in remaining.items():
-        if value and mode == COLLECTED_KEEP:
+        if value:
             kept.append((f"{COLLECTED_TAX_TITLE}:{kind}", value))
     return kept, sum(collected.values(), Decimal(0))
 
@@ -148,8 +149,26 @@ def is_importable(payload):
     return payload.get("orderPaymentStatus") in IMPORTABLE_PAYMENT
 
 
-def map_order(payload, *, collected_tax_mode=COLLECTED_EXCLUDE):
-    """A Fulfillment API order (``getOrder``/``getOrders`` item) -> canonical ``Order``."""
+def collected_line_ids(order):
+    """External ids of the order's lines (products and shipping) whose taxes eBay collected."""
+    return [
+        line.external_id for line in (*order.lines, *order.shipping_lines)
+        if line.tax_lines and all(tax.title.startswith(COLLECTED_TAX_TITLE) for tax in line.tax_lines)
+    ]
+
+
+def marketplace_of(payload):
+    """The eBay marketplace id (EBAY_US, EBAY_DE...) the order was bought on."""
+    for item in payload.get("lineItems") or []:
+        ref = item.get("purchaseMarketplaceId") or item.get("listingMarketplaceId")
+        if ref:
+            return ref
+    return None
+
+
+def map_order(payload):
+    """A Fulfillment API order (``getOrder``/``getOrders`` item) -> canonical ``Order``, every
+    tax kept (collected ones titled ``ebayCollectAndRemit:...``, see ``collected_line_ids``)."""
     if not isinstance(payload, dict):
         _fail("order", "is not a JSON object")
     order_id = payload.get("orderId")
@@ -187,7 +206,7 @@ def map_order(payload, *, collected_tax_mode=COLLECTED_EXCLUDE):
                                Decimal(0))
         ship_node = (item.get("deliveryCost") or {}).get("shippingCost")
         ship = amount(ship_node, f"{path}.deliveryCost.shippingCost", Decimal(0))
-        kept, collected = _line_taxes(item, path, collected_tax_mode)
+        kept, collected = _line_taxes(item, path)
         collected_total += collected
         declared_tax += sum((value for _title, value in kept), Decimal(0))
         goods_taxes, ship_taxes = _split_tax(kept, cost - discount, ship)
@@ -202,13 +221,12 @@ def map_order(payload, *, collected_tax_mode=COLLECTED_EXCLUDE):
             shipping_lines.append(cm.ShippingLine(
                 external_id=f"ship-{line_id}", code=carrier, title=carrier or "Shipping", price=ship,
                 tax_lines=ship_taxes))
-    removed = collected_total if collected_tax_mode == COLLECTED_EXCLUDE else Decimal(0)
     payments = []
     for index, pay in enumerate((payload.get("paymentSummary") or {}).get("payments") or []):
         value, pay_currency = money(pay.get("amount"), f"paymentSummary.payments[{index}].amount")
         status = pay.get("paymentStatus")
         payments.append(cm.Payment(
-            gateway="ebay", transaction_id=order_id, amount=max(value - removed, Decimal(0)) if index == 0 else value,
+            gateway="ebay", transaction_id=order_id, amount=value,
             currency=pay_currency or currency, kind="sale",
             status="success" if status == "PAID" else ("failure" if status == "FAILED" else "pending"),
             method=pay.get("paymentMethod") or None,
@@ -243,7 +261,7 @@ def map_order(payload, *, collected_tax_mode=COLLECTED_EXCLUDE):
         financial_status=FINANCIAL_STATUS.get(payload.get("orderPaymentStatus"), "pending"),
         fulfillment_status=FULFILLMENT_STATUS.get(payload.get("orderFulfillmentStatus"), "unfulfilled"),
         note_attributes=note_attributes, cancelled_at=cancelled_at, cancel_reason=cancel_reason,
-        total_tax=total_tax, total=total - removed, source_name="ebay",
+        total_tax=total_tax, total=total, source_name="ebay",
     )
 
 

@@ -29,24 +29,26 @@ def test_fulfilled_order_without_tax():
     assert check_totals(order).ok
 
 
-def test_collected_tax_is_left_off_the_order_by_default():
+def test_collected_tax_stays_on_the_order_at_one_rate_and_its_lines_are_named():
     order = m.map_order(ORDERS[1])
     parse.validate(order)
-    assert order.total == Decimal("69.98") and order.total_tax == 0
-    assert all(not line.tax_lines for line in order.lines + order.shipping_lines)
-    assert order.payments[0].amount == Decimal("69.98")
-    assert order.note_attributes["ebay_collected_tax"] == "2.52 USD"
-    assert check_totals(order).ok
-
-
-def test_collected_tax_kept_for_a_clearing_tax_at_one_rate():
-    order = m.map_order(ORDERS[1], collected_tax_mode=m.COLLECTED_KEEP)
     mug = order.line_by_external_id("10074451203017")
     ship = next(s for s in order.shipping_lines if s.external_id == "ship-10074451203017")
     assert mug.tax_lines[0].rate == ship.tax_lines[0].rate == Decimal("0.0700")
     assert mug.tax_lines[0].amount + ship.tax_lines[0].amount == Decimal("2.52")
     assert mug.tax_lines[0].title.startswith(m.COLLECTED_TAX_TITLE)
-    assert order.total == Decimal("72.50") and check_totals(order).ok
+    assert order.total == Decimal("72.50") and order.total_tax == Decimal("2.52") and check_totals(order).ok
+    assert m.collected_line_ids(order) == ["10074451203017", "ship-10074451203017"]
+    assert order.note_attributes["ebay_collected_tax"] == "2.52 USD"
+    assert m.marketplace_of(ORDERS[1]) == "EBAY_US"
+
+
+def test_seller_collected_tax_is_not_named_collected():
+    payload = json.loads(json.dumps(ORDERS[1]))
+    del payload["lineItems"][1]["ebayCollectAndRemitTaxes"]
+    order = m.map_order(payload)
+    assert m.collected_line_ids(order) == []
+    assert order.line_by_external_id("10074451203017").tax_lines[0].title == "STATE_SALES_TAX"
 
 
 def test_cancelled_order():
