@@ -265,20 +265,45 @@ def map_order(payload):
     )
 
 
-def map_order_refunds(payload):
+def _refund(refund_id, order_id, created_at, currency, value, parts, order, restock):
+    """A canonical refund of ``value`` from ``parts`` = ``[(lineItemId, amount)]``: each part
+    pays the line first, then its shipping; a part covering both returns the goods."""
+    lines = []
+    shipping_amount = Decimal(0)
+    explained = Decimal(0)
+    for line_id, line_amount in parts:
+        line = order.line_by_external_id(line_id) if order else None
+        ship = next((s for s in order.shipping_lines if s.external_id == f"ship-{line_id}"), None) if order else None
+        goods = line.net if line else line_amount
+        on_line = min(line_amount, goods)
+        on_ship = min(line_amount - on_line, ship.net if ship else Decimal(0))
+        full = line is not None and on_line >= goods
+        lines.append(cm.RefundLine(
+            order_line_external_id=line_id, quantity=line.quantity if full else Decimal(0),
+            restock=full and restock, amount=on_line))
+        shipping_amount += on_ship
+        explained += on_line + on_ship
+    return cm.Refund(
+        external_id=refund_id, order_external_id=order_id, created_at=created_at, currency=currency,
+        lines=lines, shipping_amount=shipping_amount, adjustment_amount=value - explained, amount=value,
+        transactions=[cm.Payment(gateway="ebay", transaction_id=refund_id, amount=value, currency=currency,
+                                 kind="refund", status="success")],
+    )
+
+
+def map_order_refunds(payload, *, restock=True):
     """``paymentSummary.refunds`` of an order -> canonical ``Refund`` records (completed ones).
 
     A line item's ``refunds`` entry with the same ``refundId`` names the line; a refund of
-    the whole line (its total or more) returns the goods, a smaller one is money only.
+    the whole line returns the goods (``restock``), a smaller one is money only.
     """
-    order_id = payload.get("orderId")
-    currency = money((payload.get("pricingSummary") or {}).get("total"), "pricingSummary.total")[1]
+    order = map_order(payload)
     by_refund = {}
     for index, item in enumerate(payload.get("lineItems") or []):
         for rindex, refund in enumerate(item.get("refunds") or []):
             key = refund.get("refundId") or refund.get("refundReferenceId")
             by_refund.setdefault(key, []).append(
-                (item, amount(refund.get("amount"), f"lineItems[{index}].refunds[{rindex}].amount")))
+                (str(item["lineItemId"]), amount(refund.get("amount"), f"lineItems[{index}].refunds[{rindex}].amount")))
     result = []
     for index, refund in enumerate((payload.get("paymentSummary") or {}).get("refunds") or []):
         if refund.get("refundStatus") not in (None, "REFUNDED"):
@@ -287,23 +312,9 @@ def map_order_refunds(payload):
         if not refund_id:
             _fail(f"paymentSummary.refunds[{index}].refundId", "is missing")
         value = amount(refund.get("amount"), f"paymentSummary.refunds[{index}].amount")
-        lines = []
-        explained = Decimal(0)
-        for item, line_amount in by_refund.get(refund_id, []):
-            line_total = amount(item.get("total"), "lineItems.total", Decimal(0))
-            full = line_amount >= line_total > 0
-            lines.append(cm.RefundLine(
-                order_line_external_id=str(item["lineItemId"]),
-                quantity=Decimal(str(item.get("quantity") or 0)) if full else Decimal(0),
-                restock=full, amount=line_amount))
-            explained += line_amount
-        result.append(cm.Refund(
-            external_id=str(refund_id), order_external_id=order_id,
-            created_at=when(refund.get("refundDate"), f"paymentSummary.refunds[{index}].refundDate"),
-            currency=currency, lines=lines, adjustment_amount=value - explained, amount=value,
-            transactions=[cm.Payment(gateway="ebay", transaction_id=str(refund_id), amount=value, currency=currency,
-                                     kind="refund", status="success")],
-        ))
+        created = when(refund.get("refundDate"), f"paymentSummary.refunds[{index}].refundDate")
+        result.append(_refund(str(refund_id), order.external_id, created, order.currency, value,
+                              by_refund.get(refund_id, []), order, restock))
     return result
 
 
@@ -319,28 +330,12 @@ def map_refund_transaction(transaction, order=None, *, restock=True):
         _fail("transactionId", "is missing")
     value, currency = money(transaction.get("totalFeeBasisAmount") or transaction.get("amount"),
                             "totalFeeBasisAmount")
-    lines = []
-    explained = Decimal(0)
-    for index, item in enumerate(transaction.get("orderLineItems") or []):
-        line_id = str(item.get("lineItemId") or "")
-        line_amount = amount(item.get("feeBasisAmount"), f"orderLineItems[{index}].feeBasisAmount")
-        quantity = Decimal(0)
-        if order is not None:
-            line = order.line_by_external_id(line_id)
-            shipping = next((s for s in order.shipping_lines if s.external_id == f"ship-{line_id}"), None)
-            line_total = (line.net if line else Decimal(0)) + (shipping.net if shipping else Decimal(0))
-            if line is not None and line_amount >= line_total:
-                quantity = line.quantity
-        lines.append(cm.RefundLine(order_line_external_id=line_id, quantity=quantity,
-                                   restock=bool(quantity) and restock, amount=line_amount))
-        explained += line_amount
-    return cm.Refund(
-        external_id=refund_id, order_external_id=str(transaction.get("orderId") or ""),
-        created_at=when(transaction.get("transactionDate"), "transactionDate"), currency=currency,
-        lines=lines, adjustment_amount=value - explained, amount=value,
-        transactions=[cm.Payment(gateway="ebay", transaction_id=refund_id, amount=value, currency=currency,
-                                 kind="refund", status="success")],
-    )
+    parts = [
+        (str(item.get("lineItemId") or ""), amount(item.get("feeBasisAmount"), f"orderLineItems[{i}].feeBasisAmount"))
+        for i, item in enumerate(transaction.get("orderLineItems") or [])
+    ]
+    return _refund(refund_id, str(transaction.get("orderId") or ""),
+                   when(transaction.get("transactionDate"), "transactionDate"), currency, value, parts, order, restock)
 
 
 # ---------------------------------------------------------------------- outbound

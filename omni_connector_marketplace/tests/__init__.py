@@ -1,1 +1,1 @@
-from . import test_marketplace_collected_tax
+from . import test_ebay_orders, test_marketplace_collected_tax

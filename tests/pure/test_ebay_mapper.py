@@ -75,6 +75,8 @@ def test_order_refunds_and_finances_refund_share_the_refund_id():
         assert refund.external_id == "5096254401" and refund.amount == Decimal("19.99")
         assert refund.lines[0].order_line_external_id == "10074398812005"
         assert refund.lines[0].quantity == 1 and refund.lines[0].restock
+        assert refund.lines[0].amount == Decimal("15.00") and refund.shipping_amount == Decimal("4.99")
+        assert refund.adjustment_amount == 0
 
 
 def test_partial_refund_is_money_only():
