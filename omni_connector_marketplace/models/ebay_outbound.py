@@ -59,7 +59,8 @@ class OmniBackend(models.Model):
                 retry_after=max(int((due - now).total_seconds()), 1))
         Event = self.env["omni.event"]
         events = event | Event._omni_claim_batch(self, OUT_STOCK, BULK_PRICE_QUANTITY_MAX - 1, exclude=event)
-        return self._omni_push_outbox_batch(events)
+        self._omni_push_outbox_batch(events)
+        return listing
 
     def _omni_push_outbox_batch(self, events):
         """Stock events (the first is the processor's own, already checked due): siblings whose
@@ -120,11 +121,15 @@ class OmniBackend(models.Model):
                     "blocked", error=message)
             self.env["omni.exception"]._omni_raise(
                 self.env._("eBay refused the quantity of SKU %(sku)s: %(error)s", sku=sku, error=message),
-                backend=self, category="channel_api", record=("omni.ebay.listing", send[sku].id),
+                backend=self, category="channel_api", record=send[sku],
                 dedupe_key=f"ebay:stock:{sku}")
-        if requeue:
-            # The events are finished; a new one per SKU waits for the next UTC day.
-            self._ebay_enqueue_stock(Listing.browse([listing.id for listing in requeue]))
+        Event = self.env["omni.event"].sudo()
+        for listing in requeue:
+            # This batch's events are finished; a new one per SKU waits for the next UTC day (not
+            # coalesced: this transaction holds the batch's events, which still look pending).
+            Event._omni_enqueue_outgoing(self, OUT_STOCK, {"sku": listing.sku}, resource_model=listing._name,
+                                         resource_key=listing.sku,
+                                         idempotency_key=f"stock:{listing.sku}:next-day:{now.isoformat()}")
         _logger.debug("eBay backend %s: stock push of %s SKUs, %s refused", self.id, len(send), len(refused))
         return len(send)
 
