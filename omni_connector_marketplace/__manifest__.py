@@ -10,9 +10,11 @@
     "website": "https://github.com/odoo-omnichannel/odoo-omnichannel",
     # omni_reconciliation: the settlements of both marketplaces are imported and matched there.
     "depends": ["omni_connector_base", "omni_reconciliation"],
-    "external_dependencies": {"python": ["sp_api", "httpx"]},
+    "external_dependencies": {"python": ["sp_api", "httpx", "requests", "cryptography"]},
     "data": [
         "security/ir.model.access.csv",
         "views/omni_marketplace_views.xml",
+        "data/ebay_cron.xml",
+        "views/ebay_backend_views.xml",
     ],
 }
