@@ -22,6 +22,7 @@
         "views/omni_menus.xml",
         "views/sale_order_views.xml",
         "views/omni_api_key_views.xml",
+        "views/omni_governance_views.xml",
     ],
     "application": True,
 }

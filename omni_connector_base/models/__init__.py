@@ -8,3 +8,7 @@ from . import omni_api_key, res_partner, sale_order
 from . import omni_order_importer
 from . import omni_importer_partners, omni_importer_products, omni_importer_taxes
 from . import omni_importer_workflow, omni_importer_edits, omni_importer_refunds
+# Governance (approvals, risk holds): settings, the records' states, the importer's gate.
+from . import omni_governance_backend, omni_governance_approval, omni_governance_exception
+from . import omni_importer_governance
+from . import omni_importer_allocation

@@ -1,1 +1,1 @@
-from . import omni_api_key_wizard, omni_product_map_wizard
+from . import omni_api_key_wizard, omni_governance_reject_wizard, omni_product_map_wizard

@@ -1,4 +1,5 @@
 from . import (
+    test_governance_shopify,
     test_shopify_backend,
     test_shopify_contract,
     test_shopify_inbound,
