@@ -12,3 +12,4 @@ from . import omni_importer_workflow, omni_importer_edits, omni_importer_refunds
 from . import omni_governance_backend, omni_governance_approval, omni_governance_exception
 from . import omni_importer_governance
 from . import omni_importer_allocation
+from . import omni_importer_exchanges

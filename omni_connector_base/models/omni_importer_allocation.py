@@ -65,7 +65,8 @@ class OmniBackendAllocation(models.Model):
 
 
 class SaleOrderLineAllocation(models.Model):
-    _inherit = "sale.order.line"
+    # The allocated warehouse of split lines, beside the importer that sets it.
+    _inherit = "sale.order.line"  # pylint: disable=consider-merging-classes-inherited
 
     omni_warehouse_id = fields.Many2one(
         "stock.warehouse", string="Allocated Warehouse", readonly=True, copy=False,
