@@ -13,3 +13,4 @@ from . import omni_governance_backend, omni_governance_approval, omni_governance
 from . import omni_importer_governance
 from . import omni_importer_allocation
 from . import omni_importer_exchanges
+from . import omni_governance_neutralize

@@ -84,3 +84,16 @@ class TestShopifyGovernance(ShopifyCase):
         self.process()
         self.assertEqual(event.state, "done", event.last_error)
         self.assertEqual(len(self.sim.refunds), 1)
+
+    def test_neutralized_copy_keeps_no_shopify_credentials(self):
+        from odoo.modules.neutralize import neutralize_database  # noqa: PLC0415
+
+        self.backend.sudo().write({"shopify_access_token": "shpat_live_token", "shopify_export_refunds": True})
+        self.env.flush_all()
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+        backend = self.backend.sudo()
+        self.assertEqual((backend.sandbox, backend.shopify_access_token, backend.shopify_export_refunds),
+                         (True, False, False))
+        self.assertEqual(backend._omni_run_poll("orders"), (0, 0))
+        self.assertFalse(self.sim.requests, "the shop was not reached")
