@@ -27,6 +27,11 @@ from .parse import to_dict
 # them while a polled order lists the transactions), free-form attributes, the sales channel.
 VOLATILE_ORDER_FIELDS = ("updated_at", "fulfillment_status", "tags", "payments", "note_attributes", "source_name")
 
+# Optional fields added to the canonical records after digests were first stored: left out of
+# the digests while they are None, so the digests of every record that does not use them stay
+# what they were (an upgrade re-imports nothing); a value counts like any other field.
+LATER_OPTIONAL_FIELDS = ("risk_level", "location_external_id")
+
 _COMPACT = (",", ":")
 _SPACED = (", ", ": ")  # json.dumps' default, kept for the lines digests already stored
 
@@ -43,7 +48,14 @@ def record_digest(record):
     channel's payload, so an unchanged re-delivery is recognised cheaply. Decimals are
     compared as written: ``70.6`` and ``70.60`` digest differently.
     """
-    return _sha256_json(to_dict(record))
+    return _sha256_json(_without_unset_later_fields(to_dict(record)))
+
+
+def _without_unset_later_fields(data):
+    for name in LATER_OPTIONAL_FIELDS:
+        if name in data and data[name] is None:
+            del data[name]
+    return data
 
 
 def _taxes(tax_lines):
@@ -74,7 +86,7 @@ def _lines_content(order):
 def _update_content(order):
     """The order without :data:`VOLATILE_ORDER_FIELDS`; the customer by its id only (its
     current profile is not part of the order)."""
-    data = to_dict(order)
+    data = _without_unset_later_fields(to_dict(order))
     for name in VOLATILE_ORDER_FIELDS:
         data.pop(name, None)
     customer = data.get("customer")

@@ -106,6 +106,10 @@ def _email(value):
     return None if not value or _EMAIL.fullmatch(value) else "is not a valid email address"
 
 
+def _risk_level(value):
+    return None if value in ("low", "medium", "high") else "must be low, medium or high"
+
+
 def _positive(value):
     return None if value > 0 else "must be greater than 0"
 
@@ -377,6 +381,10 @@ class Order:
     source_name: str | None = None
     tags: list[str] = field(default_factory=list)
     presentment_currency: str | None = field(default=None, metadata=_meta(_currency))
+    # The channel's fraud assessment, normalized by canonical/risk.py; None: the channel gave none.
+    risk_level: str | None = field(default=None, metadata=_meta(_risk_level))
+    # The channel location (store, POS, fulfilment location) the order came from: allocation rules use it.
+    location_external_id: str | None = field(default=None, metadata=_meta(ident=True))
 
     @property
     def cancelled(self):

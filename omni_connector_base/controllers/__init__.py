@@ -1,1 +1,1 @@
-from . import api, webhook
+from . import api, api_exchanges, webhook

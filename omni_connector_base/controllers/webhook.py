@@ -70,6 +70,8 @@ class OmniWebhookController(http.Controller):
             active = False
         if not active:
             return _json(404, {"error": "unknown backend"})
+        if backend.sandbox:  # a neutralized database copy (governance): nothing is stored
+            return _json(403, {"error": "sandbox copy: deliveries refused"})
         httprequest = request.httprequest
         headers = httprequest.headers
         remote = httprequest.remote_addr

@@ -9,3 +9,9 @@ from . import omni_metric_minute
 from . import omni_order_importer
 from . import omni_importer_partners, omni_importer_products, omni_importer_taxes
 from . import omni_importer_workflow, omni_importer_edits, omni_importer_refunds
+# Governance (approvals, risk holds): settings, the records' states, the importer's gate.
+from . import omni_governance_backend, omni_governance_approval, omni_governance_exception
+from . import omni_importer_governance
+from . import omni_importer_allocation
+from . import omni_importer_exchanges
+from . import omni_governance_neutralize

@@ -25,6 +25,8 @@ class OmniOrderImporterWorkflow(models.AbstractModel):
         Idempotent, and applied again after every channel update: an order imported as
         authorized and later captured gets its invoice and payment then, exactly once.
         """
+        if self._omni_governance_holds(backend, sale, order):  # approvals and risk (omni_importer_governance)
+            return
         rule = backend._omni_payment_rule(self._omni_gateway(order) or "", order.financial_status)
         if not rule or not rule.confirm_order or sale.state == "cancel":
             return

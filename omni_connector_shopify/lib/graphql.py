@@ -53,6 +53,8 @@ _DISCOUNT_ALLOCATIONS = (
 _ADDRESS = (
     "firstName lastName company address1 address2 city zip province provinceCode country countryCodeV2 phone"
 )
+# The order's fraud risk assessment (``mapper_common.shopify_risk_level`` reads it).
+_RISK = "risk { recommendation assessments { riskLevel } }"
 LINE_ITEM_FIELDS = f"""
   id sku name title variantTitle vendor quantity currentQuantity requiresShipping taxable isGiftCard
   variant {{ id legacyResourceId }}
@@ -112,6 +114,7 @@ ORDER_FIELDS = f"""
     parentTransaction {{ id }}
     amountSet {{ {MONEY_BAG} }}
   }}
+  {_RISK}
 """
 
 Q_ORDERS_UPDATED_SINCE = """
@@ -142,10 +145,11 @@ query OmniOrderTransactions($id: ID!) {
       parentTransaction { id }
       amountSet { %s }
     }
+    %s
   }
 }
 """
-    % MONEY_BAG
+    % (MONEY_BAG, _RISK)
 )
 
 Q_ORDER_LINE_ITEMS = (
@@ -273,6 +277,17 @@ mutation OmniRefundCreate($input: RefundInput!) {
 }
 """
 )
+
+M_ORDER_CANCEL = """
+mutation OmniOrderCancel($orderId: ID!, $reason: OrderCancelReason!, $refund: Boolean!, $restock: Boolean!,
+                         $notifyCustomer: Boolean, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: $reason, refund: $refund, restock: $restock,
+              notifyCustomer: $notifyCustomer, staffNote: $staffNote) @idempotent(key: %s) {
+    job { id done }
+    userErrors: orderCancelUserErrors { field message code }
+  }
+}
+"""
 
 Q_WEBHOOK_SUBSCRIPTIONS = """
 query OmniWebhookSubscriptions($first: Int!, $after: String) {

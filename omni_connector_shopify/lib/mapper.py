@@ -146,12 +146,15 @@ def _inferred_payments(data, currency, financial_status, total):
 
 
 # -------------------------------------------------------------------------- order
-def map_order(payload: Mapping[str, Any], *, payments: list | None = None) -> canonical.Order:
+def map_order(
+    payload: Mapping[str, Any], *, payments: list | None = None, risk_level: str | None = None
+) -> canonical.Order:
     """Shopify order (``orders/*`` webhook body, REST shape) -> validated canonical ``Order``.
 
     ``payments``: canonical payments read apart (the order's transactions through the API,
     ``mapper_graphql.map_graphql_transactions``); they replace the body's transactions and
-    the inference from its gateways.
+    the inference from its gateways. ``risk_level``: the order's risk read apart (a webhook
+    body has none; ``mapper_common.shopify_risk_level`` of the order's ``risk`` node).
     """
     data = _obj(payload, "$")
     errors = []
@@ -260,6 +263,7 @@ def map_order(payload: Mapping[str, Any], *, payments: list | None = None) -> ca
         source_name=_text(data.get("source_name")),
         tags=[str(t) for t in tags],
         presentment_currency=presentment,
+        risk_level=risk_level,
     )
     return validate(order)
 

@@ -16,12 +16,35 @@ try:
     from odoo.addons.omni_connector_base.canonical import model as canonical
     from odoo.addons.omni_connector_base.canonical.money import to_decimal
     from odoo.addons.omni_connector_base.canonical.parse import parse_datetime, validate
+    from odoo.addons.omni_connector_base.canonical.risk import highest_risk
 except ImportError:  # pure-Python tests load the addons without Odoo
     from omni_connector_base.canonical import model as canonical
     from omni_connector_base.canonical.money import to_decimal
     from omni_connector_base.canonical.parse import parse_datetime, validate  # noqa: F401 (for the mappers)
+    from omni_connector_base.canonical.risk import highest_risk
 
 ValidationError = canonical.ValidationError
+
+# Shopify's order risk: ``OrderRiskSummary.assessments[].riskLevel`` (``RiskAssessmentResult``:
+# NONE, LOW, MEDIUM, HIGH, PENDING) and ``recommendation`` (ACCEPT, INVESTIGATE, CANCEL, NONE).
+_RISK_RECOMMENDATION = {"ACCEPT": "low", "INVESTIGATE": "medium", "CANCEL": "high"}
+
+
+def shopify_risk_level(risk):
+    """An ``Order.risk`` node (``OrderRiskSummary``) -> canonical risk level, or None.
+
+    The highest assessed level (``NONE`` reads as low; ``PENDING`` is no assessment yet); the
+    recommendation when no assessment has a level. Never raises on odd input."""
+    if not isinstance(risk, Mapping):
+        return None
+    assessments = risk.get("assessments")
+    levels = [a.get("riskLevel") for a in assessments if isinstance(a, Mapping)] if isinstance(
+        assessments, list) else []
+    level = highest_risk(str(value) for value in levels if value and str(value).upper() != "PENDING")
+    if level:
+        return level
+    return _RISK_RECOMMENDATION.get(str(risk.get("recommendation") or "").upper())
+
 FieldError = canonical.FieldError
 ZERO = Decimal(0)
 

@@ -46,6 +46,7 @@ from .mapper_common import (
     inferred_payments,
     payment_kinds,
     refund_amount,
+    shopify_risk_level,
     validate,
 )
 from .payouts import build_settlement, check_payout, settlement_lines
@@ -352,6 +353,7 @@ def map_graphql_order(node: Mapping[str, Any]) -> canonical.Order:
         source_name=_text(node.get("sourceName")),
         tags=tags,
         presentment_currency=(_text(node.get("presentmentCurrencyCode")) or "").upper() or None,
+        risk_level=shopify_risk_level(node.get("risk")),
     )
     return validate(order)
 

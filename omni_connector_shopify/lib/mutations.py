@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from .governance import ShopifyGovernanceCalls
 from .graphql import (
     M_FULFILLMENT_CREATE,
     M_INVENTORY_SET,
@@ -22,8 +23,9 @@ from .graphql import (
 INVENTORY_BATCH_SIZE = 250  # inventorySetQuantities accepts at most 250 quantities
 
 
-class ShopifyMutations:
-    """Needs ``self.graphql`` (``ShopifyClient``)."""
+class ShopifyMutations(ShopifyGovernanceCalls):
+    """Needs ``self.graphql`` (``ShopifyClient``). The governance calls (risk, cancellation)
+    come from ``governance.py``."""
 
     # -------------------------------------------------------------- inventory
     def set_inventory_quantities(

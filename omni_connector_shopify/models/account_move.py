@@ -12,6 +12,11 @@ class AccountMove(models.Model):
             posted._shopify_enqueue_refund_export()
         return posted
 
+    def _omni_export_refund(self):
+        """An approved refund (governance): queue its push to Shopify."""
+        self._shopify_enqueue_refund_export()
+        return super()._omni_export_refund()
+
     def _shopify_enqueue_refund_export(self):
         """Queue the Shopify refund of credit notes made in Odoo on Shopify orders (backend option).
 
@@ -21,6 +26,7 @@ class AccountMove(models.Model):
         Event = self.env["omni.event"].sudo()
         for move in self.filtered(
             lambda m: m.move_type == "out_refund" and m.state == "posted" and not m.omni_external_id
+            and not m._omni_refund_waits()  # above the approval threshold: pushed once approved
         ):
             sales = move.sudo().invoice_line_ids.sale_line_ids.order_id
             sale = sales.filtered(

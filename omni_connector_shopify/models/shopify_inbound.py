@@ -22,9 +22,9 @@ from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 from ..lib.client import (
     ShopifyApiError,
 )
-from ..lib.graphql import legacy_id
+from ..lib.graphql import legacy_id, nodes
 from ..lib.mapper import ValidationError, map_fulfillment, map_order, map_refund
-from ..lib.mapper_common import _ident
+from ..lib.mapper_common import _ident, shopify_risk_level
 from ..lib.mapper_graphql import (
     graphql_order_keys,
     map_graphql_fulfillment,
@@ -90,10 +90,13 @@ class OmniBackend(models.Model):
         try:
             if polled:
                 return map_graphql_order(payload)  # the node lists its transactions
-            payments = None
-            if read_transactions and self._shopify_needs_transactions(payload, sale):
-                payments = self._shopify_order_payments(payload)
-            return map_order(payload, payments=payments)
+            payments = risk_level = None
+            want_payments = read_transactions and self._shopify_needs_transactions(payload, sale)
+            want_risk = self._shopify_needs_risk(payload, sale)  # governance: the risk policy acts on it
+            if want_payments or want_risk:
+                payments, risk_level = self._shopify_order_payments(payload, with_risk=True)
+                payments = payments if want_payments else None
+            return map_order(payload, payments=payments, risk_level=risk_level)
         except ValidationError as error:
             raise BusinessError(
                 self.env._("Shopify order %(order)s cannot be read: %(error)s", order=order_id, error=error),
@@ -111,18 +114,19 @@ class OmniBackend(models.Model):
             return False
         return not sale or not sale.omni_payment_ids
 
-    def _shopify_order_payments(self, payload):
+    def _shopify_order_payments(self, payload, with_risk=False):
         """The payments of a webhook body's order, from its transactions read through the API
         (canonical, ``map_graphql_transactions``); None to keep the mapper's inference.
 
         Only the transactions are taken: the rest of the body stays the version the
-        webhook announced. When Shopify refuses (scope, order gone) the mapper's inference
+        webhook announced. With ``with_risk``: ``(payments, risk_level)``, the order's risk
+        assessment read in the same request. When Shopify refuses (scope, order gone) the mapper's inference
         is kept and the problem is shown once in the exception queue; network failures and
         throttling make the event retry instead.
         """
         try:
-            transactions = self._shopify_call(
-                "get_order_transactions", payload.get("admin_graphql_api_id") or payload["id"]
+            node = self._shopify_call(
+                "get_order_transactions_and_risk", payload.get("admin_graphql_api_id") or payload["id"]
             )
         except ShopifyApiError as error:
             _logger.warning(
@@ -142,10 +146,22 @@ class OmniBackend(models.Model):
                 severity="warning",
                 dedupe_key="shopify:transactions",
             )
-            return None
-        if not transactions:
-            return None
-        return map_graphql_transactions(transactions, (str(payload.get("currency") or "")).upper() or None)
+            return (None, None) if with_risk else None
+        transactions = nodes((node or {}).get("transactions"))
+        payments = map_graphql_transactions(transactions, (str(payload.get("currency") or "")).upper() or None) \
+            if transactions else None
+        if with_risk:
+            return payments, shopify_risk_level((node or {}).get("risk"))
+        return payments
+
+    def _shopify_needs_risk(self, payload, sale):
+        """Whether to read the order's risk assessment (a webhook body has none): the channel's
+        risk policy acts on it, and the order is new or still a quotation never reviewed."""
+        if self.risk_policy == "ignore" or not self._shopify_has_credentials():
+            return False
+        if payload.get("test") and not self.import_test_orders:
+            return False
+        return not sale or (sale.state in ("draft", "sent") and not sale.omni_risk_state)
 
     def _shopify_import_refund(self, event):
         """``refunds/create`` -> credit note, return and refund payment, through the importer.

@@ -1,4 +1,5 @@
 from . import (
+    test_governance_shopify,
     test_onboarding_wizard,
     test_proof_regressions,
     test_shopify_backend,

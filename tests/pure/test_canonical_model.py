@@ -96,6 +96,8 @@ def full_order_dict():
         "source_name": "web",
         "tags": ["vip", "gift"],
         "presentment_currency": "EUR",
+        "risk_level": "high",
+        "location_external_id": "65544149001",
     }
 
 

@@ -276,6 +276,7 @@ class ShopifySimulator:
         self.webhook_subscriptions = {}
         self.payouts = {}  # payout gid -> ShopifyPaymentsPayout node
         self.balance_transactions = []  # ShopifyPaymentsBalanceTransaction nodes (+ "_payout": gid)
+        self.cancellations = []  # orderCancel calls (order gid, reason, refund, restock, staffNote)
         self.payments_account_active = True
         self.known_shops = None  # a set of shop domains: the Host of a request must be one (else 404)
         self.denied_fields = set()  # GraphQL root fields the token lacks the scope for (ACCESS_DENIED)
@@ -433,6 +434,14 @@ class ShopifySimulator:
                 lines = [(line["id"], line["quantity"]) for line in node["lineItems"]["nodes"]]
                 self.add_fulfillment_order(node["id"], lines)
         return node
+
+    def set_order_risk(self, order_gid, level, recommendation=None):
+        """Shopify's risk assessment of an order: ``level`` HIGH, MEDIUM, LOW, NONE or PENDING."""
+        with self._lock:
+            self.orders[_gid("Order", order_gid)]["risk"] = {
+                "recommendation": recommendation or {"HIGH": "CANCEL", "MEDIUM": "INVESTIGATE"}.get(level, "ACCEPT"),
+                "assessments": [{"riskLevel": level}],
+            }
 
     def add_order_from_rest(self, rest, **kwargs):
         return self.add_order(graphql_order_from_rest(rest, self.shop_currency), **kwargs)
@@ -824,6 +833,8 @@ class ShopifySimulator:
                 transactions
             )
         node = {k: v for k, v in copy.deepcopy(order).items() if not k.startswith("_")}  # not the seeded extras
+        if "risk {" in query:  # Order.risk: an OrderRiskSummary (nothing assessed unless set_order_risk)
+            node.setdefault("risk", {"recommendation": "NONE", "assessments": []})
         all_lines = node["lineItems"]["nodes"]
         page = _page(
             all_lines, variables.get("lineItemsFirst"), variables.get("lineItemsAfter"), "line", query
@@ -1066,6 +1077,26 @@ class ShopifySimulator:
         self.fulfillments.append(result)
         public = {k: v for k, v in result.items() if k not in ("lines", "notifyCustomer")}
         return {root: {"fulfillment": public, "userErrors": []}}, MUTATION_COST
+
+    def _q_orderCancel(self, query, variables):
+        """``orderCancel`` (idempotent by key): the order gets ``cancelledAt``/``cancelReason``;
+        Shopify answers with a job."""
+        root = "orderCancel"
+
+        def apply():
+            order = self.orders.get(variables.get("orderId"))
+            if order is None:
+                errors = [{"field": ["orderId"], "message": "Order does not exist", "code": "NOT_FOUND"}]
+                return {root: {"job": None, "userErrors": errors}}
+            if order.get("cancelledAt"):
+                errors = [{"field": ["orderId"], "message": "Order has already been cancelled", "code": "INVALID"}]
+                return {root: {"job": None, "userErrors": errors}}
+            now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+            order.update(cancelledAt=now, updatedAt=now, cancelReason=variables.get("reason"))
+            self.cancellations.append({"order": order["id"], **{k: v for k, v in variables.items() if k != "orderId"}})
+            return {root: {"job": {"id": _gid("Job", self._next_id()), "done": False}, "userErrors": []}}
+
+        return self._idempotent(root, query, variables, apply), MUTATION_COST
 
     def _q_refundCreate(self, query, variables):
         root = "refundCreate"
