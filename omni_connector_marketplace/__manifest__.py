@@ -10,9 +10,13 @@
     "website": "https://github.com/odoo-omnichannel/odoo-omnichannel",
     # omni_reconciliation: the settlements of both marketplaces are imported and matched there.
     "depends": ["omni_connector_base", "omni_reconciliation"],
-    "external_dependencies": {"python": ["sp_api", "httpx"]},
+    "external_dependencies": {"python": ["python-amazon-sp-api", "httpx"]},
     "data": [
+        "security/marketplace_security.xml",
+        "security/amazon_security.xml",
         "security/ir.model.access.csv",
+        "data/amazon_cron.xml",
         "views/omni_marketplace_views.xml",
+        "views/amazon_backend_views.xml",
     ],
 }
