@@ -52,6 +52,7 @@ from odoo import Command, fields
 from tests.simulators.amazon_sim import (AmazonSimulator, FakeClock, make_order, CLIENT_ID, CLIENT_SECRET,
                                          REFRESH_TOKEN, SELLER_ID, iso)
 from odoo.addons.omni_connector_marketplace.lib.amazon_client import RateLimiter
+from odoo.addons.omni_connector_base.pipeline.errors import TransientError
 from odoo.addons.omni_connector_marketplace.models import amazon_backend
 env = env(su=True)
 clock = FakeClock()
@@ -106,8 +107,14 @@ backend.amazon_poll_resume = False
 env.cr.commit()
 simulated_start, wall = clock(), time.time()
 polls = stored = read = 0
+transient = 0
 while True:
-    s, r = backend._amazon_poll_orders()
+    try:
+        s, r = backend._amazon_poll_orders()
+    except TransientError:  # e.g. the access token expired on Amazon's (fast) clock: the cron retries
+        env.cr.rollback()
+        transient += 1
+        continue
     polls += 1; stored += s; read += r
     env.cr.commit()
     if not backend.amazon_poll_resume:
@@ -120,6 +127,7 @@ processed = process_all(P["process"] or None)
 processing = time.time() - started
 sales = env["sale.order"].search_count([("omni_backend_id", "=", backend.id), ("state", "=", "sale")])
 print("%s" + json.dumps({"orders": P["orders"], "stored": stored, "read": read, "polls": polls,
+                         "transient_retries": transient,
                          "api_calls": dict(sim.calls), "tokens": sim.token_requests,
                          "throttled_429": dict(sim.throttled),
                          "client_calls": dict(client.calls), "simulated_hours": round(simulated / 3600, 2),
