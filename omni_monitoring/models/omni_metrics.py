@@ -73,9 +73,15 @@ class OmniMetrics(models.AbstractModel):
         by_state = _family("omni_events", "gauge", "Events in a live state (pending, retry, blocked, dead).",
                            (*BACKEND_LABELS, "direction", "state"))
         counts = {}
+        # Two statements, one per partial index: the queue's states through the processor's own
+        # resource index, dead events through their own (see models/omni_event.py).
+        queued = tuple(state for state in QUEUE_STATES if state != "dead")
         for backend_id, direction, state, count in self._rows(SQL(
                 "SELECT backend_id, direction, state, count(*) FROM omni_event WHERE state IN %s "
-                "GROUP BY backend_id, direction, state", QUEUE_STATES)):
+                "GROUP BY backend_id, direction, state "
+                "UNION ALL "
+                "SELECT backend_id, direction, 'dead', count(*) FROM omni_event WHERE state = 'dead' "
+                "GROUP BY backend_id, direction", queued)):
             counts[backend_id, direction, state] = count
         for backend_id in active:
             for direction in ("in", "out"):
