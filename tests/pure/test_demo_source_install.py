@@ -103,4 +103,8 @@ def _logs(folder):
         path = Path(folder) / name
         if path.exists():
             parts.append(f"\n--- {name} (tail) ---\n" + path.read_text()[-3000:])
+    odoo_log = Path(folder) / "odoo.log"
+    if odoo_log.exists():  # what went wrong in the server, not its request lines
+        problems = [line for line in odoo_log.read_text().splitlines() if " ERROR " in line or " WARNING " in line]
+        parts.append("\n--- odoo.log (errors and warnings, tail) ---\n" + "\n".join(problems[-40:]))
     return "".join(parts)
