@@ -8,5 +8,5 @@ from . import (
     test_shopify_outbound,
     test_shopify_repairs,
     test_tours_connect,
+    test_tours_exception,
 )
-# test_tours_exception: the tour reaches Process Now (step 8 of 11) and is not finished yet; not run.

@@ -7,5 +7,5 @@ from . import (
     test_shopify_fetch,
     test_shopify_payout,
     test_stripe_payout,
+    test_tours_payout,
 )
-# test_tours_payout: the tour reaches Confirm Match (step 6 of 13) and is not finished yet; not run.

@@ -41,7 +41,10 @@ registry.category("web_tour.tours").add("omni_connect_shopify", {
         {
             content: "name the channel",
             trigger: ".modal .o_field_widget[name=name] input",
-            run: "edit Tour Store (Shopify)",
+            // not the "edit ..." run string: the tour's parser strips a trailing ")" from its argument
+            async run(actions) {
+                await actions.edit("Tour Store (Shopify)");
+            },
         },
         { content: "next: credentials", trigger: ".modal button[name=action_next]", run: "click" },
         ...credential("Shop Domain", "tour-store.myshopify.com"),

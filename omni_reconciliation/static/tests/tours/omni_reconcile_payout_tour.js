@@ -23,8 +23,13 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
             run: "click",
         },
         {
+            // the payout's form lists its lines too: wait for the Payout Lines list to replace it
+            content: "the Payout Lines list is open",
+            trigger: ".o_breadcrumb:contains('Payout Lines')",
+        },
+        {
             content: "open the suggested line",
-            trigger: ".o_list_view .o_data_row:contains('Suggested') .o_data_cell",
+            trigger: "body:not(:has(.o_form_view)) .o_list_view .o_data_row:contains('Suggested') .o_data_cell",
             run: "click",
         },
         {
@@ -34,7 +39,7 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
         },
         {
             content: "the line is matched",
-            trigger: ".o_form_view .o_field_widget[name=match_state]:contains('Matched')",
+            trigger: ".o_form_view .o_field_widget[name=match_state] button.o_arrow_button_current:contains('Matched')",
         },
         {
             content: "back to the payout",
