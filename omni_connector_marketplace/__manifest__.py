@@ -10,10 +10,14 @@
     "website": "https://github.com/odoo-omnichannel/odoo-omnichannel",
     # omni_reconciliation: the settlements of both marketplaces are imported and matched there.
     "depends": ["omni_connector_base", "omni_reconciliation"],
-    "external_dependencies": {"python": ["sp_api", "httpx", "requests", "cryptography"]},
+    "external_dependencies": {"python": ["python-amazon-sp-api", "httpx", "requests", "cryptography"]},
     "data": [
+        "security/marketplace_security.xml",
+        "security/amazon_security.xml",
         "security/ir.model.access.csv",
+        "data/amazon_cron.xml",
         "views/omni_marketplace_views.xml",
+        "views/amazon_backend_views.xml",
         "data/ebay_cron.xml",
         "views/ebay_backend_views.xml",
     ],

@@ -63,6 +63,7 @@ REGION_ENDPOINTS = {
 # The datasets the connector reads (v2026 grants buyer data by role: no Restricted Data Token).
 INCLUDED_DATA = ("BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "FULFILLMENT", "PACKAGES", "TAX", "CANCELLATION")
 DEFAULT_MAX_WAIT = 2.0
+SHORT_THROTTLE_RETRIES = 2
 DEFAULT_TIMEOUT = 30.0
 # Amazon's default usage plans (requests per second, burst), per operation.
 RATE_LIMITS = {
@@ -98,9 +99,10 @@ class AmazonTransientError(TransientError):
 class AmazonThrottled(AmazonTransientError):
     """A usage plan is exhausted (HTTP 429 or the client-side bucket): retry at ``retry_after``."""
 
-    def __init__(self, message, retry_after, operation=None):
+    def __init__(self, message, retry_after, operation=None, client_side=False):
         super().__init__(message, retry_after=retry_after)
         self.operation = operation
+        self.client_side = client_side  # our own bucket said so: nothing was sent
 
 
 # ----------------------------------------------------------------------------- rate limits
@@ -138,7 +140,7 @@ class RateLimiter:
             wait = (1 - bucket[0]) / rate * 1.05 + 0.01
             if wait > max_wait:
                 raise AmazonThrottled(f"Amazon {operation}: usage plan exhausted", retry_after=wait,
-                                      operation=operation)
+                                      operation=operation, client_side=True)
         self.sleep(wait)
         with self._lock:
             bucket, _rate = self._bucket(operation, self.clock())
@@ -328,8 +330,21 @@ class AmazonClient:
                 api.close()
 
     def _call(self, operation, function, *args, max_wait=None, **kwargs):
-        """Run one library call: pacing, then every failure classified."""
-        self.limiter.acquire(operation, self.max_wait if max_wait is None else max_wait)
+        """Run one library call: pacing, then every failure classified. A 429 whose wait is within
+        ``max_wait`` (a bucket of several requests per second, our clock a little ahead of Amazon's)
+        is retried after that wait, at most :data:`SHORT_THROTTLE_RETRIES` times."""
+        max_wait = self.max_wait if max_wait is None else max_wait
+        for attempt in range(SHORT_THROTTLE_RETRIES + 1):
+            try:
+                return self._call_once(operation, function, args, kwargs, max_wait)
+            except AmazonThrottled as error:
+                if attempt == SHORT_THROTTLE_RETRIES or (error.retry_after or 0) > max_wait or error.client_side:
+                    raise
+                self.limiter.sleep(error.retry_after)
+        raise AssertionError("unreachable")
+
+    def _call_once(self, operation, function, args, kwargs, max_wait):
+        self.limiter.acquire(operation, max_wait)
         self.calls[operation] = self.calls.get(operation, 0) + 1
         try:
             return function(*args, **kwargs)

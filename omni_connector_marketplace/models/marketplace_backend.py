@@ -12,7 +12,7 @@ MARKETPLACE_CONTEXT = "omni_marketplace_id"
 
 
 class OmniBackend(models.Model):
-    _inherit = "omni.backend"
+    _inherit = "omni.backend"  # pylint: disable=consider-merging-classes-inherited
 
     marketplace_ids = fields.One2many(
         "omni.marketplace", "backend_id", string="Marketplaces", context={"active_test": False},

@@ -1,7 +1,7 @@
 """The shared order importer, per marketplace: the warehouse, sales team and pricelist of the
 marketplace an order was sold on (context ``omni_marketplace_id``) instead of the account's."""
 
-from odoo import models
+from odoo import fields, models
 
 from .marketplace_backend import COLLECTED_TAX_CONTEXT, MARKETPLACE_CONTEXT
 
@@ -38,3 +38,17 @@ class OmniOrderImporter(models.AbstractModel):
         if self.env.context.get(COLLECTED_TAX_CONTEXT):
             backend = backend.with_context(**{COLLECTED_TAX_CONTEXT: self.env.context[COLLECTED_TAX_CONTEXT]})
         return super()._omni_resolve_taxes(backend, order, planned)
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"  # pylint: disable=consider-merging-classes-inherited
+
+    omni_marketplace_id = fields.Many2one(
+        "omni.marketplace", string="Marketplace", index="btree_not_null", copy=False, readonly=True,
+        help="The marketplace of the seller account this order was sold on (Amazon.com, Amazon.de, eBay US...).",
+    )
+    omni_collected_tax_memo = fields.Text(
+        string="Tax Collected by the Marketplace", copy=False, readonly=True,
+        help="Tax the marketplace collected and remits itself (Amazon marketplace facilitator tax, eBay collect "
+        "and remit), left out of this order by the marketplace's 'Excluded' treatment.",
+    )

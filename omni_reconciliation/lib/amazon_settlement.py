@@ -188,11 +188,18 @@ def report_number_format(rows: list[dict[str, str]]) -> NumberFormat | tuple[Num
     return (POINT, COMMA)
 
 
-def parse_settlement_v2(text: str | bytes, number_format: NumberFormat | None = None) -> SettlementData:
+def parse_settlement_v2(text: str | bytes, number_format: NumberFormat | None = None,
+                        net_facilitator_tax: bool = False) -> SettlementData:
     """Parse one V2 flat-file settlement report into a settlement with grouped lines.
 
     ``number_format``: how the report writes amounts; by default the marketplace's
     (:func:`report_number_format`). An amount that does not fit it raises ``ValueError``.
+
+    ``net_facilitator_tax``: for sellers who leave marketplace-collected tax out of their orders
+    (omni_connector_marketplace's "Excluded" treatment), the tax components of a sale or refund
+    (``Tax``, ``ShippingTax``, ``GiftWrapTax``...) that Amazon withheld again on the same item
+    (``ItemWithheldTax``) move from the sale/refund line to that withheld-tax line: the sale line
+    then carries what the order was sold for, and the withheld-tax line nets to zero.
     """
     _header, rows = _rows(text)
     number_format = number_format or report_number_format(rows)
@@ -236,6 +243,8 @@ def parse_settlement_v2(text: str | bytes, number_format: NumberFormat | None = 
             group.quantity = int(quantity)
     if summary is None:
         raise ValueError("settlement report has no summary row (total-amount)")
+    if net_facilitator_tax:
+        _net_withheld_tax(groups)
 
     currency = summary["currency"]
     settlement_id = summary["settlement-id"]
@@ -258,6 +267,23 @@ def parse_settlement_v2(text: str | bytes, number_format: NumberFormat | None = 
         lines=lines,
         raw={"summary": summary, "row_count": len(rows)},
     )
+
+
+def _net_withheld_tax(groups: dict[tuple[Any, ...], _Group]) -> None:
+    """Move the collected-tax components of each sale/refund group into the withheld-tax group of the
+    same transaction, order, shipment/adjustment, item and SKU (see ``net_facilitator_tax``)."""
+    for key, withheld in groups.items():
+        if key[0] == "row" or withheld.kind != "withheld_tax":
+            continue
+        for price_kind in ("sale", "refund", "chargeback"):
+            price = groups.get((*key[:5], price_kind))
+            if price is None:
+                continue
+            for label in [label for label in price.components if _norm(label).endswith("tax")]:
+                amount = price.components.pop(label)
+                price.gross -= amount
+                withheld.gross += amount
+                withheld.components[label] = withheld.components.get(label, Decimal(0)) + amount
 
 
 def _line(key: tuple[Any, ...], group: _Group, currency: str) -> SettlementLineData:

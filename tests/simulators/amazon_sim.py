@@ -362,7 +362,8 @@ class AmazonSimulator:
                 moment = parse_iso(order[filters["field"]])
                 if not start <= moment <= end:
                     continue
-                if filters["marketplaces"] and order["salesChannel"].get("marketplaceId") not in filters["marketplaces"]:
+                marketplace = order["salesChannel"].get("marketplaceId")
+                if filters["marketplaces"] and marketplace not in filters["marketplaces"]:
                     continue
                 fulfillment = order.get("fulfillment") or {}
                 if filters["fulfilledBy"] and fulfillment.get("fulfilledBy") not in filters["fulfilledBy"]:
@@ -608,7 +609,7 @@ class _Handler(BaseHTTPRequestHandler):
     sim: AmazonSimulator = None
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet
+    def log_message(self, format, *args):
         pass
 
     def _body(self):
@@ -658,9 +659,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fault:
                 status, delay = fault
                 if status == "timeout":
-                    time.sleep(delay)
-                else:
-                    raise SimError(status, "InternalFailure", "We encountered an internal error. Please try again.")
+                    time.sleep(delay)  # the client gave up meanwhile; the request is not applied
+                    raise SimError(504, "GatewayTimeout", "The request timed out.")
+                raise SimError(status, "InternalFailure", "We encountered an internal error. Please try again.")
             sim._check_rate(operation)
             with sim._lock:
                 sim.calls[operation] += 1

@@ -1,0 +1,1 @@
+from . import omni_amazon_import_wizard
