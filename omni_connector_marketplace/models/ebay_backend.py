@@ -46,7 +46,7 @@ _PUBLIC_KEYS_LOCK = threading.Lock()
 
 
 class OmniBackend(models.Model):
-    _inherit = "omni.backend"
+    _inherit = "omni.backend"  # files by role; pylint: disable=consider-merging-classes-inherited
 
     channel = fields.Selection(selection_add=[("ebay", "eBay")], ondelete={"ebay": "cascade"})
     ebay_environment = fields.Selection(

@@ -40,7 +40,7 @@ class OmniEbayListing(models.Model):
 
 
 class StockPicking(models.Model):
-    _inherit = "stock.picking"
+    _inherit = "stock.picking"  # files by role; pylint: disable=consider-merging-classes-inherited
 
     ebay_carrier = fields.Char(
         string="Carrier (eBay)", copy=False,
