@@ -14,11 +14,15 @@ hard-codes its hosts and token URL, which rules out a simulator.
   ``EbayTransientError`` (``retry_after`` from ``Retry-After`` or a default); other 4xx are
   ``EbayApiError`` (business). The client never sleeps.
 * One request method (``request``) for every call; ``on_call(method, path, status, seconds)``
-  is called after each, for metrics, and ``calls`` counts them.
+  is called after each, for metrics, and ``calls`` counts them. Every HTTP request (the token
+  calls and a 401's second try too) is recorded in base's call metrics buffer
+  (``call_metrics.timed``) as the method and the path with ids folded
+  (``GET /sell/fulfillment/v1/order/{id}``, see ``ebay_operation``).
 """
 
 import base64
 import json
+import re
 import time
 from datetime import timezone
 from urllib.parse import quote
@@ -28,9 +32,11 @@ import requests
 from . import ebay_signature
 
 try:
+    from odoo.addons.omni_connector_base.pipeline import call_metrics
     from odoo.addons.omni_connector_base.pipeline import errors as _pipeline_errors
     from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.pipeline import call_metrics
     from omni_connector_base.pipeline import errors as _pipeline_errors
     from omni_connector_base.pipeline.masking import mask_text
 
@@ -53,6 +59,30 @@ TRANSACTION_PAGE_LIMIT = 1000  # getTransactions' maximum
 BULK_PRICE_QUANTITY_MAX = 25  # bulkUpdatePriceQuantity's maximum
 DEFAULT_RETRY_AFTER = 60  # eBay's 429 rarely says when; the call limits reset by the hour/day
 DEFAULT_TIMEOUT = 30
+
+
+_VERSION_SEGMENT = re.compile(r"v\d+(?:_\w+)?")
+
+
+def ebay_operation(method, path):
+    """The call metrics label of a request: method and path, ids folded.
+
+    eBay's REST paths are ``/<api>/<resource>/v<n>/<collection>/<id>/<sub-collection>/<id>``:
+    after the version segment, every second segment is an id (order ids such as
+    ``12-34567-89012``, SKUs, key ids), so they are folded by position, not by their look:
+    ``GET /sell/fulfillment/v1/order/{id}/shipping_fulfillment``. The query is dropped."""
+    segments = path.split("?", 1)[0].split("/")
+    folded = []
+    after_version = None
+    for segment in segments:
+        if after_version is None:
+            folded.append(segment)
+            if _VERSION_SEGMENT.fullmatch(segment):
+                after_version = 0
+            continue
+        after_version += 1
+        folded.append("{id}" if after_version % 2 == 0 and segment else segment)
+    return f"{method} {'/'.join(folded)}"
 
 
 class EbayError(Exception):
@@ -133,12 +163,13 @@ class EbayClient:
 
     # ------------------------------------------------------------------ transport
 
-    def _send(self, method, url, **kwargs):
+    def _send(self, method, url, operation, **kwargs):
         started = time.monotonic()
         status = None
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            status = response.status_code
+            with call_metrics.timed(operation) as call:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                status = call.status = response.status_code
             return response
         except requests.Timeout as error:
             raise EbayTransientError(f"eBay did not answer in {self.timeout} s", retry_after=30) from error
@@ -183,7 +214,7 @@ class EbayClient:
                     "scope": " ".join(self.scopes)}
         else:
             data = {"grant_type": "client_credentials", "scope": APP_SCOPE}
-        response = self._send("POST", self.token_url, data=data, headers={
+        response = self._send("POST", self.token_url, "POST /identity/v1/oauth2/token", data=data, headers={
             "Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
         if response.status_code in (400, 401):
             # invalid_grant / invalid_client: the refresh token expired or was revoked.
@@ -218,6 +249,7 @@ class EbayClient:
         if sign is None:
             sign = base == "finances" and self.signing_key is not None
         what = what or f"{method} {path}"
+        operation = ebay_operation(method, path)
         for attempt in (1, 2):
             request_headers = dict(headers)
             request_headers["Authorization"] = f"Bearer {self._token(auth, force=attempt == 2)}"
@@ -226,7 +258,7 @@ class EbayClient:
                     raise EbayApiError("this call must be signed but no signing key is configured")
                 request_headers.update(ebay_signature.sign_request(
                     method, url, body, self.signing_key, self.signing_jwe))
-            response = self._send(method, url, data=body, headers=request_headers)
+            response = self._send(method, url, operation, data=body, headers=request_headers)
             if response.status_code == 401 and attempt == 1:
                 continue  # token revoked or expired early: one renewal, no sleep
             break

@@ -19,6 +19,11 @@ WooCommerce facts the mapping respects:
   ``coupon_lines`` only inform;
 * guest orders have ``customer_id`` 0: no channel customer id, the importer dedupes by email.
 
+Fraud risk: WooCommerce has none of its own; anti-fraud plugins store a level or a score 0-100
+in the order's ``meta_data`` under a key of their own. ``map_order(risk_meta_key=...)`` (the
+backend's ``risk_meta_key``) reads that key into the canonical ``risk_level`` (low/medium/high,
+``canonical.risk.normalize_risk_level``); no key, no meta or an unreadable value: no assessment.
+
 Statuses become an action (:data:`DEFAULT_STATUS_ACTIONS`, overridable per backend):
 ``quotation``, ``confirm`` (awaiting payment), ``paid``, ``cancel``, ``refund`` or ``ignore``.
 """
@@ -34,10 +39,12 @@ try:
     from odoo.addons.omni_connector_base.canonical import model as canonical
     from odoo.addons.omni_connector_base.canonical.money import currency_exponent
     from odoo.addons.omni_connector_base.canonical.parse import validate
+    from odoo.addons.omni_connector_base.canonical.risk import normalize_risk_level
 except ImportError:  # pure-Python tests load the addons without Odoo
     from omni_connector_base.canonical import model as canonical
     from omni_connector_base.canonical.money import currency_exponent
     from omni_connector_base.canonical.parse import validate
+    from omni_connector_base.canonical.risk import normalize_risk_level
 
 from .webhook import parse_gmt
 
@@ -221,9 +228,10 @@ def _taxes(reader, item, path, rates):
 # --------------------------------------------------------------------- orders
 
 
-def map_order(payload, *, rate_percents=None, status_actions=None):
+def map_order(payload, *, rate_percents=None, status_actions=None, risk_meta_key=None):
     """A WooCommerce order -> ``canonical.Order`` (validated). Raises ``ValidationError``
-    naming every bad field."""
+    naming every bad field. ``risk_meta_key``: the order meta key the store's fraud plugin
+    writes its level or score to (the order's ``risk_level``)."""
     if not isinstance(payload, Mapping):
         raise ValidationError([FieldError("$", "must be a JSON object")])
     currency = str(payload.get("currency") or "").strip().upper()
@@ -348,9 +356,18 @@ def map_order(payload, *, rate_percents=None, status_actions=None):
         total_tax=total_tax,
         total=total,
         source_name=reader.text(payload, "created_via"),
+        risk_level=order_risk_level(payload, risk_meta_key),
     )
     validate(order)
     return order
+
+
+def order_risk_level(payload, risk_meta_key):
+    """The canonical risk level of the order's ``risk_meta_key`` meta (None when absent/unknown)."""
+    key = (risk_meta_key or "").strip()
+    if not key or not isinstance(payload, Mapping):
+        return None
+    return normalize_risk_level(_meta(payload, key))
 
 
 def order_refund_ids(payload):

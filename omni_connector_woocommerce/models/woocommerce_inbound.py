@@ -52,6 +52,7 @@ class OmniBackend(models.Model):
                 payload,
                 rate_percents=self._woocommerce_rate_percents(),
                 status_actions=self._woocommerce_status_actions(),
+                risk_meta_key=self.risk_meta_key,
             )
         except ValidationError as error:
             raise BusinessError(

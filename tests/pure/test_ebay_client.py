@@ -6,11 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import FIXTURES
 
+from omni_connector_base.pipeline import call_metrics
 from omni_connector_base.pipeline.errors import BusinessError, TransientError
 from omni_connector_marketplace.lib.ebay_client import (
     EbayApiError,
     EbayClient,
     EbayTransientError,
+    ebay_operation,
     encode_filter,
     format_ebay_time,
 )
@@ -138,3 +140,31 @@ def test_notification_public_key_needs_an_application_token(sim):
     answer = client_for(sim).get_notification_public_key(sim.notification_kid)
     assert answer["algorithm"] == "ECDSA" and "BEGIN PUBLIC KEY" in answer["key"]
     assert {kind for kind in sim.tokens.values()} == {"app"}
+
+
+def test_each_request_is_recorded_in_the_call_metrics_with_ids_folded(sim):
+    call_metrics.discard()
+    for order_id in ("07-00001-00001", "07-00002-00002"):
+        sim.add_order(make_order(order_id, T0))
+    client = client_for(sim)
+    client.get_order("07-00001-00001")
+    sim.inject_fault("429", 1, retry_after=3)
+    with pytest.raises(EbayTransientError):
+        client.get_order("07-00002-00002")
+    sim.tokens.clear()  # a revoked token: a 401, a new token, the call again
+    client.get_order("07-00002-00002")
+    stats = {name: value.as_tuple()[:3] for name, value in call_metrics.drain().items()}
+    assert stats == {
+        "POST /identity/v1/oauth2/token": (2, 0, 0),
+        "GET /sell/fulfillment/v1/order/{id}": (4, 1, 1),  # calls, errors (the 401), throttled
+    }
+    assert client.calls == 6
+
+
+def test_operation_labels_fold_ids_by_position():
+    assert ebay_operation("POST", "/sell/fulfillment/v1/order/12-34567-89012/shipping_fulfillment") == \
+        "POST /sell/fulfillment/v1/order/{id}/shipping_fulfillment"
+    assert ebay_operation("GET", "/commerce/notification/v1/public_key/abc?x=1") == \
+        "GET /commerce/notification/v1/public_key/{id}"
+    assert ebay_operation("GET", "/sell/finances/v1/payout") == "GET /sell/finances/v1/payout"
+    assert ebay_operation("GET", "/commerce/identity/v1/user/") == "GET /commerce/identity/v1/user/"

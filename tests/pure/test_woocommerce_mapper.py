@@ -175,3 +175,25 @@ def test_shipment_note_and_tracking_item():
         "Part of your order has shipped with UPS. Tracking number: 1Z999."
     item = mapper.tracking_item("UPS", "1Z999", None, datetime(2026, 11, 23, tzinfo=timezone.utc))
     assert item["custom_tracking_provider"] == "UPS" and item["date_shipped"] == "1795392000"
+
+
+def _with_meta(key, value):
+    payload = order()
+    payload["meta_data"] = [*payload["meta_data"], {"id": 13107, "key": key, "value": value}]
+    return payload
+
+
+def test_fraud_plugin_meta_becomes_the_risk_level_under_the_backends_key():
+    assert map_order(_with_meta("_fraud_risk_level", "HIGH"), risk_meta_key="_fraud_risk_level").risk_level == "high"
+    # a score 0-100 (WooCommerce Anti-Fraud's "_wc_af_score"), as text or a number
+    assert map_order(_with_meta("_wc_af_score", "45"), risk_meta_key="_wc_af_score").risk_level == "medium"
+    assert map_order(_with_meta("_wc_af_score", 85), risk_meta_key="_wc_af_score").risk_level == "high"
+    assert map_order(_with_meta("_wc_af_score", 5), risk_meta_key=" _wc_af_score ").risk_level == "low"
+
+
+def test_no_risk_without_the_key_or_with_an_unreadable_value():
+    risky = _with_meta("_fraud_risk_level", "high")
+    assert map_order(risky).risk_level is None, "no key configured: no assessment"
+    assert map_order(risky, risk_meta_key="_other_plugin").risk_level is None
+    assert map_order(_with_meta("_fraud_risk_level", "pending"), risk_meta_key="_fraud_risk_level").risk_level is None
+    assert map_order(_with_meta("_fraud_risk_level", {"x": 1}), risk_meta_key="_fraud_risk_level").risk_level is None
