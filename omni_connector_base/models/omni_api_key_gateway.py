@@ -37,7 +37,6 @@ SCOPE_FIELDS = {
 }
 DEFAULT_RATE_PER_MINUTE = 300
 DEFAULT_BURST = 60
-DEFAULT_ROTATION_GRACE_DAYS = 7
 # A concurrent refill under REPEATABLE READ fails the statement; it is retried this often.
 BUCKET_TRIES = 5
 
@@ -88,7 +87,6 @@ class OmniApiKey(models.Model):
     )
     replaced_by_id = fields.Many2one(
         "omni.api.key",
-        string="Replaced By",
         readonly=True,
         copy=False,
         help="The key issued when this one was rotated.",
@@ -100,7 +98,7 @@ class OmniApiKey(models.Model):
     )
 
     def init(self):
-        super().init()
+        result = super().init()
         self.env.cr.execute(SQL("""
             CREATE TABLE IF NOT EXISTS omni_api_key_bucket (
                 key_id integer PRIMARY KEY REFERENCES omni_api_key(id) ON DELETE CASCADE,
@@ -109,6 +107,7 @@ class OmniApiKey(models.Model):
                 allowed boolean NOT NULL DEFAULT true
             )
         """))
+        return result
 
     @api.constrains("scope_orders_write", "scope_refunds_write", "scope_exchanges_write", "scope_events_read")
     def _check_some_scope(self):
@@ -234,13 +233,3 @@ def _bucket_update(cr, params):
     """, level=level, id=params["id"]))
     return cr.fetchone()
 
-
-class OmniBackend(models.Model):
-    _inherit = "omni.backend"
-
-    api_key_rotation_grace_days = fields.Integer(
-        string="Key Rotation Grace (days)",
-        default=DEFAULT_ROTATION_GRACE_DAYS,
-        help="After an API key is rotated, the old key keeps working this many days, so the client "
-        "can switch over; then it is refused (401).",
-    )
