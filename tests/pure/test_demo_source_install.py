@@ -28,7 +28,7 @@ from demo.run import free_port  # noqa: E402
 from demo.setup_common import UNKNOWN_SKU  # noqa: E402
 
 STARTUP_TIMEOUT = 900  # install of every addon on a loaded 2-core machine
-FLOW_TIMEOUT = 600  # from the banner: orders, the exception, a payout posted (the payout crons run each minute behind the order traffic on a loaded machine)
+FLOW_TIMEOUT = 600  # from the banner: orders, the exception, a payout posted (loaded machine)
 
 
 def _odoo_importable():
