@@ -45,7 +45,11 @@ class EbayWebhookController(OmniWebhookController):
     def _ebay_challenge(self, backend_id, code):
         backend = self._ebay_backend(backend_id)
         if not backend:
-            return request.make_json_response({"error": "unknown backend"}, status=404)
+            # Only eBay validates the endpoint with a GET: for every other channel (and an unknown
+            # id) the route stays POST-only, as base answers without this addon.
+            response = request.make_json_response({"error": "method not allowed"}, status=405)
+            response.headers["Allow"] = "POST"
+            return response
         answer = backend._ebay_challenge_response(code)
         if not answer:
             return request.make_json_response({"error": "challenge_code missing or no verification token"},
