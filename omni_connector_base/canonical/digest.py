@@ -25,7 +25,10 @@ from .parse import to_dict
 # Canonical ``Order`` fields a channel rewrites on every update without changing what was
 # sold: the version stamp, shipping progress, labels, payment details (a webhook body infers
 # them while a polled order lists the transactions), free-form attributes, the sales channel.
-VOLATILE_ORDER_FIELDS = ("updated_at", "fulfillment_status", "tags", "payments", "note_attributes", "source_name")
+# The channel location too: it decides the warehouse once, at creation, and one channel may name it
+# in one shape (a webhook's ``location_id``) and not in another (a polled node).
+VOLATILE_ORDER_FIELDS = ("updated_at", "fulfillment_status", "tags", "payments", "note_attributes", "source_name",
+                         "location_external_id")
 
 # Optional fields added to the canonical records after digests were first stored: left out of
 # the digests while they are None, so the digests of every record that does not use them stay

@@ -15,3 +15,5 @@ from . import omni_importer_governance
 from . import omni_importer_allocation
 from . import omni_importer_exchanges
 from . import omni_governance_neutralize
+from . import omni_governance_rotation
+from . import omni_event_retention

@@ -421,6 +421,10 @@ class OmniBackend(models.Model):
     def _omni_verify_webhook(self, raw_body, headers):
         """Check a webhook's signature over the raw body.
 
+        A connector whose channel signs with the backend's webhook secret checks it through
+        ``self._omni_verify_with_secrets(check)`` (``check(secret) -> (ok, reason)``), which tries
+        the current secret, then the previous one while a rotation's grace lasts (and counts it).
+
         :param bytes raw_body: the body exactly as received
         :param headers: case-insensitive mapping of the request headers
         :return: ``(True, '')`` or ``(False, reason)``; the reason is logged and shown to
@@ -431,9 +435,10 @@ class OmniBackend(models.Model):
             signature = headers.get(TEST_SIGNATURE_HEADER)
             if not signature:
                 return False, "missing signature"
-            if not verify_hmac_sha256_base64(self._omni_webhook_secret(), raw_body, signature):
-                return False, "bad signature"
-            return True, ""
+            # Current secret, then the previous one during a rotation's grace (omni_governance_rotation).
+            return self._omni_verify_with_secrets(
+                lambda secret: (True, "") if verify_hmac_sha256_base64(secret, raw_body, signature)
+                else (False, "bad signature"))
         return False, "channel %s has no webhook support" % self.channel
 
     def _omni_webhook_event_values(self, raw_body, headers, payload):
@@ -562,7 +567,7 @@ class OmniBackend(models.Model):
             partner,
             event.resource_key,
             external_updated_at=event.source_ts,
-            digest=payload_digest(event.payload or ""),
+            digest=payload_digest(event.sudo().payload or ""),
         )
         return partner
 

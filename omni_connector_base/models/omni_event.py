@@ -69,7 +69,20 @@ class OmniEvent(models.Model):
         help="When the channel changed the object (its updated-at), in UTC. Decides the order of "
         "application and what is stale.",
     )
-    payload = fields.Text(readonly=True, help="The body exactly as received (base64 when it was not UTF-8 text).")
+    payload = fields.Text(
+        readonly=True,
+        groups="base.group_system",
+        help="The body exactly as received (base64 when it was not UTF-8 text). Only system administrators "
+        "read it; once a finished event is past its channel's payload retention, its personal data is removed "
+        "(Personal Data Removed).",
+    )
+    payload_stripped_at = fields.Datetime(
+        string="Personal Data Removed",
+        readonly=True,
+        copy=False,
+        help="When the personal data of this finished event's payload was removed (the channel's payload "
+        "retention); ids, totals, SKUs and timestamps stay. Such an event cannot be replayed.",
+    )
     payload_encoding = fields.Selection([("text", "Text"), ("base64", "Base64")], default="text", readonly=True)
     headers = fields.Text(readonly=True, help="Channel headers kept for tracing (never signatures or keys).")
     state = fields.Selection(EVENT_STATES, required=True, default="pending", index=True, readonly=True)
@@ -110,6 +123,10 @@ class OmniEvent(models.Model):
         "WHERE state IN ('pending', 'retry', 'blocked')"
     )
     _purge_index = models.Index("(backend_id, processed_at) WHERE state IN ('done', 'skipped')")
+    # The payload retention reads only finished events whose payload still holds personal data.
+    _strip_index = models.Index(
+        "(backend_id, processed_at) WHERE state IN ('done', 'skipped') AND payload_stripped_at IS NULL"
+    )
 
     @api.depends("topic", "resource_key")
     def _compute_display_name(self):
@@ -334,10 +351,13 @@ class OmniEvent(models.Model):
     # --------------------------------------------------------------- payload
 
     def _omni_payload_bytes(self):
+        """The body as received; the pipeline reads it whoever runs it (the field is for system
+        administrators only: a manager's *Process Now* or a handler must still read it)."""
         self.ensure_one()
+        payload = self.sudo().payload
         if self.payload_encoding == "base64":
-            return base64.b64decode(self.payload or "")
-        return (self.payload or "").encode()
+            return base64.b64decode(payload or "")
+        return (payload or "").encode()
 
     def _omni_payload_json(self):
         """The body parsed as JSON, numbers with decimals as ``Decimal`` (money is never float).
@@ -348,7 +368,7 @@ class OmniEvent(models.Model):
         if self.payload_encoding == "base64":
             raise PermanentError(self.env._("The body is not UTF-8 text, so it cannot be JSON."))
         try:
-            return json.loads(self.payload or "", parse_float=Decimal)
+            return json.loads(self.sudo().payload or "", parse_float=Decimal)
         except (ValueError, RecursionError) as error:
             raise PermanentError(self.env._("The body is not valid JSON: %s", error)) from error
 
@@ -361,6 +381,11 @@ class OmniEvent(models.Model):
         the same state and creates nothing twice.
         """
         check_omni_manager(self.env)
+        stripped = self.filtered("payload_stripped_at")
+        if stripped:
+            raise UserError(self.env._(
+                "Events %s have had their personal data removed (payload retention): they cannot be replayed.",
+                ", ".join(str(event.id) for event in stripped)))
         replayable = self.filtered(lambda event: event.state in ("done", "dead", "blocked", "skipped", "retry"))
         if not replayable and self:
             raise UserError(self.env._("Only finished or failed events can be replayed; these are already queued."))

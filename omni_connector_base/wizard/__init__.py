@@ -5,4 +5,5 @@ from . import (
     omni_onboarding_hooks,
     omni_product_map_wizard,
     omni_product_match,
+    omni_secret_rotate_wizard,
 )

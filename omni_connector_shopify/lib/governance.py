@@ -1,10 +1,10 @@
 """The governance calls of the Shopify client (a mixin of ``ShopifyClient``): the order's risk
-assessment, read with its transactions, and the cancellation of an order the risk policy
-rejects. No ``odoo`` import."""
+assessment, read with its transactions, the cancellation of an order the risk policy rejects, and
+the returns with exchange line items. No ``odoo`` import."""
 
 import uuid
 
-from .graphql import M_ORDER_CANCEL, Q_ORDER_TRANSACTIONS, _gql_string, gid
+from .graphql import M_ORDER_CANCEL, Q_ORDER_TRANSACTIONS, Q_RETURN, _gql_string, gid
 
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "STAFF", "OTHER")
 
@@ -18,6 +18,12 @@ class ShopifyGovernanceCalls:
         has no such order."""
         data = self.graphql(Q_ORDER_TRANSACTIONS, {"id": gid("Order", order_gid)}, cost=12)
         return data.get("order") or None
+
+    def get_return(self, return_gid):
+        """The ``Return`` node (its returned and exchange line items, its order's currency), or None
+        when Shopify has no such return."""
+        data = self.graphql(Q_RETURN, {"id": gid("Return", return_gid)}, cost=160)
+        return data.get("return") or None
 
     def cancel_order(self, order_gid, *, reason="FRAUD", staff_note=None, refund=True, restock=True,
                      idempotency_key=None):

@@ -231,6 +231,24 @@ mutation OmniInventorySetQuantities($input: InventorySetQuantitiesInput!) {
 }
 """
 
+# A return and what it exchanges (``mapper_exchange.map_graphql_exchange`` maps it).
+Q_RETURN = (
+    """
+query OmniReturn($id: ID!) {
+  return(id: $id) {
+    id name status createdAt closedAt
+    order { id currencyCode taxesIncluded }
+    returnLineItems(first: 50) { nodes {
+      id quantity
+      ... on ReturnLineItem { fulfillmentLineItem { lineItem { id } } }
+    } }
+    exchangeLineItems(first: 50) { nodes { id lineItems { %s } } }
+  }
+}
+"""
+    % LINE_ITEM_FIELDS
+)
+
 Q_FULFILLMENT_ORDERS = """
 query OmniFulfillmentOrders($id: ID!) {
   order(id: $id) {

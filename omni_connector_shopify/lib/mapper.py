@@ -264,6 +264,7 @@ def map_order(
         tags=[str(t) for t in tags],
         presentment_currency=presentment,
         risk_level=risk_level,
+        location_external_id=_ident(data.get("location_id")),
     )
     return validate(order)
 

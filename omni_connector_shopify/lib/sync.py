@@ -35,6 +35,8 @@ WEBHOOK_TOPICS = (
     "refunds/create",
     "fulfillments/create",
     "fulfillments/update",
+    "returns/process",
+    "returns/close",
     "app/uninstalled",
 )
 # Order topics whose body is a full order (a shop may also subscribe the others by hand).
@@ -52,7 +54,9 @@ FULFILLMENT_POLL_TOPIC = "fulfillments/polled"
 REFUND_TOPIC = "refunds/create"
 FULFILLMENT_TOPICS = ("fulfillments/create", "fulfillments/update")
 UNINSTALL_TOPIC = "app/uninstalled"
-INBOUND_TOPICS = (*ORDER_TOPICS, REFUND_TOPIC, *FULFILLMENT_TOPICS, UNINSTALL_TOPIC)
+# A return processed or closed: with exchange line items it is an exchange (governance).
+RETURN_TOPICS = ("returns/process", "returns/close")
+INBOUND_TOPICS = (*ORDER_TOPICS, REFUND_TOPIC, *FULFILLMENT_TOPICS, *RETURN_TOPICS, UNINSTALL_TOPIC)
 
 # Outbox topics (direction ``out``).
 OUT_STOCK = "inventory/set"
@@ -278,6 +282,7 @@ __all__ = [
     "POLL_TOPIC",
     "REFUND_POLL_TOPIC",
     "REFUND_TOPIC",
+    "RETURN_TOPICS",
     "UNINSTALL_TOPIC",
     "WEBHOOK_TOPICS",
     "plan_fulfillment",

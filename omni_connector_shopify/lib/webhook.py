@@ -40,6 +40,7 @@ REASON_WRONG_SHOP = "wrong shop"
 _RESOURCE_MODELS = (
     ("orders/", "sale.order"),
     ("refunds/", "account.move"),
+    ("returns/", "account.move"),  # keyed on the order, never compared with its versions (as refunds)
     ("fulfillments/", "stock.picking"),
     ("app/", "omni.backend"),
 )
@@ -137,6 +138,9 @@ def _resource_key(topic, payload):
             value = payload.get("id")
     elif topic.startswith(("refunds/", "fulfillments/")):
         value = payload.get("order_id")
+    elif topic.startswith("returns/"):  # the return's order: {"order": {"id": ...}} (or "order_id")
+        order = payload.get("order")
+        value = order.get("id") if isinstance(order, Mapping) else payload.get("order_id")
     else:
         value = payload.get("id")
     return None if value in (None, "") else str(value)

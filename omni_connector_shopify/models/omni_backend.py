@@ -313,10 +313,10 @@ class OmniBackend(models.Model):
         if self.channel != "shopify":
             return super()._omni_verify_webhook(raw_body, headers)
         self.ensure_one()
-        ok, reason = verify_webhook(
-            raw_body, headers, self._omni_webhook_secret(), shop_domain=self.shopify_shop_domain or None
-        )
-        return (True, "") if ok else (False, reason)
+        shop_domain = self.shopify_shop_domain or None
+        # The app's client secret, then the previous one during a rotation's grace (base).
+        return self._omni_verify_with_secrets(
+            lambda secret: verify_webhook(raw_body, headers, secret, shop_domain=shop_domain))
 
     def _omni_webhook_event_values(self, raw_body, headers, payload):
         if self.channel != "shopify":

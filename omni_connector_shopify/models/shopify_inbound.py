@@ -74,6 +74,8 @@ class OmniBackend(models.Model):
             return sale
         if tie and not polled:
             order = self._shopify_map_order(payload, order_id, polled, sale, read_transactions=True)
+        if not sale:
+            order = self._shopify_with_channel_location(order)  # governance: warehouse allocation
         sale = self.env["omni.order.importer"]._omni_import_order(self, order, event)
         values = {"shopify_content_digest": digest}
         if order.is_test and not sale.shopify_is_test:

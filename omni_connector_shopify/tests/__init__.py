@@ -1,5 +1,8 @@
 from . import (
     test_governance_shopify,
+    test_governance_shopify_exchange,
+    test_governance_shopify_location,
+    test_governance_shopify_rotation,
     test_onboarding_wizard,
     test_proof_regressions,
     test_shopify_backend,

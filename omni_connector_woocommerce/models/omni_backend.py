@@ -235,7 +235,9 @@ class OmniBackend(models.Model):
         if self.channel != "woocommerce":
             return super()._omni_verify_webhook(raw_body, headers)
         self.ensure_one()
-        return verify_webhook(raw_body, headers, self._omni_webhook_secret(), _request_form())
+        form = _request_form()
+        # The webhook secret, then the previous one during a rotation's grace (base).
+        return self._omni_verify_with_secrets(lambda secret: verify_webhook(raw_body, headers, secret, form))
 
     def _omni_webhook_event_values(self, raw_body, headers, payload):
         if self.channel != "woocommerce":
@@ -286,6 +288,21 @@ class OmniBackend(models.Model):
             else:
                 counts["unchanged"] += 1
         return counts
+
+    def _omni_after_secret_rotation(self):
+        """Give the store's webhooks of this backend the new secret (the secret is write-only in
+        WooCommerce); deliveries it signed before keep being accepted during the grace."""
+        if self.channel != "woocommerce":
+            return super()._omni_after_secret_rotation()
+        self.ensure_one()
+        if not self._woocommerce_has_credentials():
+            return ""
+        secret = self._omni_webhook_secret()
+        url = self.webhook_url
+        hooks = [hook for hook in self._woocommerce_action_call("list_webhooks") if hook.get("delivery_url") == url]
+        for hook in hooks:  # a store that refuses undoes the rotation (UserError): nothing half done
+            self._woocommerce_action_call("update_webhook", hook["id"], {"secret": secret})
+        return self.env._("%s webhooks of the store were given the new secret.", len(hooks))
 
     # ---------------------------------------------------------------- buttons
 

@@ -4,5 +4,6 @@ from . import (
     test_woocommerce_outbound,
     test_woocommerce_payout,
     test_woocommerce_risk,
+    test_woocommerce_rotation,
     test_woocommerce_sync,
 )

@@ -81,13 +81,22 @@ class TestTrace(MonitoringCommon):
         for text in (self.sale_1042.name, "156.87", "orders/create", statement_line.payment_ref):
             self.assertIn(text, html)
 
-    def test_payload_for_managers_only(self):
-        manager_chain = json.loads(self.sale_1042.omni_trace_json())
-        self.assertIn("payload", manager_chain["orders"][0]["events"][0])
-        user = self.env["res.users"].create({
-            "name": "Sales Ops", "login": "sales-ops-trace",
-            "group_ids": [(6, 0, [self.env.ref("sales_team.group_sale_salesman_all_leads").id,
-                                  self.env.ref("omni_connector_base.group_omni_user").id])]})
-        chain = json.loads(self.sale_1042.with_user(user).with_context(omni_no_trigger=True).omni_trace_json())
-        self.assertNotIn("payload", chain["orders"][0]["events"][0])
-        self.assertEqual(chain["orders"][0]["events"][0]["id"], self.event.id)
+    def test_payload_for_system_administrators_only(self):
+        admin_chain = json.loads(self.sale_1042.omni_trace_json())
+        self.assertIn("payload", admin_chain["orders"][0]["events"][0])
+        sales = self.env.ref("sales_team.group_sale_salesman_all_leads").id
+        for login, group in (("sales-ops-trace", "omni_connector_base.group_omni_user"),
+                             ("omni-manager-trace", "omni_connector_base.group_omni_manager")):
+            user = self.env["res.users"].create({"name": login, "login": login, "group_ids": [
+                (6, 0, [sales, self.env.ref(group).id])]})
+            record = self.sale_1042.with_user(user).with_context(omni_no_trigger=True)
+            chain = json.loads(record.omni_trace_json())
+            event = chain["orders"][0]["events"][0]
+            self.assertNotIn("payload", event, login)
+            self.assertEqual((event["id"], event["state"], event["topic"]), (self.event.id, "done", "orders/create"),
+                             "the trace still follows the event")
+            action = record.action_omni_trace()
+            html = str(self.env["omni.trace.view"].browse(action["res_id"]).trace_html)
+            self.assertIn("orders/create", html)
+            self.assertNotIn("5829417091234", html.split("orders/create", 1)[1].split("</li>", 1)[0],
+                             "no payload in the event's line")

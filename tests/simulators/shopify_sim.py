@@ -277,6 +277,7 @@ class ShopifySimulator:
         self.payouts = {}  # payout gid -> ShopifyPaymentsPayout node
         self.balance_transactions = []  # ShopifyPaymentsBalanceTransaction nodes (+ "_payout": gid)
         self.cancellations = []  # orderCancel calls (order gid, reason, refund, restock, staffNote)
+        self.returns = {}  # Return gid -> Return node (returnLineItems, exchangeLineItems, order)
         self.payments_account_active = True
         self.known_shops = None  # a set of shop domains: the Host of a request must be one (else 404)
         self.denied_fields = set()  # GraphQL root fields the token lacks the scope for (ACCESS_DENIED)
@@ -465,6 +466,28 @@ class ShopifySimulator:
             if stamp and _parse_dt(stamp) > _parse_dt(order["updatedAt"]):
                 order["updatedAt"] = stamp
         return node
+
+    def add_return(self, node):
+        """Put a ``Return`` node (``returnLineItems``, ``exchangeLineItems``, ``order {id}``) in the shop;
+        its order gets the currency and tax mode it was sold in. Returns the node."""
+        node = copy.deepcopy(node)
+        with self._lock:
+            order = self.orders.get((node.get("order") or {}).get("id")) or {}
+            node.setdefault("order", {}).update(
+                {k: v for k, v in (("currencyCode", order.get("currencyCode")),
+                                   ("taxesIncluded", order.get("taxesIncluded"))) if v is not None})
+            self.returns[node["id"]] = node
+        return node
+
+    def add_order_transaction(self, order_gid, node):
+        """Add an ``OrderTransaction`` node to an order (an exchange's top-up or refund)."""
+        with self._lock:
+            self.orders[_gid("Order", order_gid)].setdefault("transactions", []).append(copy.deepcopy(node))
+
+    def _q_return(self, query, variables):
+        node = self.returns.get(variables.get("id"))
+        return {"return": copy.deepcopy(node) if node else None}, 2 + 3 * len(
+            ((node or {}).get("returnLineItems") or {}).get("nodes") or [])
 
     def add_fulfillment_order(self, order_gid, lines, *, location=None, status="OPEN"):
         """``lines``: ``[(line_item_gid, quantity), ...]``; returns the fulfillment order."""
@@ -731,6 +754,8 @@ class ShopifySimulator:
         info = {"operation": root, "idempotency_key": _idempotency_key(query, variables)}
         if isinstance(variables.get("query"), str):
             info["search"] = variables["query"]  # e.g. tells a payouts page from a balance transactions page
+        if root == "order" and "fulfillmentOrders" in query:
+            info["reads"] = "fulfillmentOrders"  # tells the fulfillment orders' read from the order's others
         if handler is None:
             error = {
                 "message": f"Field '{root}' doesn't exist on type 'QueryRoot'",
