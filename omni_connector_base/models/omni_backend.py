@@ -80,7 +80,8 @@ class OmniBackend(models.Model):
         groups="base.group_system",
         copy=False,
         help="Shared secret the channel signs its webhooks with (Shopify: the app's client "
-        "secret; WooCommerce: the webhook secret). Only system administrators can read it.",
+        "secret; WooCommerce: the webhook secret). Only system administrators can read it. To change it "
+        "without losing deliveries signed with the old one, use Rotate Secret (Governance tab).",
     )
     has_webhook_secret = fields.Boolean(
         compute="_compute_has_webhook_secret",
@@ -109,7 +110,8 @@ class OmniBackend(models.Model):
     retention_days = fields.Integer(
         default=30,
         help="Finished events (done, skipped) older than this are purged daily. Dead and "
-        "blocked events and all exceptions are kept.",
+        "blocked events and all exceptions are kept. Their payloads lose their personal data earlier: "
+        "see Payload Retention (Governance tab).",
     )
     # --- order import (the shared importer reads these) ---
     import_test_orders = fields.Boolean(

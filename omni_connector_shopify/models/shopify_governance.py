@@ -109,8 +109,8 @@ class OmniBackendShopifyGovernance(models.Model):
         order_id = str(legacy_id(order_node.get("id")) or event.resource_key or "")
         sale = self.env["omni.binding"]._omni_lookup(self, "sale.order", [order_id]).get(order_id)
         if not sale:
-            raise TransientError(self.env._("Order %s of return %s is not imported yet.", order_id, return_id),
-                                 retry_after=60)
+            raise TransientError(self.env._("Order %(order)s of return %(ret)s is not imported yet.",
+                                            order=order_id, ret=return_id), retry_after=60)
         currency = order_node.get("currencyCode") or sale.currency_id.name
         taxes_included = order_node.get("taxesIncluded")
         if not isinstance(taxes_included, bool):
@@ -125,6 +125,21 @@ class OmniBackendShopifyGovernance(models.Model):
                 self.env._("Shopify return %(id)s cannot be read: %(error)s", id=return_id, error=error),
                 category="validation") from error
         return self.env["omni.order.importer"]._omni_import_exchange(self, exchange, event)
+
+    def _shopify_refund_of_exchange(self, return_ref):
+        """Whether a refund that names its return (``refunds/create``'s ``return``) belongs to an exchange:
+        the return's exchange is imported, or the return has exchange line items (one request). Such a
+        refund is the exchange's price difference, which the return's handler applies."""
+        if not isinstance(return_ref, dict):
+            return False
+        return_id = legacy_id(return_ref.get("admin_graphql_api_id")) or legacy_id(return_ref.get("id"))
+        if not return_id:
+            return False
+        key = f"exchange:{return_id}"
+        if self.env["omni.binding"]._omni_lookup(self, "account.move", [key]).get(key):
+            return True
+        node = self._shopify_call("get_return", return_id)
+        return bool(node and nodes(node.get("exchangeLineItems")))
 
     def _shopify_unit_amounts(self, sale, order_id):
         """``{line item id: what one unit is worth, tax included}`` from the imported order's lines."""

@@ -191,6 +191,9 @@ class OmniBackend(models.Model):
                 ),
                 retry_after=30,
             )
+        if not polled and self._shopify_refund_of_exchange(payload.get("return")):
+            raise StaleEvent(self.env._(
+                "Refund %s is the price difference of an exchange: the return's webhook applies it.", refund_id))
         sale = Binding._omni_lookup(self, "sale.order", [order_id]).get(order_id) if order_id else None
         currency = sale.currency_id.name if sale else None
         try:

@@ -5,7 +5,7 @@ a return picking for what comes back, a new delivery for what goes out, money on
 
 from odoo.tests import tagged
 
-from .common import ORDER_ID, ShopifyCase
+from .common import ORDER_ID, ShopifyCase, fixture
 
 ORDER_GID = f"gid://shopify/Order/{ORDER_ID}"
 SHIRT_ITEM, MUG_ITEM = "gid://shopify/LineItem/14417890001", "gid://shopify/LineItem/14417890002"
@@ -115,6 +115,15 @@ class TestShopifyExchanges(ShopifyCase):
         self.assertEqual((payment.amount, payment.memo), (12.60, "7301000010"), "refunded: the difference")
         self.assertEqual(new_invoice.amount_residual, 0)
         self._check_goods("TSHIRT-BLK-M", "MUG-CLASSIC")
+        # Shopify's refunds/create of that difference names the return: the exchange has applied it
+        refund = fixture("refunds_create.json")
+        refund.update(id=96040003, transactions=[dict(refund["transactions"][0], id=7301000010, amount="12.60")],
+                      **{"return": {"id": 945000003, "admin_graphql_api_id": "gid://shopify/Return/945000003"}})
+        self.assertEqual(self.deliver("refunds/create", refund), 200)
+        self.process()
+        self.assertEqual(self.events(direction="in", topic="refunds/create").state, "skipped")
+        self.assertEqual(len(self._moves("out_refund")), 1, "one credit note")
+        self.assertEqual(len(self._payments("outbound")), 1, "one refund payment")
 
     def test_return_without_exchange_is_left_to_the_refund(self):
         self.sim.add_return({"id": "gid://shopify/Return/945000009", "createdAt": "2026-11-26T10:00:00Z",
