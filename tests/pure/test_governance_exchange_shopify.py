@@ -1,13 +1,19 @@
 """Governance, exchanges (pure): a Shopify ``Return`` with exchange line items -> the canonical
-``Exchange`` the base imports (what comes back, what goes out, the difference)."""
+``Exchange`` the base imports (what comes back, what goes out, the difference); the return webhooks'
+keys; the channel location of a POS order."""
 
+import json
 from decimal import Decimal as D
 
 import pytest
+from conftest import FIXTURES
 
+from omni_connector_base.canonical.digest import order_update_digest
 from omni_connector_base.canonical.exchange import exchange_from_dict, exchange_to_dict
 from omni_connector_base.canonical.model import ValidationError
+from omni_connector_shopify.lib.mapper import map_order
 from omni_connector_shopify.lib.mapper_exchange import map_graphql_exchange
+from omni_connector_shopify.lib.sync import RETURN_TOPICS, WEBHOOK_TOPICS, webhook_event_values
 
 UNIT = {"14417890001": D("26.10"), "14417890002": D("13.50")}
 
@@ -71,3 +77,25 @@ def test_unknown_line_and_missing_ids_are_named():
         map_graphql_exchange(node, currency="EUR", taxes_included=True, unit_amounts=UNIT)
     assert {error.field for error in info.value.errors} == {
         "order.id", "returnLineItems[0].fulfillmentLineItem.lineItem.id"}
+
+
+def test_return_webhooks_are_keyed_on_their_order_like_refunds():
+    assert set(RETURN_TOPICS) <= set(WEBHOOK_TOPICS), "registered with the others"
+    headers = {"X-Shopify-Topic": "returns/process", "X-Shopify-Webhook-Id": "w-945000001",
+               "X-Shopify-Triggered-At": "2026-11-26T10:06:00Z"}
+    body = {"id": 945000001, "admin_graphql_api_id": "gid://shopify/Return/945000001",
+            "order": {"id": 5829417091234, "admin_graphql_api_id": "gid://shopify/Order/5829417091234"}}
+    values = webhook_event_values(headers, body)
+    assert (values["topic"], values["resource_model"], values["resource_key"]) == (
+        "returns/process", "account.move", "5829417091234")
+    assert webhook_event_values(dict(headers, **{"X-Shopify-Topic": "returns/close"}), {
+        "id": 1, "order_id": 42})["resource_key"] == "42"
+
+
+def test_channel_location_of_a_pos_order_and_the_digest():
+    text = (FIXTURES / "shopify" / "orders_create.json").read_text()
+    online = map_order(json.loads(text, parse_float=D))
+    assert online.location_external_id is None
+    pos = map_order(dict(json.loads(text, parse_float=D), location_id=65544149777))
+    assert pos.location_external_id == "65544149777"
+    assert order_update_digest(pos) == order_update_digest(online), "decided once: not a change of the order"
