@@ -78,8 +78,13 @@ def prepare(env):
     for xmlid in FAST_CRONS:
         cron = env.ref(xmlid, raise_if_not_found=False)
         if cron:
-            # Priority 0: with one cron thread, the event processor (priority 1) re-runs at once while
-            # events wait, and would keep the finance jobs waiting as long as orders flow in.
-            cron.write({"interval_number": 1, "interval_type": "minutes", "active": True, "priority": 0})
+            # Every minute, at Odoo's default priority. No priority 0 is needed to keep them from
+            # starving behind the event processor: Odoo 19's cron worker runs, per pass, every job
+            # that is due at the start of the pass, once each, in (failure_count, priority, id)
+            # order (ir_cron._process_jobs). A processor that still has events ends "partially
+            # done" after its 10 s slice and is rescheduled for the *next* pass; the finance jobs
+            # due now run later in this one. Priority would only move them ahead of the processor
+            # inside a pass (seconds), not decide whether they run.
+            cron.write({"interval_number": 1, "interval_type": "minutes", "active": True})
     return {"company": company, "warehouse": warehouse, "products": products, "taxes": taxes,
             "bank_journal": bank, "eur": eur}

@@ -51,6 +51,7 @@ class OmniConnectWizard(models.TransientModel):
     webhook_message = fields.Text(readonly=True)
     match_id = fields.Many2one("omni.product.match", string="Matching Report", readonly=True)
     match_summary = fields.Char(related="match_id.summary")
+    match_message = fields.Text(readonly=True, help="Why there is no matching report, when there is none.")
     import_since = fields.Datetime(
         default=lambda self: fields.Datetime.subtract(fields.Datetime.now(), days=7),
         help="The first import reads the orders updated since this moment (in the background, resumable).")
@@ -192,8 +193,9 @@ class OmniConnectWizard(models.TransientModel):
         self.ensure_one()
         try:
             self.match_id = self.env["omni.product.match"]._omni_build(self.backend_id)
+            self.match_message = False
         except UserError as error:
-            self.import_message = str(error.args[0])
+            self.match_message = str(error.args[0])
         return self._reopen()
 
     def action_open_matching(self):

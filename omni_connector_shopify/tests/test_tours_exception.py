@@ -1,23 +1,25 @@
 """Tour: work an exception in Chromium: an order with an unknown SKU, Map / Create Products, the
 event replays, Process Now, the sale order is confirmed
-(``static/tests/tours/omni_exception_unknown_sku_tour.js``)."""
+(``static/tests/tours/omni_exception_unknown_sku_tour.js``). Screenshots with ``OMNI_SCREENSHOTS``."""
 
 from odoo.tests import tagged
+
+from odoo.addons.omni_connector_base.tests.tour_screenshots import OmniTourScreenshots
 
 from .common import ShopifyCase
 
 
 @tagged("post_install", "-at_install", "omni", "omni_tour")
-class TestToursException(ShopifyCase):
+class TestToursException(OmniTourScreenshots, ShopifyCase):
     def test_unknown_sku_to_confirmed_order(self):
         payload = self.order_payload()
-        payload["line_items"][1]["sku"] = "TOUR-BEANIE"
-        payload["line_items"][1]["name"] = "Tour Beanie"
+        payload["line_items"][1]["sku"] = "DEMO-BEANIE-RED"
+        payload["line_items"][1]["name"] = "Beanie Red"
         payload["line_items"][1]["variant_id"] = 45110000999
         self.seed_order(payload)
         self.assertEqual(self.deliver("orders/create", payload), 200)
         self.process()
-        exception = self.env["omni.exception"].search([("message", "ilike", "TOUR-BEANIE")])
+        exception = self.env["omni.exception"].search([("message", "ilike", "DEMO-BEANIE-RED")])
         self.assertEqual(exception.state, "open")
         self.assertFalse(self.sale_orders())
         # the tour's user works in the test's company (its records are company-bound)
@@ -27,6 +29,6 @@ class TestToursException(ShopifyCase):
                         login="admin", timeout=240)
         sale = self.sale_orders()
         self.assertEqual(sale.state, "sale")
-        beanie = self.env["product.product"].search([("default_code", "=", "TOUR-BEANIE")])
+        beanie = self.env["product.product"].search([("default_code", "=", "DEMO-BEANIE-RED")])
         self.assertIn(beanie, sale.order_line.product_id, "the created product is on the order")
         self.assertEqual(exception.state, "resolved", "the exception resolves itself when the replay succeeds")

@@ -6,11 +6,13 @@ from datetime import date
 
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.omni_connector_base.tests.tour_screenshots import OmniTourScreenshots
+
 from .test_stripe_payout import ARRIVAL, PAYOUT_ID, StripeCommon
 
 
 @tagged("post_install", "-at_install", "omni", "omni_tour")
-class TestToursPayout(StripeCommon, HttpCase):
+class TestToursPayout(OmniTourScreenshots, StripeCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
