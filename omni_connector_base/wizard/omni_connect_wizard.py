@@ -264,7 +264,7 @@ class OmniConnectWizardTax(models.TransientModel):
     wizard_id = fields.Many2one("omni.connect.wizard", required=True, ondelete="cascade")
     company_id = fields.Many2one(related="wizard_id.company_id")
     rate = fields.Float(string="Rate (%)", digits=(6, 4), help="The channel's tax rate in percent, e.g. 19 for 19 %.")
-    price_include = fields.Boolean(string="Included in Price", help="Whether the channel's prices include it.")
+    price_include = fields.Boolean(string="Tax Included", help="Whether the channel's prices include it.")
     tax_id = fields.Many2one("account.tax", string="Odoo Tax", check_company=True,
                              domain="[('type_tax_use', '=', 'sale'), ('company_id', '=', company_id)]",
                              help="The Odoo sales tax orders of this rate get. Proposed by rate and price mode.")

@@ -19,6 +19,8 @@ class TestToursConnect(OmniTourScreenshots, ShopifyCase):
         self.tax_19_incl.name = "VAT 19% (included)"
         # the tour's user works in the test's company (its records are company-bound)
         company = self.env.company
+        company.name = "Omni Demo Retail [DEMO]"  # what the screenshots show
+        self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1).name = "Main Warehouse"
         self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
         Param = self.env["ir.config_parameter"].sudo()
         Param.set_param("omni_tour.shopify_sim_url", self.sim.base_url)

@@ -45,7 +45,7 @@ class TestOverview(OmniTestMixin, TransactionCase):
         self.assertTrue(busy.ov_last_poll)
         self.assertTrue(busy.ov_alert)
         self.assertIn("queue waiting 15 min", busy.ov_alert_reason)
-        self.assertIn("1 open exceptions", busy.ov_alert_reason)
+        self.assertIn("open exceptions: 1", busy.ov_alert_reason)
         self.assertEqual((quiet.ov_orders_today, quiet.ov_queue_depth, quiet.ov_open_exceptions), (0, 0, 0))
         self.assertFalse(quiet.ov_alert)
         # each figure opens the records it counts

@@ -20,6 +20,7 @@ class TestToursOverview(OmniTourScreenshots, OmniTestMixin, HttpCase):
         env = self.env(context=dict(self.env.context, omni_no_trigger=True))
         # a demo-like dataset: the cards of this database only
         env["omni.backend"].search([]).write({"active": False})
+        env.company.name = "Omni Demo Retail [DEMO]"
         shop = self._omni_create_backend(env, name=SHOP, channel="custom")
         storefront = self._omni_create_backend(env, name="[DEMO] B2B Web Shop (custom API)", channel="custom")
         partner = env["res.partner"].create({"name": "Jane Doe"})

@@ -28,8 +28,10 @@ class TestToursPayout(OmniTourScreenshots, StripeCommon, HttpCase):
         settlement._omni_match()
         self.assertEqual(settlement.suggested_count, 1, settlement.state_message)
         self._statement_line(self.bank_usd, 87.49, ARRIVAL, label=f"STRIPE {PAYOUT_ID}")
+        settlement.payout_account_id.name = "Stripe (Woo Store)"
         # the tour's user works in the test's company (its records are company-bound)
         company = self.env.company
+        company.name = "Omni Demo Retail [DEMO]"  # what the screenshots show
         self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
         self.start_tour("/odoo/action-omni_reconciliation.action_omni_settlement", "omni_reconcile_payout",
                         login="admin", timeout=240)

@@ -16,6 +16,11 @@ export function screenshot(name, trigger, content = `screenshot ${name}`) {
             // what a person sees: no focus ring or tooltip left by the previous step's click
             document.activeElement?.blur?.();
             await new Promise((resolve) => setTimeout(resolve, 500)); // fonts, images, chatter
+            // no "Loading" badge in the picture: wait for the page's requests to end (at most 10 s)
+            const quiet = Date.now() + 10000;
+            while (document.querySelector(".o_loading_indicator") && Date.now() < quiet) {
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
             delete document.body.dataset.omniShot;
             console.log(`omni-screenshot:${name}`);
             const end = Date.now() + ANSWER_TIMEOUT;

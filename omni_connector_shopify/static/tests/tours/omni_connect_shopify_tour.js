@@ -50,6 +50,10 @@ registry.category("web_tour.tours").add("omni_connect_shopify", {
         screenshot("02_connect_channel", ".modal .o_field_widget[name=name] input:value(/Shopify/)",
             "screenshot: Connect a channel, step one"),
         { content: "next: credentials", trigger: ".modal button[name=action_next]", run: "click" },
+        {
+            content: "the credentials asked are Shopify's only (no other connector's fields)",
+            trigger: ".modal .o_field_one2many[name=credential_ids]:has(.o_data_row:contains('Shop Domain')):not(:has(.o_data_row:contains('Signing Private Key'))):not(:has(.o_data_row:contains('LWA Client ID'))):not(:has(.o_data_row:contains('Consumer Key')))",
+        },
         ...credential("Shop Domain", "tour-store.myshopify.com"),
         ...credential("API Base URL Override", () => param("omni_tour.shopify_sim_url")),
         ...credential("Access Token", "shpat_wrong_token", "secret_value"),
