@@ -46,7 +46,8 @@ class AmazonDemo(DemoChannel):
             backend = Backend.create(values)
         cron = env.ref("omni_connector_marketplace.cron_amazon_poll_orders", raise_if_not_found=False)
         if cron:
-            cron.write({"interval_number": POLL_MINUTES, "interval_type": "minutes", "active": True})
+            cron.write({"interval_number": POLL_MINUTES, "interval_type": "minutes", "active": True,
+                        "priority": 0})  # first in a cron pass: see demo/setup_common.py
         env.cr.commit()
         return {"backend_id": backend.id}
 

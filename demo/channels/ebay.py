@@ -47,7 +47,8 @@ class EbayDemo(DemoChannel):
             backend = Backend.create(values)
         cron = env.ref("omni_connector_marketplace.cron_ebay_poll_orders", raise_if_not_found=False)
         if cron:
-            cron.write({"interval_number": 1, "interval_type": "minutes", "active": True})
+            cron.write({"interval_number": 1, "interval_type": "minutes", "active": True,
+                        "priority": 0})  # first in a cron pass: see demo/setup_common.py
         Account = env["omni.settlement.account"]
         account_values = {"backend_id": backend.id, "bank_journal_id": setup["bank_journal"].id,
                           "auto_import": True, "import_days": 2}
