@@ -103,7 +103,8 @@ class OmniBackend(models.Model):
 
     def _ov_action(self, xmlid, domain, name):
         action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
-        action.update(domain=domain, name=name, context={"create": False})
+        # display_name too: the web client titles the view (and its breadcrumb) with it
+        action.update(domain=domain, name=name, display_name=name, context={"create": False})
         return action
 
     def action_ov_orders_today(self):

@@ -50,6 +50,8 @@ class TestOverview(OmniTestMixin, TransactionCase):
         self.assertFalse(quiet.ov_alert)
         # each figure opens the records it counts
         self.assertEqual(self._open(busy.action_ov_orders_today()), today)
+        self.assertEqual(busy.action_ov_orders_today()["display_name"], "Busy shop: orders today",
+                         "the list (and its breadcrumb) is titled with the channel")
         self.assertEqual(len(self._open(busy.action_ov_queue())), 2)
         self.assertEqual(self._open(busy.action_ov_exceptions()).message, "Something to look at")
         self.assertFalse(self._open(busy.action_ov_dead()))

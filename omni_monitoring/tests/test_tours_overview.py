@@ -25,7 +25,8 @@ class TestToursOverview(OmniTourScreenshots, OmniTestMixin, HttpCase):
         storefront = self._omni_create_backend(env, name="[DEMO] B2B Web Shop (custom API)", channel="custom")
         partner = env["res.partner"].create({"name": "Jane Doe"})
         SaleOrder = env["sale.order"]
-        today = SaleOrder.create([{"partner_id": partner.id, "omni_backend_id": shop.id}] * 2)
+        today = SaleOrder.create({"partner_id": partner.id, "omni_backend_id": shop.id})
+        today |= SaleOrder.create({"partner_id": partner.id, "omni_backend_id": shop.id})
         older = SaleOrder.create({"partner_id": partner.id, "omni_backend_id": shop.id,
                                   "date_order": fields.Datetime.now() - timedelta(days=3)})
         SaleOrder.create({"partner_id": partner.id, "omni_backend_id": storefront.id})
