@@ -25,6 +25,7 @@ class TestToursException(OmniTourScreenshots, ShopifyCase):
         # the tour's user works in the test's company (its records are company-bound)
         company = self.env.company
         company.name = "Omni Demo Retail [DEMO]"  # what the screenshots show
+        self.tax_19_incl.tax_group_id.name = "VAT 19%"  # the test company's group is called "Tax 15%"
         self.env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1).name = "Main Warehouse"
         self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
         self.start_tour("/odoo/action-omni_connector_base.action_omni_exception", "omni_exception_unknown_sku",
