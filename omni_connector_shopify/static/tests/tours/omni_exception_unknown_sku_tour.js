@@ -60,6 +60,7 @@ registry.category("web_tour.tours").add("omni_exception_unknown_sku", {
         {
             content: "the sale order is confirmed",
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Sales Order')",
+            timeout: 60000,
         },
         screenshot("10_sale_order", ".o_form_view .o_statusbar_status", "screenshot: the confirmed sale order"),
     ],

@@ -69,6 +69,7 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
         {
             content: "the payout is reconciled",
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Reconciled')",
+            timeout: 60000,
         },
         screenshot("14_payout_reconciled", ".o_form_view .o_statusbar_status",
             "screenshot: the payout posted and matched to its bank line"),
@@ -80,6 +81,7 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
         {
             content: "the posted entry of the payout",
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Posted')",
+            timeout: 60000,
         },
         screenshot("15_journal_entry", ".o_form_view .o_statusbar_status", "screenshot: the payout's journal entry"),
     ],
