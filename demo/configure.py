@@ -15,10 +15,17 @@ import requests
 MARKER = "DEMO_TRAFFIC_CONFIG "
 
 
-def configure(env, sims, only=None):
+def configure(env, sims, only=None, odoo_url=None):
     from .channels import CHANNELS  # noqa: PLC0415
     from .setup_common import prepare  # noqa: PLC0415
 
+    if odoo_url:
+        # Where the simulators reach Odoo: the webhook URL every channel registers (WooCommerce's
+        # webhook check compares it with the store's webhooks). Frozen, so that logging in from
+        # another address (docker: localhost:8069, the simulators use odoo:8069) does not move it.
+        ICP = env["ir.config_parameter"]
+        ICP.set_param("web.base.url", odoo_url.rstrip("/"))
+        ICP.set_param("web.base.url.freeze", "True")
     setup = prepare(env)
     setup["channels"] = {}
     for channel in CHANNELS:
@@ -38,6 +45,7 @@ def main(argv=None):
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", default=None)
     parser.add_argument("--sims", required=True, help="control URL of tests/simulators/serve.py")
+    parser.add_argument("--odoo-url", default=None, help="where the simulators reach Odoo (web.base.url)")
     parser.add_argument("--odoo-conf", default=None, help="an odoo.conf (docker: /etc/odoo/odoo.conf)")
     parser.add_argument("--db-host", default=None)
     parser.add_argument("--db-user", default=None)
@@ -58,7 +66,7 @@ def main(argv=None):
     registry = Registry(args.db)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        channels = configure(env, sims)
+        channels = configure(env, sims, odoo_url=args.odoo_url)
     print(MARKER + json.dumps({"channels": channels}), flush=True)
     return 0
 

@@ -113,7 +113,7 @@ class Demo:
                 if os.environ.get(env):
                     base += [flag, os.environ[env]]
         else:
-            base = [sys.executable, "-m", "odoo", f"--addons-path={odoo_addons_path()}"]
+            base = [sys.executable, str(REPO / "demo" / "odoo_bin.py"), f"--addons-path={odoo_addons_path()}"]
         return [*base, "-d", args.db, *extra]
 
     def spawn(self, name, cmd):
@@ -171,7 +171,8 @@ class Demo:
     def configure(self):
         args = self.args
         step("configuring the demo channels against the simulators")
-        cmd = [sys.executable, "-m", "demo.configure", "--db", args.db, "--sims", self.sims_url]
+        cmd = [sys.executable, "-m", "demo.configure", "--db", args.db, "--sims", self.sims_url,
+               "--odoo-url", self.odoo_url]
         if args.docker:
             cmd += ["--odoo-conf", args.odoo_conf]
             for flag, env in (("--db-host", "HOST"), ("--db-user", "USER"), ("--db-password", "PASSWORD")):
@@ -187,14 +188,18 @@ class Demo:
                                + result.stderr[-3000:])
         return json.loads(lines[-1][len(MARKER):])
 
+    def choose_odoo_port(self):
+        self.http_port = self.args.http_port or free_port()
+        self.odoo_url = f"http://127.0.0.1:{self.http_port}"
+
     def start_odoo(self):
         args = self.args
-        self.http_port = args.http_port or free_port()
-        self.odoo_url = f"http://127.0.0.1:{self.http_port}"
         step(f"starting Odoo on {self.odoo_url} (--workers 2 --max-cron-threads 1)")
         proc = self.spawn("odoo", self.odoo_cmd(
             f"--db-filter=^{args.db}$", "--http-interface=127.0.0.1", f"--http-port={self.http_port}",
-            f"--gevent-port={free_port()}", "--workers=2", "--max-cron-threads=1", "--limit-time-real=600"))
+            f"--gevent-port={free_port()}", "--workers=2", "--max-cron-threads=1", "--limit-time-real=600",
+            # the demo's traffic and tests use the external JSON-RPC API; one warning per call otherwise
+            "--log-handler=odoo.addons.rpc.controllers.jsonrpc:ERROR"))
         wait_http(f"{self.odoo_url}/web/health", 180, proc, "Odoo")
 
     def traffic_config(self, configured, odoo_url):
@@ -214,6 +219,7 @@ class Demo:
     def run_source(self):
         self.install()
         self.start_simulators()
+        self.choose_odoo_port()  # the channels' webhook URLs are set before Odoo starts
         configured = self.configure()
         self.start_odoo()
         step("starting the demo traffic")
@@ -230,6 +236,7 @@ class Demo:
     def run_docker(self):
         args = self.args
         self.sims_url = args.sims
+        self.odoo_url = args.odoo_url
         wait_http(f"{self.sims_url}/health", 120, None, "the simulators service")
         self.install()
         configured = self.configure()

@@ -78,8 +78,14 @@ def prepare(env):
     for xmlid in FAST_CRONS:
         cron = env.ref(xmlid, raise_if_not_found=False)
         if cron:
-            # Priority 0: with one cron thread, the event processor (priority 1) re-runs at once while
-            # events wait, and would keep the finance jobs waiting as long as orders flow in.
+            # Every minute, priority 0. Not to keep them from starving: Odoo 19's cron worker runs,
+            # per pass, every job that is due at the start of the pass, once each, in
+            # (failure_count, priority, id) order (ir_cron._process_jobs), so a due payout job runs
+            # in the next pass whatever its priority. But a busy event processor (priority 1) is
+            # "partially done" only after Odoo's minimum of 10 runs of it (MIN_RUNS_PER_JOB), one
+            # order import each once its 10 s are spent: a pass lasts a minute or more on a loaded
+            # machine. Priority 0 runs the payout jobs at the start of each pass instead of after
+            # those runs (the demo's pollers too, demo/channels/amazon.py and ebay.py).
             cron.write({"interval_number": 1, "interval_type": "minutes", "active": True, "priority": 0})
     return {"company": company, "warehouse": warehouse, "products": products, "taxes": taxes,
             "bank_journal": bank, "eur": eur}

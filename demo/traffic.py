@@ -6,8 +6,9 @@ Orders go round the channels that take orders (one every ``order_every`` seconds
 printed by ``demo/configure.py``)::
 
     {"odoo_url": ..., "db": ..., "login": ..., "password": ..., "seed": 1,
-     "pace": {"order_every": 20, "refund_every": 4, "payout_every": 180, "first_payout": 60},
-     "channels": {"shopify": {...}, "custom_api": {...}, "stripe": {...}}}
+     "pace": {"order_every": 100, "refund_every": 4, "payout_every": 180, "first_payout": 90},
+     "channels": {"shopify": {...}, "woocommerce": {...}, "amazon": {...}, "ebay": {...},
+                  "custom_api": {...}, "stripe": {...}}}
 """
 
 import itertools
@@ -23,10 +24,13 @@ from .rpc import OdooRpc
 
 _logger = logging.getLogger("demo.traffic")
 PACES = {
-    # an order every 20 s (3 a minute) across the channels, a payout every 3 minutes
-    "normal": {"order_every": 40.0, "refund_every": 4, "payout_every": 180.0, "first_payout": 90.0},
-    # for the end-to-end test: an order every 15 s, the first payout after 30 s
-    "fast": {"order_every": 30.0, "refund_every": 3, "payout_every": 30.0, "first_payout": 30.0},
+    # ``order_every``: seconds for one round of the channels that take orders (one order each).
+    # normal: a round every 100 s, five channels: 3 orders a minute; a payout every 3 minutes
+    "normal": {"order_every": 100.0, "refund_every": 4, "payout_every": 180.0, "first_payout": 90.0},
+    # for the end-to-end test: a round every 40 s (7.5 orders a minute), the first payout after 30 s;
+    # three rounds of orders only (then payouts and bank lines go on): every channel has orders, the
+    # unknown SKU and a refund are among them, and the work stays bounded on a loaded machine.
+    "fast": {"order_every": 40.0, "refund_every": 3, "payout_every": 30.0, "first_payout": 30.0, "rounds": 3},
 }
 
 
@@ -116,7 +120,8 @@ class Traffic(threading.Thread):
         ticks = payouts = 0
         while not self._stop.is_set():
             now = self.clock()
-            if order_channels and now >= next_order:
+            rounds = self.pace.get("rounds") or 0
+            if order_channels and now >= next_order and not (rounds and ticks >= rounds * len(order_channels)):
                 ticks += 1
                 # one order per channel per round, numbered per round so ids stay unique
                 key = next(cycle)

@@ -25,5 +25,9 @@
         "views/omni_api_key_views.xml",
         "views/omni_governance_views.xml",
     ],
+    "assets": {
+        # the tours' shared steps (screenshots), imported by the connectors' tours
+        "web.assets_tests": ["omni_connector_base/static/tests/tours/**/*"],
+    },
     "application": True,
 }

@@ -22,4 +22,7 @@
         "views/res_config_settings_views.xml",
         "views/omni_monitoring_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["omni_monitoring/static/tests/tours/**/*"],
+    },
 }

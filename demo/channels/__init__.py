@@ -10,14 +10,14 @@ Each entry is a :class:`~demo.channels.base.DemoChannel` with
   returns an object whose ``order(n)``, ``refund(n)`` and ``payout(n)`` methods (each optional)
   make the channel's traffic.
 
-A new channel (WooCommerce, Amazon, eBay...) is a new module here added to :data:`CHANNELS` and, when
+A new channel is a new module here added to :data:`CHANNELS` and, when
 it has a simulator, an entry in ``tests/simulators/serve.py``'s ``SIMULATORS``.
 """
 
-from . import custom_api, shopify, stripe
+from . import amazon, custom_api, ebay, shopify, stripe, woocommerce
 
-# Order matters: payouts of Stripe settle the custom storefront's card payments.
-CHANNELS = [shopify.CHANNEL, custom_api.CHANNEL, stripe.CHANNEL]
+# Order matters: payouts of Stripe settle the custom storefront's card payments (configured first).
+CHANNELS = [shopify.CHANNEL, woocommerce.CHANNEL, amazon.CHANNEL, ebay.CHANNEL, custom_api.CHANNEL, stripe.CHANNEL]
 
 
 def by_key():

@@ -113,7 +113,8 @@ class ShopifyTraffic:
             line["id"] = order_id * 10 + index
             sku = sku_choices[index % len(sku_choices)]
             if unknown and index == 1:
-                sku = UNKNOWN_SKU
+                sku = UNKNOWN_SKU  # in place of the mug, at the mug's price: a new product on the shop
+                line.update(title="Beanie Red", name="Beanie Red", variant_title=None)
             line["sku"] = sku
             line["variant_id"] = self._variant_id(sku)
         for index, line in enumerate(order.get("shipping_lines") or []):

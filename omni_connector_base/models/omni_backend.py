@@ -89,6 +89,7 @@ class OmniBackend(models.Model):
         help="Whether a webhook secret is configured (its value stays hidden).",
     )
     webhook_url = fields.Char(
+        string="Webhook URL",
         compute="_compute_webhook_url",
         help="Give this address to the channel as the webhook endpoint.",
     )

@@ -26,7 +26,8 @@ class OmniException(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "state_sequence, severity_sequence desc, id desc"
 
-    name = fields.Char(compute="_compute_name", store=True)
+    name = fields.Char(string="Problem", compute="_compute_name", store=True,
+                       help="The first line of the message: what went wrong.")
     category = fields.Selection(CATEGORIES, required=True, default="other", tracking=True, index=True)
     severity = fields.Selection(SEVERITIES, required=True, default="warning", tracking=True)
     severity_sequence = fields.Integer(compute="_compute_sequences", store=True)
@@ -40,21 +41,22 @@ class OmniException(models.Model):
     )
     state_sequence = fields.Integer(compute="_compute_sequences", store=True)
     user_id = fields.Many2one("res.users", string="Assignee", tracking=True, index=True)
-    backend_id = fields.Many2one("omni.backend", ondelete="cascade", index=True)
+    backend_id = fields.Many2one("omni.backend", string="Channel", ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     event_id = fields.Many2one(
         "omni.event", ondelete="set null", index=True, help="The event that failed; replaying it retries the work."
     )
     event_state = fields.Selection(related="event_id.state", string="Event State")
     event_topic = fields.Char(related="event_id.topic")
-    resource_key = fields.Char(help="The channel object concerned (order id, payout id...).")
+    resource_key = fields.Char(string="Channel Reference",
+                               help="The channel object concerned (order id, payout id...).")
     res_model = fields.Char(string="Record Model")
     res_id = fields.Many2oneReference(string="Record ID", model_field="res_model")
-    occurrence_count = fields.Integer(default=1, help="How many times this failure happened.")
+    occurrence_count = fields.Integer(string="Occurrences", default=1, help="How many times this failure happened.")
     last_seen_at = fields.Datetime(default=fields.Datetime.now)
     resolved_at = fields.Datetime()
     age_hours = fields.Integer(
-        compute="_compute_age", string="Age (hours)", help="Hours since the exception was first raised."
+        compute="_compute_age", string="Age (h)", help="Hours since the exception was first raised."
     )
     action_codes = fields.Char(help="Extra actions the connector offers for this exception (comma separated).")
     action_data = fields.Json(help="What the extra actions need (e.g. the unknown SKU).")

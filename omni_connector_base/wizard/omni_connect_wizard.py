@@ -51,6 +51,7 @@ class OmniConnectWizard(models.TransientModel):
     webhook_message = fields.Text(readonly=True)
     match_id = fields.Many2one("omni.product.match", string="Matching Report", readonly=True)
     match_summary = fields.Char(related="match_id.summary")
+    match_message = fields.Text(readonly=True, help="Why there is no matching report, when there is none.")
     import_since = fields.Datetime(
         default=lambda self: fields.Datetime.subtract(fields.Datetime.now(), days=7),
         help="The first import reads the orders updated since this moment (in the background, resumable).")
@@ -192,8 +193,9 @@ class OmniConnectWizard(models.TransientModel):
         self.ensure_one()
         try:
             self.match_id = self.env["omni.product.match"]._omni_build(self.backend_id)
+            self.match_message = False
         except UserError as error:
-            self.import_message = str(error.args[0])
+            self.match_message = str(error.args[0])
         return self._reopen()
 
     def action_open_matching(self):
@@ -262,7 +264,7 @@ class OmniConnectWizardTax(models.TransientModel):
     wizard_id = fields.Many2one("omni.connect.wizard", required=True, ondelete="cascade")
     company_id = fields.Many2one(related="wizard_id.company_id")
     rate = fields.Float(string="Rate (%)", digits=(6, 4), help="The channel's tax rate in percent, e.g. 19 for 19 %.")
-    price_include = fields.Boolean(string="Included in Price", help="Whether the channel's prices include it.")
+    price_include = fields.Boolean(string="Tax Included", help="Whether the channel's prices include it.")
     tax_id = fields.Many2one("account.tax", string="Odoo Tax", check_company=True,
                              domain="[('type_tax_use', '=', 'sale'), ('company_id', '=', company_id)]",
                              help="The Odoo sales tax orders of this rate get. Proposed by rate and price mode.")

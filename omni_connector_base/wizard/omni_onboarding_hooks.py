@@ -45,9 +45,17 @@ class OmniBackend(models.Model):
         self.ensure_one()
         return []
 
+    def _omni_channel_label(self):
+        """The channel's kind as people read it (e.g. "Custom storefront / API"), not its key."""
+        self.ensure_one()
+        return dict(self._fields["channel"]._description_selection(self.env)).get(self.channel, self.channel)
+
     def _omni_channel_products(self):
         self.ensure_one()
-        raise UserError(self.env._("The channel %s cannot list its products.", self.channel))
+        raise UserError(self.env._(
+            "%s channels have no product list Odoo can read, so there is no matching report: the SKUs of "
+            "their orders are matched to Odoo products (by SKU, then barcode) as the orders arrive.",
+            self._omni_channel_label()))
 
     def _omni_catch_up_cron(self):
         """The cron that polls this channel's orders (connectors return theirs)."""
@@ -58,8 +66,8 @@ class OmniBackend(models.Model):
         self.ensure_one()
         cron = self._omni_catch_up_cron()
         if not cron:
-            raise UserError(self.env._("The channel %s has no order polling: orders only come in as they are "
-                                       "pushed to Odoo.", self.channel))
+            raise UserError(self.env._("%s channels have no order polling: there is nothing to import, orders "
+                                       "come in as the channel sends them to Odoo.", self._omni_channel_label()))
         self._omni_checkpoint_set("orders", checkpoint=since)
         self.catch_up_since = since
         cron._trigger()

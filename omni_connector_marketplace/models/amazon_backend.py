@@ -137,6 +137,10 @@ class OmniBackend(models.Model):
     # ------------------------------------------------------------------ client
 
     def _omni_connection_fields(self):
+        # Only a amazon backend's (or, on no record, every connector's): the Connect a channel wizard
+        # asks for exactly these, and must not list another channel's credentials.
+        if self and not any(backend.channel == "amazon" for backend in self):
+            return super()._omni_connection_fields()
         return super()._omni_connection_fields() | AMAZON_CONNECTION_FIELDS
 
     def write(self, vals):

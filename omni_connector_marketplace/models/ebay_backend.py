@@ -119,6 +119,10 @@ class OmniBackend(models.Model):
     # ------------------------------------------------------------------ client
 
     def _omni_connection_fields(self):
+        # Only a ebay backend's (or, on no record, every connector's): the Connect a channel wizard
+        # asks for exactly these, and must not list another channel's credentials.
+        if self and not any(backend.channel == "ebay" for backend in self):
+            return super()._omni_connection_fields()
         return super()._omni_connection_fields() | EBAY_CONNECTION_FIELDS
 
     @api.private

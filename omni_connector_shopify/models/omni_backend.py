@@ -235,6 +235,10 @@ class OmniBackend(models.Model):
         return bool(backend.shopify_access_token)
 
     def _omni_connection_fields(self):
+        # Only a shopify backend's (or, on no record, every connector's): the Connect a channel wizard
+        # asks for exactly these, and must not list another channel's credentials.
+        if self and not any(backend.channel == "shopify" for backend in self):
+            return super()._omni_connection_fields()
         return super()._omni_connection_fields() | SHOPIFY_CONNECTION_FIELDS
 
     def _shopify_client(self):

@@ -31,6 +31,8 @@ class TestOnboardingWizard(ShopifyCase):
         wizard = self._wizard()
         lines = {line.field_name: line for line in wizard.credential_ids}
         self.assertIn("shopify_access_token", lines)
+        self.assertFalse([name for name in lines if name.startswith(("amazon_", "ebay_", "woocommerce_"))],
+                         "a Shopify channel is asked for Shopify's credentials only, not other connectors'")
         self.assertTrue(lines["shopify_access_token"].is_secret, "tokens are typed as passwords")
         self.assertFalse(lines["shopify_shop_domain"].is_secret)
         self.assertEqual(lines["shopify_shop_domain"].label, "Shop Domain")

@@ -175,6 +175,10 @@ class OmniBackend(models.Model):
     # ------------------------------------------------------------------ client
 
     def _omni_connection_fields(self):
+        # Only a woocommerce backend's (or, on no record, every connector's): the Connect a channel wizard
+        # asks for exactly these, and must not list another channel's credentials.
+        if self and not any(backend.channel == "woocommerce" for backend in self):
+            return super()._omni_connection_fields()
         return super()._omni_connection_fields() | WOO_CONNECTION_FIELDS
 
     def _woocommerce_has_credentials(self):

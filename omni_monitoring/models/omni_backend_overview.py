@@ -91,9 +91,9 @@ class OmniBackend(models.Model):
             if oldest and now - oldest > timedelta(minutes=backend.ov_queue_age_limit):
                 reasons.append(self.env._("queue waiting %s min", backend.ov_oldest_age_minutes))
             if backend.ov_open_exceptions > backend.ov_exception_limit:
-                reasons.append(self.env._("%s open exceptions", backend.ov_open_exceptions))
+                reasons.append(self.env._("open exceptions: %s", backend.ov_open_exceptions))
             if backend.ov_dead_events:
-                reasons.append(self.env._("%s dead events", backend.ov_dead_events))
+                reasons.append(self.env._("dead events: %s", backend.ov_dead_events))
             if webhook and backend.active and now - webhook[0] > timedelta(hours=backend.ov_webhook_silence_hours):
                 reasons.append(self.env._("no webhook since %s", webhook[0]))
             backend.ov_alert = bool(reasons)
@@ -103,7 +103,8 @@ class OmniBackend(models.Model):
 
     def _ov_action(self, xmlid, domain, name):
         action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
-        action.update(domain=domain, name=name, context={"create": False})
+        # display_name too: the web client titles the view (and its breadcrumb) with it
+        action.update(domain=domain, name=name, display_name=name, context={"create": False})
         return action
 
     def action_ov_orders_today(self):

@@ -45,11 +45,13 @@ class TestOverview(OmniTestMixin, TransactionCase):
         self.assertTrue(busy.ov_last_poll)
         self.assertTrue(busy.ov_alert)
         self.assertIn("queue waiting 15 min", busy.ov_alert_reason)
-        self.assertIn("1 open exceptions", busy.ov_alert_reason)
+        self.assertIn("open exceptions: 1", busy.ov_alert_reason)
         self.assertEqual((quiet.ov_orders_today, quiet.ov_queue_depth, quiet.ov_open_exceptions), (0, 0, 0))
         self.assertFalse(quiet.ov_alert)
         # each figure opens the records it counts
         self.assertEqual(self._open(busy.action_ov_orders_today()), today)
+        self.assertEqual(busy.action_ov_orders_today()["display_name"], "Busy shop: orders today",
+                         "the list (and its breadcrumb) is titled with the channel")
         self.assertEqual(len(self._open(busy.action_ov_queue())), 2)
         self.assertEqual(self._open(busy.action_ov_exceptions()).message, "Something to look at")
         self.assertFalse(self._open(busy.action_ov_dead()))

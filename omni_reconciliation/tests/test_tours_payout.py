@@ -6,11 +6,13 @@ from datetime import date
 
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.omni_connector_base.tests.tour_screenshots import OmniTourScreenshots
+
 from .test_stripe_payout import ARRIVAL, PAYOUT_ID, StripeCommon
 
 
 @tagged("post_install", "-at_install", "omni", "omni_tour")
-class TestToursPayout(StripeCommon, HttpCase):
+class TestToursPayout(OmniTourScreenshots, StripeCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -26,9 +28,13 @@ class TestToursPayout(StripeCommon, HttpCase):
         settlement._omni_match()
         self.assertEqual(settlement.suggested_count, 1, settlement.state_message)
         self._statement_line(self.bank_usd, 87.49, ARRIVAL, label=f"STRIPE {PAYOUT_ID}")
+        settlement.payout_account_id.name = "Stripe (Woo Store)"
         # the tour's user works in the test's company (its records are company-bound)
         company = self.env.company
+        company.name = "Omni Demo Retail [DEMO]"  # what the screenshots show
         self.env.ref("base.user_admin").write({"company_ids": [(4, company.id)], "company_id": company.id})
+        # an accountant sees the entry's journal items (the demo's administrator is one too)
+        self.env.ref("base.user_admin").group_ids = [(4, self.env.ref("account.group_account_readonly").id)]
         self.start_tour("/odoo/action-omni_reconciliation.action_omni_settlement", "omni_reconcile_payout",
                         login="admin", timeout=240)
         self.assertEqual(settlement.state, "reconciled")

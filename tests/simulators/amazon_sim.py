@@ -153,16 +153,18 @@ class AmazonSimulator:
         self._lock = threading.RLock()
         self.server = None
         self.thread = None
+        self.public_url = None
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self):
+    def start(self, host="127.0.0.1", port=0):
+        """Serve on ``host:port`` (default: loopback, an ephemeral port; the demo's serve.py sets both)."""
         simulator = self
 
         class Handler(_Handler):
             sim = simulator
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="amazon-sim", daemon=True)
         self.thread.start()
@@ -176,6 +178,10 @@ class AmazonSimulator:
 
     @property
     def base_url(self):
+        """Where clients reach it (also the host of the presigned document URLs): ``public_url`` when
+        set (the demo's simulators service, reached by another host name), else the bound address."""
+        if self.public_url:
+            return self.public_url
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 

@@ -138,13 +138,14 @@ class EbaySimulator:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self):
+    def start(self, host="127.0.0.1", port=0):
+        """Serve on ``host:port`` (default: loopback, an ephemeral port; the demo's serve.py sets both)."""
         sim = self
 
         class Handler(_Handler):
             simulator = sim
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -45,6 +45,31 @@ def _stripe(module, host, port, credentials):
     return module.StripeSimulator(api_key=credentials["api_key"], host=host, port=port).start()
 
 
+def _woocommerce(module, host, port, credentials):
+    sim = module.WooCommerceSimulator(credentials["consumer_key"], credentials["consumer_secret"])
+    return sim.start(host=host, port=port)
+
+
+def _amazon(module, host, port, credentials):
+    # Amazon's usage plans stay on (searchOrders: a burst of 20, then one call every 3 minutes):
+    # the demo polls every 2 minutes, within them.
+    sim = module.AmazonSimulator()
+    sim.start(host=host, port=port)
+    sim.public_url = credentials.get("public_url")  # presigned document URLs, seen from Odoo
+    return sim
+
+
+def _ebay(module, host, port, credentials):
+    sim = module.EbaySimulator(app_id=credentials["app_id"], cert_id=credentials["cert_id"],
+                               refresh_token=credentials["refresh_token"])
+    sim.start(host=host, port=port)
+    # The Finances API's signing key pair is made by the simulator (as eBay's Key Management API
+    # issues one): handed to the demo with the other credentials.
+    credentials["signing_key"] = sim.signing_private_pem
+    credentials["signing_jwe"] = sim.signing_jwe
+    return sim
+
+
 # key -> module file, port offset, factory(module, host, port, credentials), credentials (simulated:
 # nothing secret, the same on both sides of the demo).
 SIMULATORS = {
@@ -64,6 +89,33 @@ SIMULATORS = {
         "offset": 2,
         "factory": _stripe,
         "credentials": {"api_key": "sk_test_omni_demo_key"},
+    },
+    "woocommerce": {
+        "file": "woocommerce_sim.py",
+        "offset": 3,
+        "factory": _woocommerce,
+        "credentials": {
+            "consumer_key": "ck_omni_demo_0123456789abcdef",
+            "consumer_secret": "cs_omni_demo_fedcba9876543210",
+            "webhook_secret": "demo-woocommerce-webhook-secret",
+        },
+    },
+    "amazon": {
+        "file": "amazon_sim.py",
+        "offset": 4,
+        "factory": _amazon,
+        # the simulator's own LWA application and seller (amazon_sim.CLIENT_ID...), filled in at start
+        "credentials": {},
+    },
+    "ebay": {
+        "file": "ebay_sim.py",
+        "offset": 5,
+        "factory": _ebay,
+        "credentials": {
+            "app_id": "OmniDemo-PRD-0001",
+            "cert_id": "PRD-omni-demo-cert",
+            "refresh_token": "v^1.1#i^1#r^1#omni-demo-refresh-token",
+        },
     },
 }
 
@@ -92,8 +144,13 @@ class Services:
                 continue
             module = load_module(spec["file"])
             sim_port = port + spec["offset"]
-            self.sims[key] = spec["factory"](module, host, sim_port, spec["credentials"])
-            self.info[key] = {"url": f"http://{public_host}:{sim_port}", "credentials": spec["credentials"]}
+            url = f"http://{public_host}:{sim_port}"
+            credentials = dict(spec["credentials"])
+            if key == "amazon":
+                credentials.update(client_id=module.CLIENT_ID, client_secret=module.CLIENT_SECRET,
+                                   refresh_token=module.REFRESH_TOKEN, seller_id=module.SELLER_ID, public_url=url)
+            self.sims[key] = spec["factory"](module, host, sim_port, credentials)
+            self.info[key] = {"url": url, "credentials": credentials}
 
     def start_traffic(self, config):
         with self.lock:

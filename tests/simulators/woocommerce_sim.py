@@ -153,8 +153,9 @@ class WooCommerceSimulator:
 
     # ------------------------------------------------------------------ server
 
-    def start(self):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def start(self, host="127.0.0.1", port=0):
+        """Serve on ``host:port`` (default: loopback, an ephemeral port; the demo's serve.py sets both)."""
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.sim = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -1,9 +1,11 @@
 /** Reconcile a payout: open it, see its lines and differences, confirm a suggested match, post,
  * match the bank deposit, open the journal entry. */
 import { registry } from "@web/core/registry";
+import { screenshot } from "@omni_connector_base/../tests/tours/omni_screenshot";
 
 registry.category("web_tour.tours").add("omni_reconcile_payout", {
     steps: () => [
+        screenshot("11_payouts", ".o_list_view .o_data_row:contains('po_1QWooPayout1124')", "screenshot: the payouts"),
         {
             content: "open the Stripe payout",
             trigger: ".o_list_view .o_data_row:contains('po_1QWooPayout1124') .o_data_cell",
@@ -17,6 +19,8 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
             content: "one line waits for a person: open the lines",
             trigger: ".o_form_view .o_field_widget[name=suggested_count]:contains('1')",
         },
+        screenshot("12_payout", ".o_form_view .o_field_widget[name=balance_difference]",
+            "screenshot: a payout, its lines, totals and difference"),
         {
             content: "the payout's lines",
             trigger: ".o_form_view button.oe_stat_button[name=action_view_lines]",
@@ -27,6 +31,12 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
             content: "the Payout Lines list is open",
             trigger: ".o_breadcrumb:contains('Payout Lines')",
         },
+        {
+            content: "open the suggested line",
+            trigger: "body:not(:has(.o_form_view)) .o_list_view .o_data_row:contains('Suggested') .o_data_cell",
+        },
+        screenshot("13_payout_lines", "body:not(:has(.o_form_view)) .o_list_view .o_data_row:contains('Suggested')",
+            "screenshot: the payout's lines, one suggested match"),
         {
             content: "open the suggested line",
             trigger: "body:not(:has(.o_form_view)) .o_list_view .o_data_row:contains('Suggested') .o_data_cell",
@@ -59,7 +69,10 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
         {
             content: "the payout is reconciled",
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Reconciled')",
+            timeout: 60000,
         },
+        screenshot("14_payout_reconciled", ".o_form_view .o_statusbar_status",
+            "screenshot: the payout posted and matched to its bank line"),
         {
             content: "open the journal entry",
             trigger: ".o_form_view button.oe_stat_button[name=action_view_move]",
@@ -68,6 +81,8 @@ registry.category("web_tour.tours").add("omni_reconcile_payout", {
         {
             content: "the posted entry of the payout",
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Posted')",
+            timeout: 60000,
         },
+        screenshot("15_journal_entry", ".o_form_view .o_statusbar_status", "screenshot: the payout's journal entry"),
     ],
 });
