@@ -12,7 +12,8 @@ is sent as soon as ``pg_ctl`` says the cluster accepts connections again. Sender
 channels (a delivery that is not acknowledged is sent again, same delivery id). Meanwhile a
 *contender* (another database session, as a second server or a person would be) keeps touching
 the queued events' rows, so that the processor's REPEATABLE READ transactions meet
-serialization failures and must retry them; PostgreSQL's own log counts them.
+serialization failures and must retry them, and a few deliveries are sent four times at once (their
+intake transactions race on the same key); PostgreSQL's own log counts the failures.
 
 Expected: Odoo recovers by itself (no restart of Odoo): after each restart a delivery is
 acknowledged within ``INTAKE_WITHIN`` seconds and an event processed within ``PROCESSING_WITHIN``;
@@ -74,6 +75,10 @@ def run(proof, channels, **_kwargs):
     for wave in waves:
         wave += [item for item in wave if rng.random() < 0.3]  # duplicates
         rng.shuffle(wave)
+        # bursts: a few deliveries sent 4 times at once (the senders take neighbours together), so
+        # that their intake transactions race on the same idempotency key
+        for index in sorted(rng.sample(range(len(wave)), max(len(wave) // 10, 1)), reverse=True):
+            wave[index:index] = [wave[index]] * 3
     log_mark = len(cluster.log_text())
     opened = [threading.Event() for _ in waves]
     stop = threading.Event()
@@ -124,8 +129,6 @@ def run(proof, channels, **_kwargs):
                              f"pg_ctl {took:.1f} s)")
         print(f"    restarted PostgreSQL {done_restarts[-1]}; first delivery stored after "
               f"{_seconds(intake_s)}, first event processed after {_seconds(processed_s)}", flush=True)
-    time.sleep(5)
-    contender.stop()
     acknowledged = [future.result(timeout=1200) for future in futures]
     pool.shutdown()
     for channel in channels:
@@ -137,6 +140,7 @@ def run(proof, channels, **_kwargs):
 
     drained = wait_until(finished, timeout=DONE_WITHIN + 600, interval=1)
     after_restart = time.monotonic() - last_restart
+    contender.stop()
     pg_log = cluster.log_text()[log_mark:]
     serialization = len(SERIALIZATION.findall(pg_log))
     outage_lines = _outage_lines(proof)
@@ -157,8 +161,9 @@ def run(proof, channels, **_kwargs):
                       f"({resent[0]} re-sent)", "all, re-sent by the channel until acknowledged",
                       all(acknowledged)) and ok
     ok = proof.figure(SUITE, "serialization failures met (PostgreSQL's log) / contender updates",
-                      f"{serialization} / {contender.updates}", ">= 1: retried, none lost (the counts below)",
-                      serialization >= 1) and ok
+                      f"{serialization} / {contender.updates}",
+                      ">= 1 (full run): retried or answered as duplicates, none lost (the counts below)",
+                      serialization >= 1 if not proof.quick else (True if serialization else None)) and ok
     for channel in channels:
         counts = channel.counts(expected[channel.name])
         label = channel.label
@@ -226,11 +231,10 @@ def allowed_log_line(line):
 
 class Contender(threading.Thread):
     """Another session writing the queue: touches one queued event of the backends, drawn at
-    random, twice a second (a no-op UPDATE: a new row version), so that a processor transaction
-    whose snapshot is older meets ``could not serialize access`` on it. Reconnects after a restart.
-    It stops a few seconds after the last restart: the drain is measured without it."""
+    random, once a second (a no-op UPDATE: a new row version), so that a processor transaction
+    whose snapshot is older meets ``could not serialize access`` on it. Reconnects after a restart."""
 
-    INTERVAL = 0.5  # seconds; touching the head of the queue much more often starves the processor's claim
+    INTERVAL = 1.0  # seconds; touching the head of the queue many times a second starves the processor's claim
 
     def __init__(self, proof, backend_ids):
         super().__init__(daemon=True)

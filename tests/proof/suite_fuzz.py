@@ -106,45 +106,51 @@ def _api(proof, setup, cases):
     base_url = proof.base_url
     sent = [0]
     began = time.monotonic()
+
+    def make_check(operation, mode):
+        strategy = operation.as_strategy(generation_mode=mode)
+
+        @seed(proof.seed)
+        @settings(max_examples=per, database=None, deadline=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck), derandomize=False)
+        @given(case=strategy)
+        def check(case):
+            draw = rng.random()
+            if "backend_id" in (case.path_parameters or {}) and draw < 0.85:
+                case.path_parameters["backend_id"] = setup["api"]  # mostly our backend: past the 404
+            headers = dict(case.headers or {})
+            if draw < 0.75:
+                headers["Authorization"] = f"Bearer {setup['api_key']}"
+            elif draw < 0.85:
+                headers["Authorization"] = "Bearer " + setup["api_key"][:-4] + "xxxx"
+            case.headers = headers
+            try:
+                response = case.call(base_url=base_url, timeout=60)
+            except Exception as error:  # a connection that broke is a finding
+                server_errors.append(f"{operation.label}: no answer ({type(error).__name__})")
+                return
+            sent[0] += 1
+            statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                server_errors.append(f"{operation.label} {mode.value}: {response.status_code} "
+                                     f"{response.text[:160]}")
+            try:
+                case.validate_response(response)
+            except BaseException as error:  # schemathesis raises a FailureGroup (a BaseExceptionGroup)
+                if isinstance(error, KeyboardInterrupt):
+                    raise
+                found = [line[2:].strip()[:90] for line in str(error).splitlines() if line.startswith("- ")]
+                for failure in getattr(error, "exceptions", None) or [error]:
+                    title = getattr(failure, "title", None) or type(failure).__name__
+                    failures[str(title)[:90]] += 1
+                if not getattr(error, "exceptions", None) and found:
+                    failures[found[0]] += 1
+
+        return check
+
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategy = operation.as_strategy(generation_mode=mode)
-
-            @seed(proof.seed)
-            @settings(max_examples=per, database=None, deadline=None, phases=[Phase.generate],
-                      suppress_health_check=list(HealthCheck), derandomize=False)
-            @given(case=strategy)
-            def check(case, mode=mode, operation=operation):
-                draw = rng.random()
-                if "backend_id" in (case.path_parameters or {}) and draw < 0.85:
-                    case.path_parameters["backend_id"] = setup["api"]  # mostly our backend: past the 404
-                headers = dict(case.headers or {})
-                if draw < 0.75:
-                    headers["Authorization"] = f"Bearer {setup['api_key']}"
-                elif draw < 0.85:
-                    headers["Authorization"] = "Bearer " + setup["api_key"][:-4] + "xxxx"
-                case.headers = headers
-                try:
-                    response = case.call(base_url=base_url, timeout=60)
-                except Exception as error:  # a connection that broke is a finding
-                    server_errors.append(f"{operation.label}: no answer ({type(error).__name__})")
-                    return
-                sent[0] += 1
-                statuses[response.status_code] += 1
-                if response.status_code >= 500:
-                    server_errors.append(f"{operation.label} {mode.value}: {response.status_code} "
-                                         f"{response.text[:160]}")
-                try:
-                    case.validate_response(response)
-                except Exception as error:  # schemathesis raises its own failure types
-                    for line in str(error).splitlines():
-                        if line.startswith("- "):
-                            failures[line[2:].strip()[:90]] += 1
-                            break
-                    else:
-                        failures[type(error).__name__] += 1
-
-            check()
+            make_check(operation, mode)()
     wall = time.monotonic() - began
     ok = proof.figure(SUITE, "custom API: schemathesis cases (positive + negative) / answered 5xx",
                       f"{sent[0]} / {len(server_errors)}", f">= {cases if not proof.quick else 'a few'} / 0; "
@@ -325,14 +331,12 @@ def _webhooks(proof, setup, per_channel, ebay):
     sender = Sender(proof)
     results = {channel: [] for channel in CHANNELS}
     began = time.monotonic()
-    for channel in CHANNELS:
-        backend_id = setup[channel]
-
+    def make_send(channel, backend_id):
         @seed(proof.seed)
         @settings(max_examples=per_channel, database=None, deadline=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(case=strategies(channel))
-        def send(case, channel=channel, backend_id=backend_id):
+        def send(case):
             (label, body), fuzz_headers, mode = case
             if channel == "woocommerce" and body.lstrip().startswith(b"webhook_id"):
                 return  # a WooCommerce creation ping is accepted unsigned by design
@@ -346,7 +350,10 @@ def _webhooks(proof, setup, per_channel, ebay):
                                      "event_id": answer.get("event_id") if isinstance(answer, dict) else None,
                                      "answer": answer.get("status") if isinstance(answer, dict) else None})
 
-        send()
+        return send
+
+    for channel in CHANNELS:
+        make_send(channel, setup[channel])()
     intake = time.monotonic() - began
     # Amazon: no webhook (SQS/EventBridge only): the route refuses
     amazon_status, _text = sender.post(f"/omni/webhook/{setup['amazon']}", b'{"NotificationType": "ORDER_CHANGE"}',
