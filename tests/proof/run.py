@@ -89,7 +89,11 @@ def parse_args(argv=None):
 
 def setup_channels(proof, channels):
     """One shell sets every channel's backend up; each plug-in gets its ``R`` back."""
-    code = ["RESULTS = {}"]
+    code = ["RESULTS = {}",
+            # omni_monitoring's alerts are not what the proof measures, and the suites hold the
+            # Shopify poll back on purpose (they trigger it): "poll failing" would open an exception.
+            "_alerts = env.ref('omni_monitoring.cron_omni_alert_evaluate', raise_if_not_found=False)",
+            "if _alerts:\n    _alerts.active = False"]
     params = {}
     for channel in channels:
         params[channel.name] = channel.setup_params()
