@@ -7,8 +7,9 @@ every connection is cut, open transactions roll back). The machine's main cluste
 restarted.
 
 The orders of every channel are sent in waves, one more than there are restarts: a restart
-comes at a random moment while the previous wave is being taken in and processed, the next wave
-is sent as soon as ``pg_ctl`` says the cluster accepts connections again. Senders behave like
+comes at a random moment while the previous wave is being taken in and processed (the last one of
+several once fewer than ``LAST_RESTART_QUEUE`` events are queued), the next wave is sent as soon as
+``pg_ctl`` says the cluster accepts connections again (the last wave is a tenth of the orders). Senders behave like
 channels (a delivery that is not acknowledged is sent again, same delivery id). Meanwhile a
 *contender* (another database session, as a second server or a person would be) keeps touching
 the queued events' rows, so that the processor's REPEATABLE READ transactions meet
@@ -39,6 +40,7 @@ ACK = (200, 202)
 INTAKE_WITHIN = 30
 PROCESSING_WITHIN = 75
 DONE_WITHIN = 120  # seconds after the last restart
+LAST_RESTART_QUEUE = 20  # the last restart (of several) comes when at most this many events are queued
 SERIALIZATION = re.compile(r"ERROR:\s+could not serialize access")
 # What Odoo logs, by design, while its database is down: a lost or refused connection.
 DB_DOWN = re.compile(r"OperationalError|InterfaceError|connection already closed|server closed the connection|"
@@ -70,8 +72,11 @@ def run(proof, channels, **_kwargs):
                 channel.mark_updated(order)
         channel.seed(orders)
         expected[channel.name] = orders
+        last = max(len(orders) // 10, 1)  # the wave after the last restart is small: the drain is measured
         for index, order in enumerate(orders):
-            waves[index * len(waves) // len(orders)] += [(channel, d) for d in channel.deliveries(order)]
+            wave = (len(waves) - 1 if index >= len(orders) - last
+                    else index * (len(waves) - 1) // max(len(orders) - last, 1))
+            waves[wave] += [(channel, d) for d in channel.deliveries(order)]
     for wave in waves:
         wave += [item for item in wave if rng.random() < 0.3]  # duplicates
         rng.shuffle(wave)
@@ -105,6 +110,10 @@ def run(proof, channels, **_kwargs):
     done_restarts, recoveries, exits = [], [], []
     last_restart = time.monotonic()
     for number in range(restarts):
+        if number == restarts - 1 and number:
+            # the last restart while the queue drains (under 20 events left): what follows it is measured
+            wait_until(lambda: proof.scalar("SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry')")
+                       <= LAST_RESTART_QUEUE, timeout=1200, interval=1)
         time.sleep(rng.uniform(1.0, 4.0 if proof.quick else 10.0))
         queued = proof.scalar("SELECT count(*) FROM omni_event WHERE state IN ('pending', 'retry')")
         done_before = _done(proof)
