@@ -45,7 +45,7 @@ SERIALIZATION = re.compile(r"ERROR:\s+could not serialize access")
 # What Odoo logs, by design, while its database is down: a lost or refused connection.
 DB_DOWN = re.compile(r"OperationalError|InterfaceError|connection already closed|server closed the connection|"
                      r"terminating connection|the database system is (?:shutting down|starting up|in recovery)|"
-                     r"could not connect|Connection refused|connection to server", re.I)
+                     r"could not connect|Connection refused|connection to server|cursor already closed", re.I)
 _ALLOWED = set()  # problem lines of the server log that belong to a logged database outage
 
 
