@@ -7,13 +7,15 @@ One fresh database ``proof_<pid>_<time>`` with the repository's addons, one Odoo
 (prefork, ``--workers 2 --max-cron-threads 1``, 127.0.0.1), real PostgreSQL and the channel
 simulators on loopback. Each suite adds rows to one table of figures (printed at the end);
 the exit status is 1 when any claim fails. ``--quick`` runs small sizes (CI: ``.ci/run``; about
-3 minutes on an idle 2-vCPU machine; suites chaos and kill unless named); a full run (no
+3 minutes on an idle 2-vCPU machine; every suite but faults unless named); a full run (no
 ``--quick``, every suite and channel; ``--scale`` shrinks the sizes) writes the table into the
 README's "Proof" section with the machine, date, load and command (``--no-readme`` to skip).
 
 Suites (in this order; name some to run only those): ``chaos`` (delivery chaos), ``kill``
 (SIGKILL of HTTP workers, cron worker, whole server), ``faults`` (the channel's API serving
-20 % faults, then only faults). Channels are plug-ins
+20 % faults, then only faults), ``dbrestart`` (PostgreSQL restarted during processing: the run
+then has a cluster of its own, ``harness.PrivateCluster``), ``fuzz`` (schemathesis on the API,
+hypothesis on every channel's webhook), ``authz`` (the authorization matrix over JSON-RPC). Channels are plug-ins
 (``tests/proof/channels.py``: how to add one is in its docstring).
 """
 
