@@ -15,3 +15,13 @@ def check_omni_manager(env):
     if env.su or env.user.has_group(MANAGER_GROUP):
         return
     raise AccessError(env._("Only Omnichannel Managers can replay events or process them now."))
+
+
+def check_channel_action(env):
+    """Refuse a channel action (a sync, an import, a stock push, registering webhooks, testing the
+    connection, a new API key) unless the user is an Omnichannel Manager: these run channel work with
+    the backend's credentials, which is configuring the channel (README, *Who can do what*)."""
+    if env.su or env.user.has_group(MANAGER_GROUP):
+        return
+    raise AccessError(env._("Only Omnichannel Managers can run a channel's actions (syncs, imports, stock pushes, "
+                            "webhooks, connection tests, API keys)."))

@@ -19,6 +19,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .omni_access import check_channel_action
+
 _logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "omk_"
@@ -233,6 +235,7 @@ class OmniBackend(models.Model):
 
     def action_new_api_key(self):
         """Open the wizard that creates an API key for this backend and shows it once."""
+        check_channel_action(self.env)
         self.ensure_one()
         if self.channel != "custom":
             raise UserError(self.env._("Only custom-channel backends take API keys."))

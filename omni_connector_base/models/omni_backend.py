@@ -8,7 +8,7 @@ from odoo.tools import ormcache
 from ..pipeline.errors import BusinessError, PermanentError, TransientError
 from ..pipeline.signatures import payload_digest, verify_hmac_sha256_base64
 from ..pipeline.timestamps import parse_utc
-from .omni_access import check_omni_manager
+from .omni_access import check_channel_action, check_omni_manager
 
 # Backend fields the importer's cached lookups depend on (see _omni_tax_id_for and friends).
 LOOKUP_FIELDS = {"company_id", "shipping_product_id", "tax_map_ids", "shipping_map_ids", "payment_rule_ids",
@@ -257,6 +257,7 @@ class OmniBackend(models.Model):
 
     def action_test_connection(self):
         """Ask the connector to reach the channel and report what it saw."""
+        check_channel_action(self.env)
         self.ensure_one()
         try:
             message = self._omni_test_connection()

@@ -11,6 +11,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError, PermanentError, StaleEvent
 
 from ..lib.amazon_client import REGION_ENDPOINTS, AmazonClient
@@ -242,6 +243,7 @@ class OmniBackend(models.Model):
 
     def action_amazon_setup_fba_warehouse(self):
         """Create the 'Amazon FBA' warehouse of the account (once)."""
+        check_channel_action(self.env)
         for backend in self:
             backend._amazon_check_channel()
             if not backend.amazon_fba_warehouse_id:

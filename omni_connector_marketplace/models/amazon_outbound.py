@@ -21,6 +21,7 @@ import logging
 
 from odoo import api, fields, models
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import BusinessError, OmniError, StaleEvent, TransientError
 from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 
@@ -301,12 +302,14 @@ class OmniBackend(models.Model):
                                       "FBA inventory sync")
 
     def action_amazon_push_stock(self):
+        check_channel_action(self.env)
         self.ensure_one()
         queued = self._amazon_button_call(self._amazon_queue_stock_changes, force=True)
         return self._amazon_notify(self.env._("Amazon stock"),
                                    self.env._("%s SKU(s) queued for the next listings feed.", queued))
 
     def action_amazon_sync_fba(self):
+        check_channel_action(self.env)
         self.ensure_one()
         count = self._amazon_button_call(self._amazon_sync_fba_inventory)
         return self._amazon_notify(self.env._("Amazon FBA inventory"),

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError
 from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 
@@ -137,6 +138,7 @@ class OmniBackend(models.Model):
 
     def action_amazon_poll_now(self):
         """Read the orders updated since the last poll now."""
+        check_channel_action(self.env)
         self.ensure_one()
         stored, read = self._amazon_button_call(self._amazon_poll_orders)
         return self._amazon_notify(self.env._("Amazon orders"),
@@ -144,6 +146,7 @@ class OmniBackend(models.Model):
                                               stored=stored))
 
     def action_amazon_import_since(self):
+        check_channel_action(self.env)
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "omni.amazon.import.wizard", "view_mode": "form",
                 "target": "new", "context": {"default_backend_id": self.id}}

@@ -5,6 +5,7 @@ import logging
 
 from odoo import api, fields, models
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import BusinessError, StaleEvent
 
 from ..lib.ebay_client import BULK_PRICE_QUANTITY_MAX, EbayTransientError
@@ -35,6 +36,7 @@ class OmniBackend(models.Model):
 
     def action_ebay_push_stock(self):
         """Queue the quantity of every listing."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._ebay_check_channel()
         count = self._ebay_enqueue_stock(self.ebay_listing_ids)

@@ -9,6 +9,7 @@ import logging
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError
 from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 
@@ -73,6 +74,7 @@ class OmniBackend(models.Model):
 
     def action_ebay_import_orders(self):
         """Read every order modified since "Import Orders Modified Since" (or the checkpoint)."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._ebay_check_channel()
         if self.ebay_import_since:

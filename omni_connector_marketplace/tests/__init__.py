@@ -10,4 +10,5 @@ from . import (
     test_ebay_payouts,
     test_ebay_stock,
     test_marketplace_collected_tax,
+    test_proof_regressions,
 )

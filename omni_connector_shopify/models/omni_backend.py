@@ -6,10 +6,12 @@ pipeline's outcome errors; the base processor records the outcome on the event.
 """
 
 import logging
+import types
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.models.omni_backend_kit import DEFAULT_OVERLAP_MINUTES
 from odoo.addons.omni_connector_base.pipeline.errors import (
     OmniError,
@@ -305,7 +307,10 @@ class OmniBackend(models.Model):
         readable UserError."""
         client = self._shopify_client()
         try:
-            return getattr(client, method)(*args, **kwargs)
+            result = getattr(client, method)(*args, **kwargs)
+            # An ``iter_*`` pager raises while it is read: read it here, where errors become UserErrors
+            # (the proof's authorization suite met a 500 from "Import Variants" with the shop unreachable).
+            return list(result) if isinstance(result, types.GeneratorType) else result
         except OmniError as error:
             raise UserError(self.env._("Shopify (%(name)s): %(error)s", name=self.name, error=error.message)) from error
         finally:
@@ -374,6 +379,7 @@ class OmniBackend(models.Model):
 
     def action_shopify_register_webhooks(self):
         """Subscribe every topic the connector handles to this backend's webhook URL (idempotent)."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._shopify_check_channel()
         url = self.webhook_url
@@ -388,6 +394,7 @@ class OmniBackend(models.Model):
 
     def action_shopify_import_variants(self):
         """Page through the shop's variants and bind them to Odoo products by SKU (then barcode)."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._shopify_check_channel()
         # A person's explicit bulk import (every variant, 752 points a page): it may wait for the
@@ -424,6 +431,7 @@ class OmniBackend(models.Model):
 
     def action_shopify_sync_orders(self):
         """Run the polling backstop now for this backend."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._shopify_check_channel()
         try:
@@ -437,6 +445,7 @@ class OmniBackend(models.Model):
 
     def action_shopify_push_stock(self):
         """Queue the quantity of every bound product in every mapped location, sent or not before."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._shopify_check_channel()
         count = self.env["omni.shopify.variant"]._shopify_enqueue_stock(self, force=True)

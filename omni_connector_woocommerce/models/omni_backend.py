@@ -5,10 +5,12 @@ Handlers live in ``woocommerce_inbound.py`` (store -> Odoo), ``woocommerce_outbo
 """
 
 import logging
+import types
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.models.omni_backend_kit import DEFAULT_OVERLAP_MINUTES
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError, StaleEvent
 
@@ -215,7 +217,10 @@ class OmniBackend(models.Model):
     def _woocommerce_action_call(self, method, *args, **kwargs):
         """``_woocommerce_call`` for a button: channel errors become a readable UserError."""
         try:
-            return self._woocommerce_call(method, *args, **kwargs)
+            result = self._woocommerce_call(method, *args, **kwargs)
+            # An ``iter_*`` pager raises while it is read: read it here, where errors become UserErrors
+            # (the proof's authorization suite met a 500 from "Import Products" with the store unreachable).
+            return list(result) if isinstance(result, types.GeneratorType) else result
         except OmniError as error:
             raise UserError(
                 self.env._("WooCommerce (%(name)s): %(error)s", name=self.name, error=error.message)
@@ -319,6 +324,7 @@ class OmniBackend(models.Model):
 
     def action_woocommerce_register_webhooks(self):
         """Register (or re-register) the store's order webhooks to this backend."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._woocommerce_check_channel()
         try:
@@ -341,6 +347,7 @@ class OmniBackend(models.Model):
 
     def action_woocommerce_import_products(self):
         """Read the store's products and variations and bind them to Odoo products by SKU."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._woocommerce_check_channel()
         pairs = []

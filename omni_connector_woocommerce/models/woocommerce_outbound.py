@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from odoo import api, fields, models
 
 from odoo.addons.omni_connector_base.canonical import Payment, Refund
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import StaleEvent, TransientError
 
 from ..lib.client import BATCH_LIMIT
@@ -44,6 +45,7 @@ class OmniBackend(models.Model):
 
     def action_woocommerce_push_stock(self):
         """Queue the quantity of every bound product, sent before or not."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._woocommerce_check_channel()
         bindings = self.woocommerce_product_ids.filtered(lambda b: b.product_id and b.export_stock)

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError
 from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 
@@ -124,6 +125,7 @@ class OmniBackend(models.Model):
 
     def action_woocommerce_sync_orders(self):
         """Run the polling backstop now."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._woocommerce_check_channel()
         try:
@@ -138,6 +140,7 @@ class OmniBackend(models.Model):
     def action_woocommerce_import_since(self):
         """"Import orders modified since…": move the checkpoint back and run the poll in the cron
         (its progress is recorded as the cron's; the imports follow in the event queue)."""
+        check_channel_action(self.env)
         self.ensure_one()
         self._woocommerce_check_channel()
         since = self.woocommerce_import_since or fields.Datetime.now() - timedelta(days=30)

@@ -46,7 +46,8 @@ P = json.loads(%r)
 def _emit(data):
     print("PROOF_RESULT=" + json.dumps(data, default=str), flush=True)
 """
-ADDONS = ("omni_connector_shopify", "omni_reconciliation")
+ADDONS = ("omni_connector_shopify", "omni_connector_woocommerce", "omni_connector_marketplace", "omni_reconciliation",
+          "omni_monitoring")  # every omni_* addon: the authorization and fuzz suites cover them all
 WORKERS = 2
 CRON_THREADS = 1
 
@@ -68,6 +69,7 @@ class Proof:
         self.keep_db = keep_db
         self.dbname = f"proof_{os.getpid()}_{int(time.time())}"
         self.server = None
+        self.cluster = None  # a PrivateCluster when the run has its own PostgreSQL (suite dbrestart)
         self.figures = []
         self.log_paths = []  # every server log of the run (one per start)
         self.started = time.monotonic()
@@ -123,7 +125,9 @@ class Proof:
 
     # ----------------------------------------------------------------- server
     def start_server(self):
-        self.server = OdooServer(self.dbname, workers=WORKERS, max_cron_threads=CRON_THREADS, start_timeout=240)
+        extra = self.cluster.odoo_args() if self.cluster else ()
+        self.server = OdooServer(self.dbname, workers=WORKERS, max_cron_threads=CRON_THREADS, start_timeout=240,
+                                 extra_args=extra)
         self.server.start()
         self.log_paths.append(self.server.log_path)
         return self.server
@@ -166,8 +170,9 @@ class Proof:
                     cpu_model = line.split(":", 1)[1].strip()
                     break
         pg = self.scalar("SHOW server_version")
+        where = " (the run's own cluster)" if self.cluster else ""
         return (f"{os.cpu_count()} vCPU ({cpu_model}), Python {platform.python_version()}, Odoo {odoo_version()}, "
-                f"PostgreSQL {pg}")
+                f"PostgreSQL {pg}{where}")
 
     @staticmethod
     def load():
@@ -176,6 +181,89 @@ class Proof:
     @staticmethod
     def command():
         return shlex.join(["python3", *[arg for arg in sys.orig_argv[1:]]])
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of the run's own: ``initdb`` into a temporary folder, ``pg_ctl`` on a
+    port of its own (127.0.0.1 only), trust authentication, superuser ``root``.
+
+    The database-restart suite restarts *this* cluster (``pg_ctl restart -m fast``, what
+    ``pg_ctlcluster <version> <name> restart`` does for a packaged cluster): the machine's main
+    cluster is never touched. :meth:`activate` points every client of the run at it: ``PGHOST`` and
+    ``PGPORT`` for libpq (``createdb``/``dropdb``, psycopg2, ``odoo shell``), ``--db_host``/``--db_port``
+    for the server. PostgreSQL refuses to run as root: the cluster's processes run as ``postgres``.
+    """
+
+    BIN = Path(os.environ.get("PROOF_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self, port, root=None):
+        import tempfile  # noqa: PLC0415
+
+        self.port = port
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix=f"proof-pg-{port}-"))
+        self.data = self.root / "data"
+        self.log = self.root / "postgresql.log"
+        self.restarts = []  # seconds each restart took (pg_ctl -w: until it accepts connections)
+
+    def _as_postgres(self, *args, timeout=120):
+        import subprocess  # noqa: PLC0415
+
+        command = [str(self.BIN / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        if result.returncode != 0:
+            raise OdooHarnessError(f"{' '.join(args[:2])} failed: {result.stderr[-2000:]}{result.stdout[-2000:]}")
+        return result.stdout
+
+    def start(self):
+        import shutil  # noqa: PLC0415
+
+        if (self.data / "PG_VERSION").exists():  # a cluster kept by --keep-db: start it if it is down
+            import subprocess  # noqa: PLC0415
+
+            if subprocess.run([str(self.BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                              check=False).returncode != 0:
+                self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
+            return self
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+        self._as_postgres("initdb", "-D", str(self.data), "-U", "root", "--auth=trust", "-E", "UTF8",
+                          "--locale=C.UTF-8", "-N")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                       f"unix_socket_directories = '{self.root}'\n"
+                       "max_connections = 200\nfsync = on\nlog_line_prefix = '%m [%p] '\n")
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
+        return self
+
+    def activate(self):
+        os.environ["PGHOST"] = "127.0.0.1"
+        os.environ["PGPORT"] = str(self.port)
+
+    def odoo_args(self):
+        return ["--db_host=127.0.0.1", f"--db_port={self.port}"]
+
+    def restart(self):
+        began = time.monotonic()
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "-t", "60",
+                          "restart")
+        self.restarts.append(time.monotonic() - began)
+        return self.restarts[-1]
+
+    def log_text(self):
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, remove=True):
+        import shutil  # noqa: PLC0415
+
+        with contextlib.suppress(OdooHarnessError):
+            self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _problem(line):
@@ -194,4 +282,4 @@ def wait_until(predicate, timeout, interval=0.5):
     return value
 
 
-__all__ = ["REPO", "OdooHarnessError", "Proof", "wait_until"]
+__all__ = ["REPO", "OdooHarnessError", "PrivateCluster", "Proof", "wait_until"]

@@ -265,3 +265,15 @@ def test_sender_reports_a_dead_target_as_zero():
     sender = WebhookSender("http://127.0.0.1:9/omni/webhook/1", SECRET, timeout=1)
     assert sender.send("orders/create", RAW) == 0
     sender.close()
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_proof_fuzz_deeply_nested_body_is_verified_not_raised(depth):
+    """Proof's fuzz suite: JSON nested thousands deep made shopifyapp's verification raise
+    RecursionError (the intake answered 503 instead of 401/200); the bytes are compared instead."""
+    body = ("[" * depth + "1" + "]" * depth).encode()
+    secret = "proof-secret"
+    good = {"X-Shopify-Hmac-Sha256": sign(body, secret), "X-Shopify-Shop-Domain": "proof.myshopify.com"}
+    assert verify_webhook(body, good, secret) == (True, "ok")
+    bad = dict(good, **{"X-Shopify-Hmac-Sha256": sign(body, "another-secret")})
+    assert verify_webhook(body, bad, secret)[0] is False
