@@ -21,6 +21,7 @@ class TestAmazonCallMetrics(AmazonCase):
     def api_rows(self):
         """``{operation: (calls, errors, throttled)}`` of the account's aggregate rows."""
         totals = {}
+        self.env.invalidate_all()  # the rows are upserted in SQL: read them afresh
         rows = self.env["omni.metric.minute"].search([("backend_id", "=", self.backend.id), ("metric", "=", "api")])
         for row in rows:
             calls, errors, throttled = totals.get(row.operation, (0, 0, 0))
