@@ -80,7 +80,6 @@ class OmniMarketplace(models.Model):
         help="Sales team of the orders of this marketplace. Empty: the account's.",
     )
     prices_include_tax = fields.Boolean(
-        string="Prices Include Tax",
         help="Amazon: whether the item, shipping and gift wrap prices of this marketplace's orders include the "
         "tax Amazon reports beside them. On (EU, UK, Turkey, Middle East, India, Japan, Australia, Singapore: "
         "the buyer sees VAT/GST-inclusive prices) the order lines keep Amazon's prices with tax-included taxes "
