@@ -74,11 +74,12 @@ def backend_for(name):
     backend._omni_reset_client()
     return backend
 
-def process_all(limit=None, commit_every=50):
+def process_all(backend, limit=None, commit_every=50):
+    # the queued events of ``backend`` only (a database reused by earlier parts keeps theirs)
     Event = env["omni.event"]
     done = 0
     while limit is None or done < limit:
-        event = Event._omni_claim(limit=1)
+        event = Event._omni_claim(limit=1, backend_ids=[backend.id])
         if not event:
             break
         event._omni_process()
@@ -124,7 +125,7 @@ while True:
 poll_wall, simulated = time.time() - wall, clock() - simulated_start
 client = backend._amazon_client()
 started = time.time()
-processed = process_all(P["process"] or None)
+processed = process_all(backend, P["process"] or None)
 processing = time.time() - started
 sales = env["sale.order"].search_count([("omni_backend_id", "=", backend.id), ("state", "=", "sale")])
 print("%s" + json.dumps({"orders": P["orders"], "stored": stored, "read": read, "polls": polls,
@@ -193,7 +194,7 @@ started = time.time()
 queued = backend._amazon_queue_stock_changes()
 env.cr.commit()
 queue_s = time.time() - started
-processed = process_all(commit_every=1)
+processed = process_all(backend, commit_every=1)
 push_s = time.time() - started
 feeds = env["omni.amazon.feed"].search([("backend_id", "=", backend.id)])
 started = time.time()
