@@ -28,6 +28,13 @@ What the library does and what this adapter adds (read in the library's source):
   ``x-amzn-RateLimit-Limit`` header Amazon answers with); a call that would wait longer than
   ``max_wait`` (default 2 s) raises :class:`AmazonThrottled` with the ``retry_after`` at which the
   bucket has a token again, so the event or cron is retried at the right time.
+* **Call metrics.** Every request sent is recorded in base's call metrics buffer
+  (``call_metrics.timed``, flushed with the event's or the poll's own transaction) under the SP-API
+  operation name (``searchOrders``, ``getOrder``, ``confirmShipment``, ``createFeedDocument``,
+  ``uploadFeedDocument``, ``createFeed``, ``getFeed``, ``getFeedDocument``,
+  ``getInventorySummaries``, ``getReports``, ``getReportDocument``; ``getLwaAccessToken`` for the
+  LWA token calls): 429 counts as throttled, 4xx/5xx and no answer as errors. A call our own bucket
+  refused was never sent and is not counted.
 """
 
 from __future__ import annotations
@@ -46,14 +53,19 @@ from sp_api.base import Marketplaces
 from sp_api.base.exceptions import SellingApiException
 
 try:
+    from odoo.addons.omni_connector_base.pipeline import call_metrics
     from odoo.addons.omni_connector_base.pipeline.errors import BusinessError, TransientError
 except ImportError:  # pure-Python tests load the addons without Odoo
+    from omni_connector_base.pipeline import call_metrics
     from omni_connector_base.pipeline.errors import BusinessError, TransientError
 
 ORDERS_VERSION = "2026-01-01"
 FEEDS_VERSION = "2021-06-30"
 SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 LISTINGS_FEED_TYPE = "JSON_LISTINGS_FEED"
+# Call metrics names of the requests that are no SP-API operation of their own.
+LWA_OPERATION = "getLwaAccessToken"
+UPLOAD_OPERATION = "uploadFeedDocument"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - a URL, not a secret
 REGION_ENDPOINTS = {
     "na": "https://sellingpartnerapi-na.amazon.com",
@@ -202,7 +214,12 @@ def _token_client_class(token_url, fingerprint, counter):
             if cached and cached[1] > now:
                 return AccessTokenResponse(access_token=cached[0], expires_in=int(cached[1] - now))
             try:
-                answer = self._request(self.scheme + self.host + self.path, self.data, self.headers)
+                with call_metrics.timed(LWA_OPERATION) as call:
+                    try:
+                        answer = self._request(self.scheme + self.host + self.path, self.data, self.headers)
+                    except AuthorizationError as error:
+                        call.status = getattr(error, "status_code", None) or 0
+                        raise
             except AuthorizationError as error:
                 status = getattr(error, "status_code", None) or 0
                 if status >= 500 or status == 429:
@@ -345,15 +362,25 @@ class AmazonClient:
 
     def _call_once(self, operation, function, args, kwargs, max_wait):
         self.limiter.acquire(operation, max_wait)
+        api = getattr(function, "__self__", None)
+        if isinstance(api, _HostHeader):
+            # The access token first (the library asks for it while building the request): a token
+            # call is timed as getLwaAccessToken of its own, not inside the operation's latency.
+            api.auth  # noqa: B018 - the property fetches or reuses the cached token
         self.calls[operation] = self.calls.get(operation, 0) + 1
-        try:
-            return function(*args, **kwargs)
-        except SellingApiException as error:
-            raise self._classify(operation, error) from None
-        except httpx.TimeoutException:
-            raise AmazonTransientError(f"Amazon {operation}: timed out") from None
-        except httpx.TransportError as error:
-            raise AmazonTransientError(f"Amazon {operation}: connection failed ({type(error).__name__})") from None
+        with call_metrics.timed(operation) as call:  # one line per request sent (base's call metrics)
+            try:
+                return function(*args, **kwargs)
+            except SellingApiException as error:
+                call.status = _status_of(error) or 0
+                failure = self._classify(operation, error)
+            except httpx.TimeoutException:
+                call.status = 0
+                failure = AmazonTransientError(f"Amazon {operation}: timed out")
+            except httpx.TransportError as error:
+                call.status = 0
+                failure = AmazonTransientError(f"Amazon {operation}: connection failed ({type(error).__name__})")
+        raise failure
 
     def _classify(self, operation, error):
         status = _status_of(error)
@@ -423,8 +450,10 @@ class AmazonClient:
         created = self._call("createFeedDocument", api.create_feed_document, None, content_type)
         payload = created.payload or {}
         try:
-            upload = httpx.put(payload["url"], content=body, headers={"Content-Type": content_type},
-                               timeout=self.timeout, verify=self.verify)
+            with call_metrics.timed(UPLOAD_OPERATION) as call:
+                upload = httpx.put(payload["url"], content=body, headers={"Content-Type": content_type},
+                                   timeout=self.timeout, verify=self.verify)
+                call.status = upload.status_code
         except httpx.TransportError as error:
             raise AmazonTransientError(f"Amazon feed upload failed ({type(error).__name__})") from None
         if upload.status_code >= 500:

@@ -433,3 +433,145 @@ def polled_event_values(info):
         "resource_key": info.order_id,
         "source_ts": info.last_updated.replace(tzinfo=None) if info.last_updated else False,
     }
+
+
+# ---------------------------------------------------------------------- refunds (settlement report)
+
+REFUND_TRANSACTION = "refund"
+
+
+def _is_tax_label(label):
+    return label.replace("-", "").replace("_", "").lower().endswith("tax")
+
+
+def settlement_refunds(lines):
+    """The Refund transactions of a parsed settlement report (omni_reconciliation's
+    ``parse_settlement_v2`` lines, not netted) -> one JSON-able payload per refund (Amazon's
+    ``adjustment-id`` on an order), oldest first::
+
+        {"adjustmentId", "orderId", "currency", "postedAt",
+         "items": [{"orderItemId", "sku", "price": {label: amount}, "promotion": {label: amount},
+                    "withheldTax": amount}]}
+
+    Amounts are strings, signed as in the report (the seller's side: a refunded price is negative,
+    a promotion given back positive). The lines' keys are ``transaction|order|adjustment|item|sku|kind``.
+    """
+    refunds = {}
+    for line in lines:
+        parts = str(line.external_id).split("|")
+        if len(parts) != 6 or parts[0].replace(" ", "").lower() != REFUND_TRANSACTION:
+            continue
+        _ttype, order_id, adjustment_id, item_id, sku, kind = parts
+        if not order_id or not adjustment_id or kind not in ("refund", "promotion", "withheld_tax"):
+            continue
+        refund = refunds.setdefault((order_id, adjustment_id), {
+            "adjustmentId": adjustment_id, "orderId": order_id, "currency": line.currency, "postedAt": None,
+            "items": {}})
+        if line.occurred_at and (refund["postedAt"] is None or line.occurred_at.isoformat() < refund["postedAt"]):
+            refund["postedAt"] = line.occurred_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        item = refund["items"].setdefault(item_id or sku, {
+            "orderItemId": item_id, "sku": sku, "price": {}, "promotion": {}, "withheldTax": "0"})
+        if kind == "withheld_tax":
+            item["withheldTax"] = str(Decimal(item["withheldTax"]) + Decimal(line.gross))
+            continue
+        target = item["price"] if kind == "refund" else item["promotion"]
+        for label, amount in (line.components or {}).items():
+            target[label] = str(Decimal(target.get(label, "0")) + Decimal(amount))
+    result = []
+    for refund in refunds.values():
+        refund["items"] = [refund["items"][key] for key in sorted(refund["items"])]
+        result.append(refund)
+    return sorted(result, key=lambda r: (r["postedAt"] or "", r["orderId"], r["adjustmentId"]))
+
+
+def map_settlement_refund(payload, *, prices_include_tax=False, exclude_collected_tax=False, order_lines=None):
+    """One settlement refund payload (:func:`settlement_refunds`) -> canonical ``Refund``.
+
+    What the buyer got back is the refunded price components (``Principal``, ``Shipping``, ``GiftWrap``
+    and their taxes), less the promotions given back. As for orders (:func:`map_order`):
+
+    * ``prices_include_tax`` (the marketplace's setting): the price components already include the tax,
+      whose own components are not added again;
+    * else the tax components are the line's tax (``RefundLine.tax_amount``, ``Refund.shipping_tax``) and
+      part of the amount, except under the marketplace's *Excluded* collected-tax treatment
+      (``exclude_collected_tax``) for an item whose tax Amazon withheld (``ItemWithheldTax``): the order
+      carried no tax, so neither does the refund.
+
+    ``order_lines``: ``{orderItemId: (quantity, price_total)}`` of the imported order, to tell a refund of
+    the whole item (its quantity is credited) from a partial one (money only). Goods are never restocked
+    here: Amazon's refund does not say they came back (FBA returns go to Amazon's stock, which the FBA
+    inventory sync reads; an FBM return is received on a return picking).
+    """
+    payload = _obj(payload, "refund")
+    adjustment_id = _text(payload.get("adjustmentId"))
+    order_id = _text(payload.get("orderId"))
+    if not adjustment_id:
+        _fail("adjustmentId", "is required")
+    if not order_id:
+        _fail("orderId", "is required")
+    currency = (_text(payload.get("currency")) or "").upper()
+    created = parse_time(payload.get("postedAt"), "postedAt") or datetime.now(timezone.utc)
+    order_lines = order_lines or {}
+    lines, shipping, shipping_tax, adjustment = [], ZERO, ZERO, ZERO
+    for index, raw_item in enumerate(_list(payload.get("items"), "items")):
+        path = f"items[{index}]"
+        item = _obj(raw_item, path)
+        item_id = _text(item.get("orderItemId"))
+        try:
+            price = {label: -Decimal(str(value)) for label, value in _obj(item.get("price"), f"{path}.price").items()}
+            promotion = {label: Decimal(str(value))
+                         for label, value in _obj(item.get("promotion"), f"{path}.promotion").items()}
+            withheld = Decimal(str(item.get("withheldTax") or 0))
+        except (InvalidOperation, ValueError, TypeError):
+            _fail(f"{path}.price", "holds an amount that is not a number")
+        keep_tax = not prices_include_tax and not (exclude_collected_tax and withheld)
+        goods = goods_tax = ZERO
+        for label, amount in price.items():
+            key = label.replace(" ", "").lower()
+            if _is_tax_label(label):
+                if not keep_tax:
+                    continue
+                if key.startswith("shipping"):
+                    shipping_tax += amount
+                elif key == "tax":
+                    goods_tax += amount
+                else:
+                    adjustment += amount
+            elif key == "principal":
+                goods += amount
+            elif key.startswith("shipping"):
+                shipping += amount
+            else:
+                adjustment += amount  # gift wrap, restocking fee (negative), goodwill...
+        for label, amount in promotion.items():  # a promotion given back lowers what the buyer got
+            if label.replace(" ", "").lower().startswith("shipping"):
+                shipping -= amount
+            else:
+                goods -= amount
+        if not item_id:
+            adjustment += goods + goods_tax
+            continue
+        quantity, line_total = order_lines.get(item_id, (None, None))
+        whole = line_total is not None and abs(goods + goods_tax - Decimal(str(line_total))) <= Decimal("0.01")
+        lines.append(canonical.RefundLine(
+            order_line_external_id=item_id, quantity=Decimal(str(quantity)) if whole and quantity else ZERO,
+            restock=False, amount=max(goods, ZERO), tax_amount=max(goods_tax, ZERO)))
+        adjustment += min(goods, ZERO) + min(goods_tax, ZERO)
+    if shipping < 0:
+        adjustment, shipping = adjustment + shipping, ZERO
+    if shipping_tax < 0:
+        adjustment, shipping_tax = adjustment + shipping_tax, ZERO
+    amount = sum((line.amount + line.tax_amount for line in lines), ZERO) + shipping + shipping_tax + adjustment
+    if amount < 0:
+        _fail("items", "refund nothing to the buyer")
+    refund = canonical.Refund(
+        external_id=adjustment_id, order_external_id=order_id, created_at=created, currency=currency,
+        lines=lines, shipping_amount=shipping, shipping_tax=shipping_tax, adjustment_amount=adjustment, amount=amount,
+        transactions=[canonical.Payment(gateway=GATEWAY, transaction_id=adjustment_id, amount=amount,
+                                        currency=currency, kind="refund", status="success", processed_at=created)],
+        note=f"Amazon refund {adjustment_id}",
+    )
+    problems = canonical.validation_errors(refund)
+    if problems:
+        raise ValidationError(problems)
+    return refund

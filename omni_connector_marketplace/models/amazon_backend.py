@@ -12,6 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
+from odoo.addons.omni_connector_base.pipeline import call_metrics
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError, PermanentError, StaleEvent
 
 from ..lib.amazon_client import REGION_ENDPOINTS, AmazonClient
@@ -20,6 +21,7 @@ _logger = logging.getLogger(__name__)
 
 # Topics of the Amazon events.
 IN_ORDER = "orders/polled"
+IN_REFUND = "refunds/settlement"  # a Refund transaction of a settlement report (one per adjustment)
 OUT_SHIPMENT = "shipment/confirm"
 OUT_STOCK = "stock/feed"
 # Extra client arguments per backend id (tests and benchmarks: a limiter on a fast clock).
@@ -199,6 +201,7 @@ class OmniBackend(models.Model):
         if not marketplaces:
             raise UserError(self.env._("Add the account's marketplaces (Marketplaces tab) first."))
         seen = self._amazon_client().test_connection(marketplaces)
+        self._amazon_flush_calls()
         return self.env._(
             "Connected to the Amazon SP-API (%(endpoint)s) for %(count)s marketplace(s); %(seen)s order(s) "
             "updated in the last minutes.",
@@ -220,6 +223,8 @@ class OmniBackend(models.Model):
         self.ensure_one()
         if event.direction == "in" and event.topic == IN_ORDER:
             return self._amazon_import_order_event(event)
+        if event.direction == "in" and event.topic == IN_REFUND:
+            return self._amazon_import_refund_event(event)
         if event.direction == "out" and event.topic == OUT_SHIPMENT:
             return self._amazon_push_shipment(event)
         if event.direction == "out" and event.topic == OUT_STOCK:
@@ -231,11 +236,24 @@ class OmniBackend(models.Model):
     # ------------------------------------------------------------------ buttons
 
     @api.private
+    def _amazon_flush_calls(self):
+        """Add the SP-API calls this thread recorded (``pipeline.call_metrics``) to the account's per-minute
+        metrics rows, in the current transaction. The event processor does it for the calls of an event's
+        handler; the poll, the crons and the buttons call this for theirs."""
+        self.ensure_one()
+        self.env["omni.metric.minute"].sudo()._omni_flush_calls(self)
+
+    @api.private
     def _amazon_button_call(self, function, *args, **kwargs):
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
         except OmniError as error:
+            # The request's transaction rolls back with the UserError: its calls cannot be stored and must
+            # not be counted later for whatever this thread does next.
+            call_metrics.discard()
             raise UserError(self.env._("Amazon (%(name)s): %(error)s", name=self.name, error=error.message)) from error
+        self._amazon_flush_calls()
+        return result
 
     def _amazon_notify(self, title, message, kind="success"):
         return {"type": "ir.actions.client", "tag": "display_notification",

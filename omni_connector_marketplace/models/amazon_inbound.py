@@ -6,16 +6,23 @@ marketplace's (or the account's) warehouse; Odoo ships them and confirms the shi
 account's FBA warehouse, and their delivery is validated at import: nothing is pushed back.
 Cancelled orders take the importer's cancellation path. Marketplace-collected tax follows the
 marketplace's treatment (``lib/collected_tax.py``).
+
+Refunds come from the settlement reports' Refund transactions (``amazon_payouts.py`` queues one
+``refunds/settlement`` event per adjustment): a credit note against the order through base's inbound
+refund path (``omni.order.importer._omni_import_refund``: credit note, refund payment in the Amazon
+clearing journal under the adjustment id, which the settlement's refund line then matches). A refund
+Amazon already made is recorded, never held for approval.
 """
 
 import logging
 
 from odoo import api, models
 
-from odoo.addons.omni_connector_base.pipeline.errors import BusinessError, StaleEvent
+from odoo.addons.omni_connector_base.pipeline.errors import BusinessError, StaleEvent, TransientError
 
 from ..lib import collected_tax
-from ..lib.amazon_mapper import ValidationError, map_order, order_info, poll_decision
+from ..lib.amazon_mapper import ValidationError, map_order, map_settlement_refund, order_info, poll_decision
+from .amazon_backend import IN_ORDER
 from .marketplace_backend import COLLECTED_TAX_CONTEXT, MARKETPLACE_CONTEXT
 
 _logger = logging.getLogger(__name__)
@@ -97,6 +104,46 @@ class OmniBackend(models.Model):
             self._amazon_deliver_fba(sale)
         self._amazon_ensure_listings(sale, "AMAZON" if info.is_fba else "DEFAULT")
         return sale
+
+    @api.private
+    def _amazon_import_refund_event(self, event):
+        """``refunds/settlement``: one Amazon refund (adjustment) -> a credit note against its order."""
+        self.ensure_one()
+        payload = event._omni_payload_json()
+        adjustment = str(payload.get("adjustmentId") or "") if isinstance(payload, dict) else ""
+        order_id = str(payload.get("orderId") or "") if isinstance(payload, dict) else ""
+        Binding = self.env["omni.binding"]
+        existing = Binding._omni_lookup(self, "account.move", [adjustment]).get(adjustment)
+        if existing:
+            return existing
+        sale = Binding._omni_lookup(self, "sale.order", [order_id]).get(order_id)
+        if not sale:
+            if self.env["omni.event"].sudo().search_count([
+                    ("backend_id", "=", self.id), ("direction", "=", "in"), ("topic", "=", IN_ORDER),
+                    ("resource_key", "=", order_id), ("state", "not in", ("done", "skipped"))], limit=1):
+                raise TransientError(self.env._("Amazon order %s of this refund is still waiting in the inbox.",
+                                                order_id), retry_after=600)
+            raise StaleEvent(self.env._(
+                "Amazon refund %(refund)s is for order %(order)s, which is not in Odoo: nothing to credit (the "
+                "settlement's refund line stays unmatched for a person).", refund=adjustment or "?",
+                order=order_id or "?"))
+        marketplace = sale.omni_marketplace_id
+        external = Binding._omni_external_ids(self, sale.order_line)
+        order_lines = {}
+        for line in sale.order_line:
+            key = external.get(line.id) or ""
+            if key.startswith(f"{order_id}/"):
+                order_lines[key.split("/", 1)[1]] = (line.product_uom_qty, line.price_total)
+        try:
+            refund = map_settlement_refund(
+                payload, prices_include_tax=marketplace.prices_include_tax,
+                exclude_collected_tax=marketplace.collected_tax_treatment == collected_tax.TREATMENT_EXCLUDE,
+                order_lines=order_lines)
+        except ValidationError as error:
+            raise BusinessError(self.env._("Amazon refund %(refund)s cannot be read: %(error)s",
+                                           refund=adjustment or "?", error=error), category="validation") from error
+        context = {MARKETPLACE_CONTEXT: marketplace.id} if marketplace else {}
+        return self.env["omni.order.importer"].with_context(**context)._omni_import_refund(self, refund, event)
 
     @api.private
     def _amazon_ensure_listings(self, sale, channel):

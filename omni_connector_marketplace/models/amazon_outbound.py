@@ -284,6 +284,7 @@ class OmniBackend(models.Model):
                 self.env["omni.exception"]._omni_raise(
                     self.env._("Amazon %(what)s failed: %(error)s", what=what, error=error.message), backend=backend,
                     category="channel_api", dedupe_key=dedupe)
+            backend._amazon_flush_calls()  # the run's API calls, in its transaction (no event made them)
             Event._omni_commit_progress(1)
         return True
 

@@ -9,15 +9,22 @@ marketplace's number format (``95,00`` on the continental EU marketplaces) and, 
 that exclude collected tax from their orders, the facilitator tax netted out of the sale lines.
 Each report is imported once: a report already imported (``omni.amazon.report``) costs no further
 request. The reconciliation addon's daily payout cron asks for them.
+
+The report's Refund transactions are what Amazon refunded to buyers: each refund (``adjustment-id``)
+is stored in the inbox as a ``refunds/settlement`` event (key ``refund:<adjustment-id>``, in the
+import's transaction) and becomes a credit note against its order (``amazon_inbound.py``).
 """
 
+import json
 from datetime import timedelta
 
 from odoo import api, fields, models
 
 from odoo.addons.omni_reconciliation.lib.amazon_settlement import parse_settlement_v2
 
+from ..lib.amazon_mapper import settlement_refunds
 from ..lib.collected_tax import TREATMENT_EXCLUDE
+from .amazon_backend import IN_REFUND
 
 REPORT_RETENTION_DAYS = 90
 # A settlement report is published after its period closes: look this far before ``since``.
@@ -74,12 +81,31 @@ class OmniBackend(models.Model):
         data = head
         if marketplace and marketplace.collected_tax_treatment == TREATMENT_EXCLUDE:
             data = parse_settlement_v2(text, net_facilitator_tax=True)
+        self._amazon_queue_refunds(settlement_refunds(head.lines), report)
         created = report.get("createdTime")
         self.env["omni.amazon.report"].sudo().create({
             "backend_id": self.id, "report_ref": report["reportId"], "settlement_ref": data.external_id,
             "created_at": fields.Datetime.to_datetime(created.replace("T", " ").rstrip("Z")[:19]) if created else False,
             "row_count": (data.raw or {}).get("row_count", 0)})
         return data
+
+    @api.private
+    def _amazon_queue_refunds(self, refunds, report):
+        """Store each refund of a report in the inbox (once per adjustment); returns how many were new."""
+        Event = self.env["omni.event"].sudo()
+        headers = json.dumps({"X-Omni-Source": "amazon-settlement", "X-Omni-Report": report.get("reportId") or ""})
+        stored = 0
+        for refund in refunds:
+            posted = refund.get("postedAt")
+            posted = fields.Datetime.to_datetime(posted.replace("T", " ").rstrip("Z")[:19]) if posted else False
+            body = json.dumps(refund, sort_keys=True).encode()
+            _id, is_new = Event._omni_store_incoming(self, body, {
+                "idempotency_key": f"refund:{refund['adjustmentId']}", "topic": IN_REFUND,
+                "resource_model": "account.move", "resource_key": refund["orderId"],
+                "source_ts": posted,
+            }, headers_json=headers)
+            stored += int(is_new)
+        return stored
 
     @api.private
     def _amazon_report_marketplace(self, marketplace_name, currency):

@@ -16,8 +16,10 @@ import logging
 from datetime import datetime, timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
+from odoo.addons.omni_connector_base.models.omni_backend_kit import DEFAULT_OVERLAP_MINUTES
 from odoo.addons.omni_connector_base.pipeline.errors import OmniError
 from odoo.addons.omni_connector_base.pipeline.masking import mask_text
 
@@ -44,7 +46,14 @@ class OmniBackend(models.Model):
 
     amazon_poll_resume = fields.Char(
         copy=False, groups="base.group_system",
-        help="Technical: the window and page token of a poll interrupted by Amazon's usage plan.",
+        help="Technical: the window, page token and counts of a poll interrupted by Amazon's usage plan.",
+    )
+    amazon_poll_progress = fields.Char(
+        string="Poll Progress", readonly=True, copy=False,
+        help="How far the current or last poll of the orders went: the window read, pages and orders read, new "
+        "order versions queued, and when a poll held back by Amazon's usage plan (searchOrders: one page of 100 "
+        "every 3 minutes after a burst of 20) resumes. A catch-up import (Import Orders Updated Since...) of a "
+        "long history shows here page by page.",
     )
 
     @api.private
@@ -58,8 +67,10 @@ class OmniBackend(models.Model):
         if not marketplaces:
             return 0, 0
         state = json.loads(backend.amazon_poll_resume or "null")
+        counts = {"pages": 0, "read": 0, "stored": 0}
         if state:
             after, before, token = state["after"], state["before"], state.get("token")
+            counts.update({key: int(state.get(key) or 0) for key in counts})
         else:
             now = now or fields.Datetime.now()
             since = backend._omni_checkpoint_since(POLL_RESOURCE, now=now)
@@ -70,6 +81,11 @@ class OmniBackend(models.Model):
         client = backend._amazon_client()
         stored = read = 0
         Event = self.env["omni.event"]
+
+        def remember(resume_at=None):
+            backend.amazon_poll_resume = json.dumps(dict(counts, after=after, before=before, token=token))
+            backend._amazon_progress(after, before, counts, resume_at=resume_at)
+
         try:
             while True:
                 orders, next_token, answered_before = client.search_orders(
@@ -77,22 +93,47 @@ class OmniBackend(models.Model):
                     fulfilled_by=None if backend.amazon_import_fba else "MERCHANT")
                 before = answered_before or before
                 read += len(orders)
-                stored += backend._amazon_store_polled(orders)
+                page_stored = backend._amazon_store_polled(orders)
+                stored += page_stored
+                counts["pages"] += 1
+                counts["read"] += len(orders)
+                counts["stored"] += page_stored
                 if not next_token:
                     break
                 token = next_token
-                backend.amazon_poll_resume = json.dumps({"after": after, "before": before, "token": token})
+                remember()
+                backend._amazon_flush_calls()
                 Event._omni_commit_progress(len(orders))
         except AmazonThrottled as error:
-            backend.amazon_poll_resume = json.dumps({"after": after, "before": before, "token": token})
             later = fields.Datetime.now() + timedelta(seconds=max(error.retry_after or 0, 1))
+            remember(resume_at=later)
+            backend._amazon_flush_calls()
             self.env.ref("omni_connector_marketplace.cron_amazon_poll_orders").sudo()._trigger(at=later)
             _logger.info("Amazon backend %s: poll throttled after %s orders; resuming at %s", self.id, read, later)
             return stored, read
         backend.amazon_poll_resume = False
         backend._omni_checkpoint_advance(POLL_RESOURCE, _naive(before))
+        backend._amazon_progress(after, before, counts, done=True)
+        backend._amazon_flush_calls()
         _logger.info("Amazon backend %s: poll %s..%s read %s orders, stored %s", self.id, after, before, read, stored)
         return stored, read
+
+    @api.private
+    def _amazon_progress(self, after, before, counts, resume_at=None, done=False):
+        """Write where the poll stands on ``amazon_poll_progress`` (the form shows it)."""
+        self.ensure_one()
+        values = dict(counts, after=after, before=before, resume=resume_at and f"{resume_at:%Y-%m-%d %H:%M:%S}")
+        if done:
+            text = self.env._("Done: %(read)s orders updated %(after)s..%(before)s read in %(pages)s page(s), "
+                              "%(stored)s new version(s) queued.", **values)
+        elif resume_at:
+            text = self.env._("Held back by Amazon's usage plan after %(read)s orders (%(pages)s page(s), "
+                              "%(stored)s new) of %(after)s..%(before)s; resumes at %(resume)s UTC.", **values)
+        else:
+            text = self.env._("Reading %(after)s..%(before)s: %(read)s orders in %(pages)s page(s), %(stored)s new "
+                              "version(s) queued so far.", **values)
+        if self.amazon_poll_progress != text:
+            self.amazon_poll_progress = text
 
     @api.private
     def _amazon_store_polled(self, orders):
@@ -122,11 +163,20 @@ class OmniBackend(models.Model):
         backends = backends.filtered("has_amazon_credentials")
         Event = self.env["omni.event"]
         Event._omni_commit_progress(remaining=len(backends))
+        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
         for backend in backends:
             try:
-                with self.env.cr.savepoint():
+                if in_cron:
+                    # A cron run commits page by page (``_omni_commit_progress``), which a savepoint would not
+                    # survive (its RELEASE fails after the COMMIT): a failure rolls back to the last page.
                     backend._amazon_poll_orders()
+                else:
+                    with self.env.cr.savepoint():
+                        backend._amazon_poll_orders()
             except OmniError as error:
+                if in_cron:
+                    self.env.cr.rollback()
+                backend._amazon_flush_calls()  # the failed poll's calls count too (after the rollback)
                 _logger.warning("Amazon backend %s: poll failed: %s", backend.id, mask_text(error.message))
                 self.env["omni.exception"]._omni_raise(
                     self.env._("Polling Amazon orders failed: %s", error.message), backend=backend,
@@ -144,6 +194,35 @@ class OmniBackend(models.Model):
         return self._amazon_notify(self.env._("Amazon orders"),
                                    self.env._("%(read)s order version(s) read, %(stored)s new.", read=read,
                                               stored=stored))
+
+    def _omni_catch_up_cron(self):
+        if self.channel != "amazon":
+            return super()._omni_catch_up_cron()
+        return self.env.ref("omni_connector_marketplace.cron_amazon_poll_orders")
+
+    def _omni_catch_up(self, since):
+        """Base's catch-up import (Connect a channel's first import, Import Orders Updated Since...): the
+        poll's own checkpoint (``amazon_orders``) moves back so the next poll starts at ``since``, the poll
+        cron is triggered and reads the history page by page at Amazon's rate, resuming after a 429 or a
+        restart; ``amazon_poll_progress`` shows how far it went, and the inbox's keys import nothing twice."""
+        if self.channel != "amazon":
+            return super()._omni_catch_up(since)
+        self.ensure_one()
+        since = fields.Datetime.to_datetime(since)
+        if since >= fields.Datetime.now() - UPDATED_BEFORE_LAG:
+            raise UserError(self.env._("Amazon answers up to two minutes ago: choose an earlier moment."))
+        backend = self.sudo()
+        checkpoint = backend._omni_checkpoint(POLL_RESOURCE)
+        overlap = checkpoint.overlap_minutes if checkpoint else DEFAULT_OVERLAP_MINUTES
+        # The poll starts at checkpoint minus overlap: exactly ``since``.
+        backend._omni_checkpoint_set(POLL_RESOURCE, checkpoint=since + timedelta(minutes=overlap or 0),
+                                     overlap_minutes=overlap or 0)
+        backend.write({"amazon_poll_resume": False, "amazon_poll_enabled": True, "catch_up_since": since,
+                       "amazon_poll_progress": self.env._("Catch-up from %s UTC queued: the poll starts at once.",
+                                                          since)})
+        self._omni_catch_up_cron().sudo()._trigger()
+        self.message_post(body=self.env._("Catch-up import of the orders updated since %s started.", since))
+        return True
 
     def action_amazon_import_since(self):
         check_channel_action(self.env)

@@ -9,6 +9,34 @@ from ..lib.collected_tax import TREATMENT_TAX, TREATMENTS
 # The account omni_reconciliation posts the settlements' withheld-tax lines to (its default
 # accounts use the same code), so collected tax and withheld tax meet on one account.
 COLLECTED_TAX_ACCOUNT = ("OMNI.WHTAX", "Taxes withheld by marketplaces", "liability_current")
+# Amazon marketplaces whose item prices include VAT/GST (Amazon shows buyers tax-inclusive prices there):
+# a new marketplace line with one of these ids starts with "Prices Include Tax" on. It is only a default:
+# the box stays the person's choice, per marketplace (Amazon's Order model says nothing about it).
+AMAZON_TAX_INCLUDED_MARKETPLACES = frozenset({
+    "A1PA6795UKMFR9",  # Amazon.de
+    "A1RKKUPIHCS9HS",  # Amazon.es
+    "A13V1IB3VIYZZH",  # Amazon.fr
+    "APJ6JRA9NG5V4",  # Amazon.it
+    "A1805IZSGTT6HS",  # Amazon.nl
+    "AMEN7PMS3EDWL",  # Amazon.com.be
+    "A2NODRKZP88ZB9",  # Amazon.se
+    "A1C3SOZRARQ6R3",  # Amazon.pl
+    "A28R8C7NBKEWEA",  # Amazon.ie
+    "A1F83G8C2ARO7P",  # Amazon.co.uk
+    "A33AVAJ2PDY3EV",  # Amazon.com.tr
+    "A2VIGQ35RCS4UG",  # Amazon.ae
+    "A17E79C6D8DWNP",  # Amazon.sa
+    "ARBP9OOSHTCHU",  # Amazon.eg
+    "A21TJRUUN4KGV",  # Amazon.in
+    "A1VC38T7YXB528",  # Amazon.co.jp
+    "A39IBJ37TRP1C6",  # Amazon.com.au
+    "A19VAU5U5O7RUS",  # Amazon.sg
+})
+
+
+def default_prices_include_tax(channel, marketplace_ref):
+    """Whether a new marketplace line starts with tax-included prices (Amazon's VAT/GST marketplaces)."""
+    return channel == "amazon" and (marketplace_ref or "").strip().upper() in AMAZON_TAX_INCLUDED_MARKETPLACES
 
 
 class OmniMarketplace(models.Model):
@@ -52,8 +80,13 @@ class OmniMarketplace(models.Model):
         help="Sales team of the orders of this marketplace. Empty: the account's.",
     )
     prices_include_tax = fields.Boolean(
-        help="On for marketplaces whose prices include VAT (EU, UK, Australia...): order lines are imported "
-        "with tax-included taxes. Off for the US and Canada.",
+        help="Amazon: whether the item, shipping and gift wrap prices of this marketplace's orders include the "
+        "tax Amazon reports beside them. On (EU, UK, Turkey, Middle East, India, Japan, Australia, Singapore: "
+        "the buyer sees VAT/GST-inclusive prices) the order lines keep Amazon's prices with tax-included taxes "
+        "and the tax is not added again; off (US, Canada, Mexico, Brazil) the tax is added on top with "
+        "tax-excluded taxes. A new Amazon marketplace line starts on for the VAT/GST marketplace ids and off "
+        "for the others; change it if your account shows otherwise. (eBay orders carry their own amounts and "
+        "do not use it.)",
     )
     collected_tax_treatment = fields.Selection(
         list(TREATMENTS), required=True, default=TREATMENT_TAX,
@@ -74,6 +107,22 @@ class OmniMarketplace(models.Model):
 
     _uniq_ref = models.Constraint(
         "UNIQUE(backend_id, marketplace_ref)", "A marketplace is listed once per seller account.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        Backend = self.env["omni.backend"]
+        for vals in vals_list:
+            if "prices_include_tax" not in vals and vals.get("backend_id"):
+                channel = Backend.browse(vals["backend_id"]).channel
+                vals["prices_include_tax"] = default_prices_include_tax(channel, vals.get("marketplace_ref"))
+        return super().create(vals_list)
+
+    @api.onchange("marketplace_ref")
+    def _onchange_marketplace_ref_tax_included(self):
+        for marketplace in self:
+            if marketplace.marketplace_ref:
+                marketplace.prices_include_tax = default_prices_include_tax(
+                    marketplace.backend_id.channel, marketplace.marketplace_ref)
 
     @api.constrains("pricelist_id", "currency_id")
     def _check_pricelist_currency(self):

@@ -1,5 +1,6 @@
 from . import (
     test_amazon_client_state,
+    test_amazon_metrics,
     test_amazon_orders,
     test_amazon_pii,
     test_amazon_settlement,

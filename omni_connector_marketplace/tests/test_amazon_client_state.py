@@ -1,6 +1,7 @@
 """429 honoured at the right time (no sleeping), and a credential change resetting the token cache."""
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..lib import amazon_client
@@ -106,6 +107,37 @@ class TestAmazonClientState(AmazonCase):
         wizard = self.env["omni.amazon.import.wizard"].create({"backend_id": self.backend.id,
                                                                "since": "2026-11-01 00:00:00"})
         wizard.action_import()
+        self.assertEqual(self.backend.catch_up_since, fields.Datetime.to_datetime("2026-11-01 00:00:00"))
         self.env["omni.backend"]._cron_amazon_poll_orders()  # what the triggered cron runs
+        self.assertTrue(self.backend.amazon_poll_progress.startswith("Done: 1 orders"))
         self._omni_run_ready()
         self.assertEqual(self.sale(FBM_ORDER).state, "sale")
+
+    def test_catch_up_through_base_shows_its_progress_and_resumes(self):
+        """Base's catch-up (Connect a channel's first import, Import Orders Updated Since...) on Amazon's
+        own checkpoint, read at Amazon's rate with its progress on the account."""
+        for index in range(250):
+            self.sim.add_order(self.sim_module.make_order(f"114-{index:07d}-0000007",
+                                                          updated=f"2026-11-12T13:{index // 60:02d}:{index % 60:02d}Z"))
+        self.backend.amazon_poll_enabled = False
+        since = fields.Datetime.to_datetime("2026-11-01 00:00:00")
+        self.backend._omni_catch_up(since)
+        self.assertTrue(self.backend.amazon_poll_enabled, "the catch-up is the poll: switched on")
+        self.assertEqual(self.backend.catch_up_since, since)
+        self.assertEqual(self.backend._omni_checkpoint_since("amazon_orders"), since)
+        self.assertTrue(self._cron_trigger_times(), "the poll cron runs at once")
+        self.assertIn("queued", self.backend.amazon_poll_progress)
+        client = self.backend._amazon_client()
+        client.limiter._buckets["searchOrders"] = [2.0, client.limiter.clock()]  # two pages left in the plan
+        self.env["omni.backend"]._cron_amazon_poll_orders()
+        progress = self.backend.amazon_poll_progress
+        self.assertIn("200 orders (2 page(s), 200 new)", progress)
+        self.assertIn("resumes at", progress)
+        client.limiter._buckets.clear()  # the plan refilled: the triggered run goes on from the page token
+        self.env["omni.backend"]._cron_amazon_poll_orders()
+        self.assertIn("250 orders", self.backend.amazon_poll_progress)
+        self.assertIn("3 page(s), 250 new", self.backend.amazon_poll_progress)
+        self.assertTrue(self.backend.amazon_poll_progress.startswith("Done"))
+        self.assertEqual(len(self.events("orders/polled")), 250)
+        with self.assertRaises(UserError):
+            self.backend._omni_catch_up(fields.Datetime.now())

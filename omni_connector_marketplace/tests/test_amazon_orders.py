@@ -78,6 +78,25 @@ class TestAmazonOrders(AmazonCase):
         self.assertEqual(product_line.tax_ids, self.tax_19_incl)
         self.assertAlmostEqual(sale.amount_total, 33.90)
 
+    def test_prices_include_tax_is_a_setting_of_each_marketplace(self):
+        """Amazon's Order says nothing about it: a new line starts from the marketplace id (VAT/GST
+        marketplaces on), and stays what the person sets."""
+        Marketplace = self.env["omni.marketplace"]
+        values = {"backend_id": self.backend.id, "currency_id": self.eur.id}
+        france = Marketplace.create(dict(values, name="Amazon.fr", marketplace_ref="A13V1IB3VIYZZH"))
+        canada = Marketplace.create(dict(values, name="Amazon.ca", marketplace_ref="A2EUQ1WTGCTBG2",
+                                         currency_id=self.usd.id))
+        italy = Marketplace.create(dict(values, name="Amazon.it", marketplace_ref="APJ6JRA9NG5V4",
+                                        prices_include_tax=False))
+        self.assertEqual((france.prices_include_tax, canada.prices_include_tax, italy.prices_include_tax),
+                         (True, False, False))
+        ebay = self._omni_create_backend(self.env, name="eBay shop", channel="ebay")
+        ebay_de = Marketplace.create(dict(values, backend_id=ebay.id, name="eBay DE", marketplace_ref="A1PA6795UKMFR9"))
+        self.assertFalse(ebay_de.prices_include_tax, "only Amazon orders read the setting")
+        france.marketplace_ref = "ATVPDKIKX0DER"
+        france._onchange_marketplace_ref_tax_included()
+        self.assertFalse(france.prices_include_tax)
+
     def test_pending_waits_then_imports_when_payment_is_final(self):
         order = self.mfn_fixture()
         order["fulfillment"]["fulfillmentStatus"] = "PENDING"

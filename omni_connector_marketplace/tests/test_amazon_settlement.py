@@ -1,5 +1,6 @@
 """A settlement report fetched (gzip), imported once, matched and reconciled to the bank;
-marketplace facilitator tax cleared against the collected tax."""
+marketplace facilitator tax cleared against the collected tax; its Refund transactions recorded as
+credit notes against their orders (never held for approval)."""
 
 from datetime import date
 
@@ -26,18 +27,18 @@ class TestAmazonSettlement(AmazonCase):
             self.sim.add_order(self.search_fixture(order_id))
         self.rewind()
         self.poll()
-        # the refund Amazon paid back (the connector does not import Amazon refunds yet)
-        refund = self.env["account.payment"].create({
-            "payment_type": "outbound", "partner_type": "customer", "partner_id": self.sale(FBA_ORDER).partner_id.id,
-            "amount": 31.54, "currency_id": self.usd.id, "journal_id": self.backend._omni_clearing_journal("amazon").id,
-            "date": date(2026, 11, 18), "memo": "amzn1.adj.7711", "payment_reference": "amzn1.adj.7711",
-            "omni_backend_id": self.backend.id, "omni_gateway": "amazon", "omni_transaction_id": "amzn1.adj.7711"})
-        refund.action_post()
 
     def test_settlement_fetched_imported_once_and_reconciled(self):
         self._import_fixture_orders()
         self.sim.add_settlement_report(fixture_text("settlement_v2.tsv"))
         settlements = self.account._omni_import_from_source()
+        # the report's Refund transaction (Amazon refunded the buyer) becomes a credit note and the refund
+        # payment in the Amazon clearing journal, which the settlement's refund line matches below
+        self._omni_run_ready()
+        credit_note = self.env["account.move"].search([("omni_backend_id", "=", self.backend.id),
+                                                       ("move_type", "=", "out_refund")])
+        self.assertEqual(credit_note.omni_external_id, "amzn1.adj.7711")
+        self.assertAlmostEqual(credit_note.amount_total, 31.54)
         self.assertEqual(self.sim.calls["getReportDocument"], 1)
         settlement = settlements
         self.assertEqual((settlement.external_id, settlement.expected_amount), ("11223344556", 25.73))
@@ -66,8 +67,9 @@ class TestAmazonSettlement(AmazonCase):
         settlement_tax = lines.filtered(lambda aml: aml.move_id == settlement.move_id)
         # the settlement debits what Amazon withheld: 5.08 + 3.94 on the sales, less 2.54 given back on the refund
         self.assertAlmostEqual(sum(settlement_tax.mapped("balance")), 6.48, msg="cleared by the withheld tax")
-        # only the refunded tax of the first order (2.54, credited by Amazon) is left on the account
-        self.assertAlmostEqual(sum(lines.mapped("balance")), -2.54)
+        # the credit note gave the refunded collected tax back (2.54) as Amazon did: the account is clear
+        self.assertAlmostEqual(sum(lines.filtered(lambda aml: aml.move_id == credit_note).mapped("balance")), 2.54)
+        self.assertAlmostEqual(sum(lines.mapped("balance")), 0.0)
 
         statement_line = self.env["account.bank.statement.line"].create({
             "journal_id": self.bank.id, "amount": 25.73, "date": date(2026, 11, 24),
@@ -109,3 +111,65 @@ class TestAmazonSettlement(AmazonCase):
         self.assertEqual(settlement.currency_id, self.eur)
         self.assertAlmostEqual(settlement.expected_amount, 25.73)
         self.assertAlmostEqual(settlement.lines_total, 25.73)
+
+    def test_settlement_refund_is_a_credit_note_against_the_order_never_held(self):
+        self._import_fixture_orders()
+        sale = self.sale(FBA_ORDER)
+        self.backend.refund_approval_threshold = 1.0  # refunds made in Odoo above 1.00 wait for approval
+        self.sim.add_settlement_report(fixture_text("settlement_v2.tsv"))
+        self.account._omni_import_from_source()
+        (event,) = self.events("refunds/settlement")
+        self.assertEqual((event.idempotency_key, event.resource_key), ("refund:amzn1.adj.7711", FBA_ORDER))
+        self._omni_run_ready()
+        self.assertEqual(event.state, "done", event.last_error)
+        credit_note = self.env["account.move"].search([("omni_backend_id", "=", self.backend.id),
+                                                       ("move_type", "=", "out_refund")])
+        self.assertEqual(len(credit_note), 1)
+        self.assertEqual(credit_note.state, "posted", "a refund Amazon made is recorded, not held for approval")
+        self.assertFalse(credit_note.omni_refund_approval_state)
+        self.assertEqual(credit_note.partner_id, sale.partner_invoice_id)
+        self.assertEqual(credit_note.currency_id, self.usd)
+        self.assertEqual(credit_note.invoice_origin, sale.name)
+        self.assertAlmostEqual(credit_note.amount_total, 31.54)
+        self.assertAlmostEqual(credit_note.amount_tax, 2.54)
+        shirt = self.products["TSHIRT-BLK-M"]
+        product_line = credit_note.invoice_line_ids.filtered(lambda line: line.product_id == shirt)
+        self.assertEqual(product_line.sale_line_ids.order_id, sale)
+        self.assertEqual(product_line.tax_ids, sale.order_line.filtered(lambda line: line.product_id == shirt).tax_ids,
+                         "the order's collected tax")
+        payment = self.env["account.payment"].search([("omni_backend_id", "=", self.backend.id),
+                                                      ("payment_type", "=", "outbound")])
+        self.assertEqual((payment.omni_transaction_id, payment.amount), ("amzn1.adj.7711", 31.54))
+        self.assertEqual(payment.journal_id, self.backend._omni_clearing_journal("amazon"))
+        self.assertIn(credit_note.payment_state, ("paid", "in_payment"))
+        # the same refund again (a replay, or a later report listing it): one credit note
+        event.action_replay()
+        self._omni_run_ready()
+        self.assertEqual(self.env["account.move"].search_count([("omni_backend_id", "=", self.backend.id),
+                                                                ("move_type", "=", "out_refund")]), 1)
+        self.assertEqual(self.backend._amazon_queue_refunds([json_refund(event)], {"reportId": "2"}), 0)
+
+    def test_refund_of_an_order_not_in_odoo_is_skipped_with_the_reason(self):
+        self.sim.add_settlement_report(fixture_text("settlement_v2.tsv"))
+        self.account._omni_import_from_source()
+        (event,) = self.events("refunds/settlement")
+        self._omni_run_ready()
+        self.assertEqual(event.state, "skipped")
+        self.assertIn("not in Odoo", event.last_error or "")
+
+    def test_excluded_treatment_credits_no_tax(self):
+        self.us.collected_tax_treatment = "exclude"
+        self.sim.add_order(self.search_fixture(FBA_ORDER))
+        self.rewind()
+        self.poll()
+        self.sim.add_settlement_report(fixture_text("settlement_v2.tsv"))
+        self.account._omni_import_from_source()
+        self._omni_run_ready()
+        credit_note = self.env["account.move"].search([("omni_backend_id", "=", self.backend.id),
+                                                       ("move_type", "=", "out_refund")])
+        self.assertAlmostEqual(credit_note.amount_total, 29.00)
+        self.assertFalse(credit_note.amount_tax)
+
+
+def json_refund(event):
+    return event._omni_payload_json()

@@ -200,3 +200,70 @@ def test_settlement_reports_gzip(sim):
     assert len(reports) == 1 and reports[0]["reportType"] == "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
     assert gzip.decompress(sim.documents[reports[0]["reportDocumentId"]]["content"]).decode() == text
     assert client.get_report_document(reports[0]["reportDocumentId"]) == text
+
+
+def test_each_request_is_recorded_in_the_call_metrics_by_operation(sim):
+    """Base's call metrics hook (CONNECTORS.md): one count per request sent, by SP-API operation, the LWA
+    token calls apart; 429 throttled, 4xx/5xx and timeouts errors; what our own bucket refused is not sent
+    and not counted."""
+    from omni_connector_base.pipeline import call_metrics  # noqa: PLC0415
+
+    call_metrics.discard()
+    seed(sim, 2)
+    sim.set_inventory("ATVPDKIKX0DER", {"S1": 3})
+    sim.add_settlement_report((FIXTURES / "amazon" / "settlement_v2.tsv").read_text())
+    client = client_for(sim, timeout=0.5)
+    client.search_orders("2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z")
+    client.get_order("114-0000000-0000001")
+    with pytest.raises(AmazonError):
+        client.get_order("114-nope")  # 404
+    sim.fail_next("getOrder", 503)
+    with pytest.raises(AmazonTransientError):
+        client.get_order("114-0000001-0000001")
+    sim.fail_next("getOrder", "timeout", delay=1.0)
+    with pytest.raises(AmazonTransientError):
+        client.get_order("114-0000001-0000001")
+    for _ in range(19):  # burst 20, one used above
+        sim._check_rate("searchOrders")  # another process spent Amazon's searchOrders bucket
+    with pytest.raises(AmazonThrottled):
+        client.search_orders("2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z")
+    sim.add_order(make_order("114-9", item_id="I9"))
+    client.confirm_shipment("114-9", "ATVPDKIKX0DER", {
+        "packageReferenceId": "1", "carrierCode": "UPS", "trackingNumber": "1Z", "shipDate": "2026-11-12T10:00:00Z",
+        "orderItems": [{"orderItemId": "I9", "quantity": 1}]})
+    feed_id = client.submit_feed(json.dumps({"header": {"sellerId": sim.seller_id, "version": "2.0"}, "messages": []}),
+                                 ["ATVPDKIKX0DER"])
+    client.get_feed_result(client.get_feed(feed_id)["resultFeedDocumentId"])
+    assert len(list(client.iter_inventory_summaries("ATVPDKIKX0DER"))) == 1
+    (report,) = client.list_settlement_reports()
+    client.get_report_document(report["reportDocumentId"])
+    sim.revoke_tokens()
+    amazon_client._TOKENS.clear()  # the cached token is gone: one more LWA call before the next request
+    client.get_order("114-0000000-0000001")
+
+    stats = {name: value.as_tuple()[:3] for name, value in call_metrics.drain().items()}
+    assert stats == {
+        # calls, errors, throttled
+        "getLwaAccessToken": (2, 0, 0),
+        "searchOrders": (2, 0, 1),
+        "getOrder": (5, 3, 0),  # ok, 404, 503, timeout, ok
+        "confirmShipment": (1, 0, 0),
+        "createFeedDocument": (1, 0, 0),
+        "uploadFeedDocument": (1, 0, 0),
+        "createFeed": (1, 0, 0),
+        "getFeed": (1, 0, 0),
+        "getFeedDocument": (1, 0, 0),
+        "getInventorySummaries": (1, 0, 0),
+        "getReports": (1, 0, 0),
+        "getReportDocument": (1, 0, 0),
+    }, stats
+    assert sim.token_requests == 2
+
+    # the client's own bucket refuses before sending: nothing is recorded
+    limited = client_for(sim, limiter=RateLimiter({"getOrder": (0.001, 1)}))
+    limited.get_order("114-0000000-0000001")
+    with pytest.raises(AmazonThrottled) as caught:
+        limited.get_order("114-0000000-0000001")
+    assert caught.value.client_side
+    stats = {name: value.as_tuple()[:3] for name, value in call_metrics.drain().items()}
+    assert stats == {"getLwaAccessToken": (1, 0, 0), "getOrder": (1, 0, 0)}
