@@ -100,11 +100,20 @@ class OmniBackend(models.Model):
         backends = backends.filtered(lambda backend: backend._ebay_has_credentials())
         Event = self.env["omni.event"]
         Event._omni_commit_progress(remaining=len(backends))
+        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
         for backend in backends:
             try:
-                with self.env.cr.savepoint():
+                if in_cron:
+                    # A cron run commits every 200 orders (``_omni_commit_progress``), which a savepoint
+                    # would not survive (its RELEASE fails after the COMMIT): a failure rolls back to the
+                    # last commit instead.
                     backend._ebay_poll_orders()
+                else:
+                    with self.env.cr.savepoint():
+                        backend._ebay_poll_orders()
             except OmniError as error:
+                if in_cron:
+                    self.env.cr.rollback()
                 _logger.warning("eBay backend %s: poll failed: %s", backend.id, mask_text(error.message))
                 self.env["omni.exception"]._omni_raise(
                     self.env._("Polling eBay failed: %s", error.message), backend=backend, category="channel_api",
