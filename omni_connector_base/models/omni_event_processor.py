@@ -40,6 +40,8 @@ PROGRESS_INTERVAL_SECONDS = 1.0
 CLAIM_PAGE = 20
 # Above this many ready events, the other processor crons are woken to share the queue.
 SCALE_OUT_BACKLOG = 20
+# Back to the planner's default after the claim's page (see _omni_claim).
+RESET_SORT = SQL("SET LOCAL enable_sort = DEFAULT;")
 
 
 class OmniEvent(models.Model):
@@ -85,9 +87,11 @@ class OmniEvent(models.Model):
             # stops after a page. With statistics that believe the queue is empty, the planner rates
             # "read every queued event, then sort" as cheap as that walk; forbidding the sort for this
             # one statement leaves it the walk.
-            self.env.cr.execute(SQL("SET LOCAL enable_sort = off"))
+            # The setting travels with the statements around it (one round trip each, not three):
+            # set before the page's SELECT, reset before the next statement, whichever it is.
             self.env.cr.execute(SQL(
                 """
+                SET LOCAL enable_sort = off;
                 SELECT e.id, e.backend_id, e.direction, e.resource_key,
                        COALESCE(e.source_ts, e.received_at), COALESCE(e.next_attempt_at, e.received_at)
                   FROM omni_event e
@@ -98,29 +102,57 @@ class OmniEvent(models.Model):
                 SQL(" AND ").join(page), CLAIM_PAGE,
             ))
             candidates = self.env.cr.fetchall()
-            self.env.cr.execute(SQL("SET LOCAL enable_sort = DEFAULT"))
+            reset = RESET_SORT
             for event_id, backend_id, event_direction, resource_key, source_ts, due in candidates:
                 after = (due, event_id)
-                if self._omni_try_lock(event_id, backend_id, event_direction, resource_key, source_ts) == "ok":
+                status = self._omni_try_lock(event_id, backend_id, event_direction, resource_key, source_ts,
+                                             prefix=reset)
+                reset = None
+                if status == "ok":
                     claimed.append(event_id)
                     if len(claimed) == limit:
                         break
+            if reset is not None:
+                self.env.cr.execute(reset)
             if len(candidates) < CLAIM_PAGE:
                 break
         return self.browse(claimed)
 
     @api.model
-    def _omni_try_lock(self, event_id, backend_id, direction, resource_key, source_ts):
+    def _omni_try_lock(self, event_id, backend_id, direction, resource_key, source_ts, prefix=None):
         """The one claim step the cron and *Process Now* share: ``"ok"`` when the event is now locked
         by this transaction, ``"waiting"`` when an earlier event of its resource is unfinished,
-        ``"busy"`` when another worker holds it (or it is no longer pending or retrying)."""
-        if resource_key and self._omni_has_earlier_unfinished(backend_id, direction, resource_key, source_ts, event_id):
-            return "waiting"
+        ``"busy"`` when another worker holds it (or it is no longer pending or retrying).
+
+        The locking read also fetches the event's fields into the cache (what processing it reads
+        first), so the lock and the read are one statement. ``prefix`` (a statement such as the
+        claim's setting reset) is sent in the same round trip as the first statement here.
+        """
+        if resource_key:
+            earlier = self._omni_has_earlier_unfinished(backend_id, direction, resource_key, source_ts, event_id,
+                                                        prefix=prefix)
+            prefix = None
+            if earlier:
+                return "waiting"
+        columns = self._omni_lock_columns()
         # A conflict with another worker is expected under load and handled by the caller.
         self.env.cr.execute(SQL(
-            "SELECT id FROM omni_event WHERE id = %s AND state IN ('pending', 'retry') "
-            "FOR UPDATE SKIP LOCKED", event_id), log_exceptions=False)
-        return "ok" if self.env.cr.fetchone() else "busy"
+            "%s SELECT id, %s FROM omni_event WHERE id = %s AND state IN ('pending', 'retry') "
+            "FOR UPDATE SKIP LOCKED", prefix or SQL(), SQL(", ").join(SQL.identifier(f.name) for f in columns),
+            event_id), log_exceptions=False)
+        row = self.env.cr.fetchone()
+        if not row:
+            return "busy"
+        record = self.browse(row[0])
+        for field, value in zip(columns, row[1:], strict=True):
+            field._insert_cache(record, [value])  # never overwrites what the cache already holds
+        return "ok"
+
+    def _omni_lock_columns(self):
+        """The fields the ORM would prefetch on the first read of an event (stored columns)."""
+        return [field for field in self._fields.values()
+                if field.store and field.column_type and field.prefetch is True and field.name != "id"
+                and not field.translate]
 
     @api.model
     def _omni_active_backend_ids(self):
@@ -128,17 +160,18 @@ class OmniEvent(models.Model):
         self.env.cr.execute(SQL("SELECT id FROM omni_backend WHERE active"))
         return [row[0] for row in self.env.cr.fetchall()]
 
-    def _omni_has_earlier_unfinished(self, backend_id, direction, resource_key, source_ts, event_id):
+    def _omni_has_earlier_unfinished(self, backend_id, direction, resource_key, source_ts, event_id, prefix=None):
         """Whether an earlier event of the same resource is still pending, retrying or blocked."""
         self.env.cr.execute(SQL(
             """
+            %s
             SELECT 1 FROM omni_event p
              WHERE p.backend_id = %s AND p.direction = %s AND p.resource_key = %s
                AND p.state IN %s
                AND (COALESCE(p.source_ts, p.received_at), p.id) < (%s, %s)
              LIMIT 1
             """,
-            backend_id, direction, resource_key, ORDER_HOLDING_STATES, source_ts, event_id,
+            prefix or SQL(), backend_id, direction, resource_key, ORDER_HOLDING_STATES, source_ts, event_id,
         ))
         return bool(self.env.cr.fetchone())
 
@@ -287,9 +320,12 @@ class OmniEvent(models.Model):
         attempts = self.attempts + 1
         try:
             with self.env.cr.savepoint():
-                event._omni_check_stale()
+                known = event._omni_check_stale()
                 if event.direction == "out":
                     backend._omni_check_pause(event.topic)  # the circuit breaker (omni_backend_kit.py)
+                if known is not None:
+                    # The handler's importer need not read the same binding again (see _omni_order_binding).
+                    backend = backend.with_context(omni_known_binding=known)
                 result = backend._omni_handle_event(event)
                 self.env.flush_all()
         except StaleEvent as outcome:
@@ -369,12 +405,16 @@ class OmniEvent(models.Model):
         self.write(values)
 
     def _omni_check_stale(self):
-        """Skip an incoming event older than what its binding has already seen."""
+        """Skip an incoming event older than what its binding has already seen.
+
+        Returns what it read, ``(backend id, resource model, resource key, binding id or 0)``, or
+        None when the event has no resource to check.
+        """
         if self.direction != "in" or not (self.source_ts and self.resource_model and self.resource_key):
-            return
+            return None
         if self.resource_model == "sale.order" and self.topic.startswith("refunds/"):
             # Stored before refunds carried their own model: a refund is never a version of its order.
-            return
+            return None
         binding = (
             self.env["omni.binding"]
             ._omni_bindings(self.backend_id, self.resource_model, [self.resource_key])
@@ -388,3 +428,4 @@ class OmniEvent(models.Model):
                     older=self.source_ts,
                 )
             )
+        return (self.backend_id.id, self.resource_model, self.resource_key, binding.id if binding else 0)

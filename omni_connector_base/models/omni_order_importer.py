@@ -55,9 +55,7 @@ class OmniOrderImporter(models.AbstractModel):
         if order.is_test and not backend.import_test_orders:
             raise StaleEvent(self.env._("Test order %s skipped (the backend does not import test orders).", order.name))
         digest = record_digest(order)
-        binding = (
-            self.env["omni.binding"]._omni_bindings(backend, ORDER_MODEL, [order.external_id]).get(order.external_id)
-        )
+        binding = self._omni_order_binding(backend, order)
         sale = binding._omni_record() if binding else None
         if sale:
             if binding.payload_digest == digest:
@@ -77,10 +75,21 @@ class OmniOrderImporter(models.AbstractModel):
             self._omni_apply_workflow(backend, sale, order)
         return sale
 
+    def _omni_order_binding(self, backend, order):
+        """The binding of the channel order, or None. The processor's staleness check has just read
+        it for the event being applied (context ``omni_known_binding``: backend, model, external id,
+        binding id or 0, read in this transaction before the handler ran); else one read."""
+        known = self.env.context.get("omni_known_binding")
+        if known and tuple(known[:3]) == (backend.id, ORDER_MODEL, str(order.external_id)):
+            return self.env["omni.binding"].sudo().browse(known[3]) if known[3] else None
+        return self.env["omni.binding"]._omni_bindings(backend, ORDER_MODEL, [order.external_id]).get(order.external_id)
+
     def _omni_create_order(self, backend, order, digest=None):
         """Create the sale order and bind it and its lines (one statement for all the bindings)."""
         company = backend.company_id
-        customer, invoice_address, shipping_address = self._omni_resolve_partners(backend, order)
+        pending_bindings = []  # the customer's, written with the order's and its lines' (one statement)
+        customer, invoice_address, shipping_address = self._omni_resolve_partners(
+            backend, order, pending_bindings=pending_bindings)
         pricelist = self._omni_pricelist(backend, order.currency)
         planned = plan_order_lines(order, backend.discount_mode, self._omni_discount_digits())
         line_values = self._omni_line_values(backend, order, planned)
@@ -111,7 +120,8 @@ class OmniOrderImporter(models.AbstractModel):
             )
         )
         order_binding = (sale, order.external_id, naive_utc(order.updated_at), digest)
-        self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values], also=[order_binding])
+        self._omni_bind_lines(backend, sale, [planned_line for planned_line, _v in line_values],
+                              also=[*pending_bindings, order_binding])
         self._omni_check_totals(backend, sale, order)
         return sale
 

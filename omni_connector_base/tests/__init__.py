@@ -21,6 +21,7 @@ from . import (
     test_process_now_lock,
     test_processor,
     test_proof_regressions,
+    test_query_budget,
     test_queue_visibility,
     test_refund_staleness,
     test_rejections,
