@@ -1,4 +1,5 @@
 from . import (
+    test_woocommerce_catch_up,
     test_woocommerce_inbound,
     test_woocommerce_money,
     test_woocommerce_outbound,
