@@ -77,6 +77,10 @@ _FINANCIAL = {
 RESTOCK_META = "_restock_refunded_items"
 REFUNDED_ITEM_META = "_refunded_item_id"
 TRACKING_META = "_wc_shipment_tracking_items"
+# How the shared importer keys an order's shipping and fee lines (``importer/plan.py``): their sale
+# lines are bound to "<order id>/shipping:<item id>" and "<order id>/fee:<item id>".
+SHIPPING_LINE_PREFIX = "shipping:"
+FEE_LINE_PREFIX = "fee:"
 
 
 def load_payload(raw_body):
@@ -452,7 +456,7 @@ def map_refund(refund, order_payload):
             continue  # no item to book it on: it stays in the adjustment
         explained += net + tax
         lines.append(canonical.RefundLine(
-            order_line_external_id=str(original), quantity=ZERO, restock=False,
+            order_line_external_id=f"{FEE_LINE_PREFIX}{original}", quantity=ZERO, restock=False,
             amount=net + tax if included else net, tax_amount=tax,
         ))
     amount = abs(reader.dec(refund, "amount", "$"))

@@ -15,16 +15,25 @@ from odoo.addons.omni_connector_base.pipeline.errors import StaleEvent, Transien
 
 from ..lib.client import BATCH_LIMIT
 from ..lib.errors import WooTransientError
-from ..lib.mapper import TRACKING_META, refund_payload, shipment_note, stock_batches, tracking_item
+from ..lib.mapper import (
+    FEE_LINE_PREFIX,
+    SHIPPING_LINE_PREFIX,
+    TRACKING_META,
+    refund_payload,
+    shipment_note,
+    stock_batches,
+    tracking_item,
+)
 from ..lib.webhook import parse_gmt
 from .omni_backend import OUT_STOCK
 
 _logger = logging.getLogger(__name__)
 # After a transient stock-push failure, the backend's stock pushes wait at least this long.
 STOCK_BREAKER_SECONDS = 30.0
-CENT = Decimal("0.01")
-# The order items a refund's line_items may name (WooCommerce refunds them all through that list).
-REFUNDABLE_ITEMS = ("line_items", "shipping_lines", "fee_lines")
+# The order items a refund's line_items may name (WooCommerce refunds them all through that list),
+# with the prefix of their sale lines' binding after "<order id>/" (the importer's line keys:
+# "315", "shipping:317", "fee:319").
+REFUNDABLE_ITEMS = {"line_items": "", "shipping_lines": SHIPPING_LINE_PREFIX, "fee_lines": FEE_LINE_PREFIX}
 
 
 def _decimal(value):
@@ -204,20 +213,21 @@ class OmniBackend(models.Model):
             return move  # pushed already: bound to the WooCommerce refund it created
         Binding = self.env["omni.binding"]
         order = self._woocommerce_call("get_order", sale.omni_external_id) or {}
-        items = {}  # order item id -> (kind, [(rate id, the item's tax of that rate)])
-        for kind in REFUNDABLE_ITEMS:
+        items = {}  # the sale line's channel ref -> (kind, item id, [(rate id, the item's tax of that rate)])
+        for kind, prefix in REFUNDABLE_ITEMS.items():
             for item in order.get(kind) or []:
-                items[str(item.get("id"))] = (kind, [
+                items[f"{prefix}{item.get('id')}"] = (kind, str(item.get("id")), [
                     (str(t.get("id")), abs(_decimal(t.get("total") or 0))) for t in item.get("taxes") or []
                 ])
+        minor = Decimal(1).scaleb(-move.currency_id.decimal_places)  # amounts as the store writes them: "40.50"
         lines = []
         for line in product_lines:
-            item_id = line_refs.get(line.id) or ""
-            if item_id not in items:
+            ref = line_refs.get(line.id) or ""
+            if ref not in items:
                 continue  # rounding and separate discount lines: in the amount only
-            kind, rates = items[item_id]
-            untaxed = _decimal(line.price_subtotal)
-            tax = _decimal(line.price_total) - untaxed
+            kind, item_id, rates = items[ref]
+            untaxed = _decimal(line.price_subtotal).quantize(minor)
+            tax = _decimal(line.price_total).quantize(minor) - untaxed
             weight = sum((amount for _rate, amount in rates), Decimal(0))
             split = {}
             for index, (rate_id, amount) in enumerate(rates):
@@ -225,14 +235,14 @@ class OmniBackend(models.Model):
                     split[rate_id] = tax - sum(split.values(), Decimal(0))
                 else:
                     share = tax * amount / weight if weight else Decimal(0)
-                    split[rate_id] = share.quantize(CENT, rounding=ROUND_HALF_UP)
+                    split[rate_id] = share.quantize(minor, rounding=ROUND_HALF_UP)
             lines.append({
                 "id": item_id, "quantity": _decimal(line.quantity) if kind == "line_items" else Decimal(0),
                 "refund_total": untaxed, "refund_tax": split,
             })
         body = refund_payload(
             lines,
-            _decimal(move.amount_total),
+            _decimal(move.amount_total).quantize(minor),
             api_refund=move.woocommerce_refund_via_gateway,
             api_restock=move.woocommerce_restock,
             reason=self.env._("Odoo credit note %s", move.name),

@@ -161,7 +161,8 @@ def test_refunded_shipping_and_fee_items_map_to_shipping_and_the_fee_line():
     result = map_refund(json.loads(json.dumps(refund)), order())
     assert (result.shipping_amount, result.shipping_tax) == (D("8.00"), D("0.70"))
     fee = result.lines[1]
-    assert (fee.order_line_external_id, fee.quantity, fee.amount, fee.tax_amount) == ("319", D(0), D("3.00"), D("0.26"))
+    assert (fee.order_line_external_id, fee.quantity, fee.amount, fee.tax_amount) == (
+        "fee:319", D(0), D("3.00"), D("0.26"))
     assert result.adjustment_amount == D("0"), "48.94 + 8.70 + 3.26: everything explained"
 
 
