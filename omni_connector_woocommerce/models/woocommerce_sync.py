@@ -164,7 +164,7 @@ class OmniBackend(models.Model):
         return self._woocommerce_notify(
             self.env._("WooCommerce import"),
             self.env._("Orders modified since %s are being read in the background, 100 a page; the progress shows "
-                       "on the channel (Import Progress) and on the poll's scheduled action.", since),
+                       "on the channel (WooCommerce Import Progress) and on the poll's scheduled action.", since),
         )
 
     # ---------------------------------------------------- catch-up import hooks
