@@ -109,8 +109,8 @@ class OmniBackend(models.Model):
         string="Import Orders Modified Since",
         help="Set a date and press 'Import orders' to read every order modified since then: the poll cron reads "
         "them in the background, 100 a page, with Odoo's progress (each page is one step of the scheduled action's "
-        "progress, and WooCommerce Import Progress below). An interrupted import resumes from the next page; an order already "
-        "imported is never imported twice. The orders are queued and imported by the event processor.",
+        "progress, and WooCommerce Import Progress below). An interrupted import resumes from the next page; an "
+        "order already imported is never imported twice. The orders are queued and imported by the event processor.",
     )
     woocommerce_import_progress = fields.Char(
         string="WooCommerce Import Progress",
