@@ -532,6 +532,19 @@ class OmniBackend(models.Model):
         self.ensure_one()
         raise UserError(self.env._("The channel %s has no polling backstop.", self.channel))
 
+    def _omni_poll_page(self, resource_type, since, cursor):
+        """One page of the poll of ``resource_type`` changed since ``since`` (a resumable poll:
+        ``_omni_run_poll_page`` saves ``cursor`` between pages and resumes from it).
+
+        ``cursor`` is None for the first page, else what the previous page returned (the
+        connector's page number or token, JSON-serialisable). The default reads everything in
+        one page through ``_omni_poll``.
+
+        :return: ``(stored, read, next_cursor, pages_left)``; ``next_cursor`` None after the last page
+        """
+        stored, read = self._omni_poll(resource_type, since)
+        return stored, read, None, 0
+
     def _omni_register_webhooks(self):
         """Subscribe every topic the connector handles to ``webhook_url`` (idempotent).
 

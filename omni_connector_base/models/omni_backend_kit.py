@@ -2,21 +2,30 @@
 
 * a client cache keyed by backend and ``connection_version`` (``_omni_client``);
 * polling checkpoints with overlap, per resource type (``_omni_checkpoint_since``,
-  ``_omni_checkpoint_advance``, ``_omni_run_poll``; rows in ``omni.sync.checkpoint``);
+  ``_omni_checkpoint_advance``, ``_omni_run_poll``; rows in ``omni.sync.checkpoint``), and
+  resumable polls read page by page with a cron's progress (``_omni_run_poll_page``,
+  ``_omni_cron_poll_pages``);
 * a circuit breaker stored in the database (``_omni_pause``, ``_omni_check_pause``,
-  ``_omni_resume``; rows in ``omni.backend.pause``), seen by every worker and node.
+  ``_omni_resume``; rows in ``omni.backend.pause``), seen by every worker and node;
+* the start of every refund export (``_omni_refund_push_start``: the outgoing event's credit
+  note, the channel order it refunds, its lines and their channel line ids).
 
 The hooks a connector implements are in ``omni_backend.py`` ("connector hooks"); the outbox
 batch helpers are on ``omni.event`` (``omni_event_outbox.py``). See CONNECTORS.md.
 """
 
+import json
+import logging
 import threading
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..pipeline.errors import TransientError
+from ..pipeline.errors import OmniError, PermanentError, StaleEvent, TransientError
+from ..pipeline.masking import mask_text
+
+_logger = logging.getLogger(__name__)
 
 # One client per backend and process: what it learnt (a cost bucket, a renewed token)
 # survives from one event to the next. Rebuilt when ``connection_version`` moves.
@@ -175,6 +184,152 @@ class OmniBackend(models.Model):
         self._omni_checkpoint_advance(resource_type, started)
         self.env["omni.metric.minute"]._omni_flush_calls(self)  # the poll's API calls, in its transaction
         return result
+
+    # ------------------------------------------------------- resumable polls
+
+    @api.private
+    def _omni_poll_resume(self, resource_type):
+        """The state of the paged poll of ``resource_type`` between two pages, or None."""
+        self.ensure_one()
+        checkpoint = self._omni_checkpoint(resource_type)
+        return json.loads(checkpoint.resume_state) if checkpoint and checkpoint.resume_state else None
+
+    @api.private
+    def _omni_poll_save_resume(self, resource_type, state):
+        """Save (or clear, with None) where the paged poll of ``resource_type`` stands."""
+        self.ensure_one()
+        self._omni_checkpoint_set(resource_type, resume_state=json.dumps(state) if state else False)
+
+    @api.private
+    def _omni_run_poll_page(self, resource_type):
+        """One page of a resumable poll of ``resource_type`` through the ``_omni_poll_page`` hook.
+
+        A poll reads what changed since the checkpoint minus the overlap, page after page. After
+        each page its state (window, the connector's cursor, counts) is saved on the checkpoint
+        row, in the page's transaction: a run stopped by its time budget, a restart or a failed
+        request resumes with the next page (a failed page is read again), and the checkpoint
+        moves to the poll's start only once the last page is read. Re-read objects are
+        recognised by the intake's idempotency keys.
+
+        :return: ``(stored, read, pages_left)``: ``pages_left`` 0 once the poll is complete
+        """
+        self.ensure_one()
+        state = self._omni_poll_resume(resource_type)
+        if not state:
+            started = fields.Datetime.now()
+            state = {
+                "since": fields.Datetime.to_string(self._omni_checkpoint_since(resource_type, now=started)),
+                "started": fields.Datetime.to_string(started),
+                "cursor": None, "pages": 0, "read": 0, "stored": 0, "left": None,
+            }
+        stored, read, cursor, left = self._omni_poll_page(
+            resource_type, fields.Datetime.to_datetime(state["since"]), state["cursor"]
+        )
+        state.update(cursor=cursor, pages=state["pages"] + 1, read=state["read"] + read,
+                     stored=state["stored"] + stored, left=left)
+        if cursor is None:
+            self._omni_poll_save_resume(resource_type, None)
+            self._omni_checkpoint_advance(resource_type, fields.Datetime.to_datetime(state["started"]))
+            _logger.info("Backend %s: poll of %s since %s complete: %s pages, %s read, %s stored", self.id,
+                         resource_type, state["since"], state["pages"], state["read"], state["stored"])
+            left = 0
+        else:
+            self._omni_poll_save_resume(resource_type, state)
+            left = max(int(left or 0), 1)
+        self.env["omni.metric.minute"]._omni_flush_calls(self)  # the page's API calls, in its transaction
+        return stored, read, left
+
+    @api.private
+    def _omni_poll_progress_text(self, resource_type):
+        """A person's summary of the paged poll under way, or "" when none is."""
+        self.ensure_one()
+        state = self._omni_poll_resume(resource_type)
+        if not state:
+            return ""
+        return self.env._(
+            "Reading the changes since %(since)s: %(pages)s page(s) read, %(read)s objects, %(stored)s new; about "
+            "%(left)s page(s) to go.", since=state["since"], pages=state["pages"], read=state["read"],
+            stored=state["stored"], left=state.get("left") or "?",
+        )
+
+    @api.model
+    def _omni_cron_poll_pages(self, backends, resource_type, cron_xmlid, on_error=None, on_complete=None):
+        """A poll cron with Odoo's progress display: each page is one step of the job
+        (``ir.cron._commit_progress``: committed, ``done`` + 1, ``remaining`` = the pages the
+        channel still announces plus the backends not reached yet), so the job's progress
+        advances page by page and a restart resumes from the last committed page.
+
+        Each page runs in a savepoint (the commit comes after it): a failed page is rolled back,
+        handed to ``on_error(backend, error)`` (default: an exception for a person) and the
+        next backend goes on. ``on_complete(backend)`` runs in the transaction of a poll's last
+        page. When the run's time budget is spent the cron is triggered again.
+        """
+        Event = self.env["omni.event"]
+        Event._omni_commit_progress(remaining=len(backends))
+        for index, backend in enumerate(backends):
+            left = 1
+            while left:
+                processed = 1
+                try:
+                    with self.env.cr.savepoint():
+                        _stored, _read, left = backend._omni_run_poll_page(resource_type)
+                        if not left and on_complete:
+                            on_complete(backend)
+                except OmniError as error:
+                    processed = left = 0
+                    if on_error:
+                        on_error(backend, error)
+                    else:
+                        _logger.warning("Backend %s: poll of %s failed: %s", backend.id, resource_type,
+                                        mask_text(error.message))
+                        self.env["omni.exception"]._omni_raise(
+                            self.env._("Polling %(channel)s failed: %(error)s", channel=backend.channel,
+                                       error=error.message),
+                            backend=backend, category="channel_api", dedupe_key=f"{resource_type}:poll")
+                time_left = Event._omni_commit_progress(processed, remaining=left + len(backends) - index - 1)
+                if Event._omni_cron_budget_spent(time_left):
+                    self.env.ref(cron_xmlid).sudo()._trigger()
+                    return False
+        return True
+
+    # ---------------------------------------------------------- refund export
+
+    @api.private
+    def _omni_refund_push_start(self, event):
+        """What every connector's refund export (a credit note made in Odoo -> the channel) starts
+        with: the outgoing event's credit note, checked posted; whether it was pushed already (it is
+        then bound to the refund it created); the order of this backend it refunds; its product lines
+        (shipping, fee and rounding lines included) and each one's channel line id.
+
+        :return: ``(move, sale, product_lines, line_refs)``: ``line_refs`` maps a credit note line
+            id to the channel's id of the order line it refunds (from the sale line's binding
+            ``<order id>/<line id>``; "" when it has none). ``sale`` is empty when the credit note
+            was pushed already: the handler returns ``move`` and sends nothing.
+        :raises PermanentError: the event's body is not a JSON object
+        :raises StaleEvent: the credit note is gone or not posted, or refunds no order of this backend
+        """
+        self.ensure_one()
+        payload = event._omni_payload_json()
+        if not isinstance(payload, dict):
+            raise PermanentError(self.env._("The body is not a JSON object."))
+        move = self.env["account.move"].browse(payload.get("move_id") or 0).exists()
+        if not move or move.state != "posted" or move.move_type != "out_refund":
+            raise StaleEvent(self.env._("The credit note no longer exists or is not posted."))
+        Binding = self.env["omni.binding"]
+        sale = self.env["sale.order"]
+        if Binding._omni_external_ids(self, move):
+            return move, sale, move.invoice_line_ids.browse(), {}
+        product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        sale = product_lines.sale_line_ids.order_id.filtered(lambda order: order.omni_backend_id == self)[:1]
+        if not sale:
+            raise StaleEvent(self.env._(
+                "Credit note %(move)s is not linked to an order of %(backend)s.", move=move.name, backend=self.name))
+        sale_refs = Binding._omni_external_ids(self, product_lines.sale_line_ids)
+        line_refs = {}
+        for line in product_lines:
+            external = sale_refs.get(line.sale_line_ids[:1].id) or ""
+            line_refs[line.id] = external.split("/", 1)[1] if "/" in external else ""
+        return move, sale, product_lines, line_refs
 
     # ---------------------------------------------------------------- breaker
 

@@ -24,6 +24,13 @@ class OmniSyncCheckpoint(models.Model):
         string="Overlap (min)", default=10, help="Each poll also re-reads this many minutes before the checkpoint."
     )
 
+    resume_state = fields.Text(
+        copy=False,
+        help="Technical: where a poll read page by page stands between two pages (JSON: its window, the "
+        "connector's next page, what it read and stored). A run interrupted by its time budget, a restart or a "
+        "failed request resumes from the next page; cleared when the last page is read.",
+    )
+
     _unique_backend_resource = models.Constraint(
         "UNIQUE(backend_id, resource_type)", "A backend has one checkpoint per resource type."
     )

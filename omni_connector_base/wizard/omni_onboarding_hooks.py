@@ -8,8 +8,10 @@ Hooks (a connector overrides them for its channel and calls ``super()`` for the 
 * ``_omni_channel_products()`` -> ``[{"external_id", "sku", "barcode", "name"}, ...]``: the channel's
   sellable variants (``external_id`` as the order importer sees it: a product binding's key);
 * ``_omni_catch_up(since)``: read the channel's orders updated since ``since`` into the inbox, in
-  the background (default: the polling checkpoint is moved back and the channel's poll cron
-  triggered: it resumes after a restart and the inbox's idempotency keys never import twice).
+  the background (default: the polling checkpoint of ``_omni_catch_up_resource()``, ``orders``
+  unless the connector says otherwise, is moved back and the channel's poll cron triggered: it
+  resumes after a restart and the inbox's idempotency keys never import twice; a connector whose
+  cron reads page by page through ``_omni_cron_poll_pages`` shows the progress per page).
 
 ``_omni_test_connection``, ``_omni_register_webhooks`` and ``_omni_connection_fields`` are the
 connector hooks of ``models/omni_backend.py``.
@@ -62,13 +64,19 @@ class OmniBackend(models.Model):
         self.ensure_one()
         return self.env["ir.cron"]
 
+    def _omni_catch_up_resource(self):
+        """The polling checkpoint's resource type of this channel's orders (connectors return theirs)."""
+        self.ensure_one()
+        return "orders"
+
     def _omni_catch_up(self, since):
         self.ensure_one()
         cron = self._omni_catch_up_cron()
         if not cron:
             raise UserError(self.env._("%s channels have no order polling: there is nothing to import, orders "
                                        "come in as the channel sends them to Odoo.", self._omni_channel_label()))
-        self._omni_checkpoint_set("orders", checkpoint=since)
+        # A paged poll under way is dropped: the catch-up reads its whole window from the start.
+        self._omni_checkpoint_set(self._omni_catch_up_resource(), checkpoint=since, resume_state=False)
         self.catch_up_since = since
         cron._trigger()
         self.message_post(body=self.env._("Catch-up import of the orders updated since %s started.", since))

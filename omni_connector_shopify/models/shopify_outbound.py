@@ -177,28 +177,18 @@ class OmniBackend(models.Model):
         ``refunds/create`` webhook that follows is recognised and imports nothing. The
         outbox event's key is the mutation's idempotency key: a retry refunds once.
         """
-        payload = self._shopify_payload(event)
-        move = self.env["account.move"].browse(payload.get("move_id") or 0).exists()
-        if not move or move.state != "posted" or move.move_type != "out_refund":
-            raise StaleEvent(self.env._("The credit note no longer exists or is not posted."))
-        Binding = self.env["omni.binding"]
-        if Binding._omni_external_ids(self, move):
-            return move
-        product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        sale = product_lines.sale_line_ids.order_id.filtered(lambda order: order.omni_backend_id == self)[:1]
+        move, sale, product_lines, line_refs = self._omni_refund_push_start(event)
         if not sale:
-            raise StaleEvent(self.env._("Credit note %s is not linked to a Shopify order of this backend.", move.name))
-        line_ids = Binding._omni_external_ids(self, product_lines.sale_line_ids)
-        lines = []
-        for line in product_lines:
-            external = line_ids.get(line.sale_line_ids[:1].id) or ""
-            lines.append(
-                {
-                    "external_id": external.split("/", 1)[1] if "/" in external else "",
-                    "quantity": _decimal(line.quantity),
-                    "amount": _decimal(line.price_total),
-                }
-            )
+            return move  # pushed already: bound to the Shopify refund it created
+        Binding = self.env["omni.binding"]
+        lines = [
+            {
+                "external_id": line_refs[line.id],
+                "quantity": _decimal(line.quantity),
+                "amount": _decimal(line.price_total),
+            }
+            for line in product_lines
+        ]
         payments = sale.omni_payment_ids.filtered(lambda p: p.payment_type == "inbound")
         parent = next((p.omni_transaction_id for p in payments if p.omni_transaction_id), None)
         gateway = sale.omni_payment_gateway or (payments[:1].omni_gateway if payments else None)

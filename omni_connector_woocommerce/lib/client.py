@@ -172,16 +172,39 @@ class WooClient:
     def get_order(self, order_id):
         return self._get(f"orders/{int(order_id)}")
 
-    def iter_orders_modified_after(self, modified_after):
-        """Orders modified after ``modified_after`` (ISO 8601, GMT), oldest change first."""
-        params = {
+    @staticmethod
+    def _orders_modified_params(modified_after):
+        # Newest change first: an order changed while the pages are read moves to the front, so
+        # the pages after it shift back by one (one order is read twice, harmless) and never
+        # forward (oldest first, the order after a page's end would move onto the page already
+        # read and be missed).
+        return {
             "modified_after": modified_after,
             "dates_are_gmt": "true",
             "orderby": "modified",
-            "order": "asc",
+            "order": "desc",
             "status": "any",
         }
-        return self._iter_pages("orders", params)
+
+    def iter_orders_modified_after(self, modified_after):
+        """Orders modified after ``modified_after`` (ISO 8601, GMT), newest change first."""
+        return self._iter_pages("orders", self._orders_modified_params(modified_after))
+
+    def orders_modified_page(self, modified_after, page):
+        """One page (100 orders) of :meth:`iter_orders_modified_after`: ``(orders, next_page or
+        None, total_pages)``, the next page from ``Link: rel="next"`` or ``X-WP-TotalPages``."""
+        page = max(int(page or 1), 1)
+        params = {**self._orders_modified_params(modified_after), "per_page": PER_PAGE, "page": page}
+        body, response = self._request("GET", "orders", params=params)
+        orders = list(body or [])
+        total = response.headers.get("X-WP-TotalPages")
+        total_pages = int(total) if total and str(total).isdigit() else page
+        next_page = _next_page_from_link(response.headers.get("Link"))
+        if next_page is None and page < total_pages:
+            next_page = page + 1
+        if not orders or not next_page or next_page <= page:
+            next_page = None
+        return orders, next_page, max(total_pages, page)
 
     def get_refunds(self, order_id):
         return self._get(f"orders/{int(order_id)}/refunds", {"per_page": PER_PAGE}) or []

@@ -77,6 +77,10 @@ _FINANCIAL = {
 RESTOCK_META = "_restock_refunded_items"
 REFUNDED_ITEM_META = "_refunded_item_id"
 TRACKING_META = "_wc_shipment_tracking_items"
+# How the shared importer keys an order's shipping and fee lines (``importer/plan.py``): their sale
+# lines are bound to "<order id>/shipping:<item id>" and "<order id>/fee:<item id>".
+SHIPPING_LINE_PREFIX = "shipping:"
+FEE_LINE_PREFIX = "fee:"
 
 
 def load_payload(raw_body):
@@ -404,7 +408,9 @@ def map_refund(refund, order_payload):
     """A refund (``GET orders/<id>/refunds`` item) of ``order_payload`` -> ``canonical.Refund``.
 
     Line money: ``refund_total``/``refund_tax`` when the store sends them, else the negated
-    ``total``/``total_tax``; tax-included orders refund tax-included line amounts. A refund
+    ``total``/``total_tax``; tax-included orders refund tax-included line amounts. Refunded
+    shipping items are the refund's shipping amount; a refunded fee item is money on the fee's
+    order line (quantity 0, with its tax). A refund
     paid back through the gateway (``refunded_payment``) carries a refund transaction.
     """
     if not isinstance(refund, Mapping) or not isinstance(order_payload, Mapping):
@@ -440,6 +446,19 @@ def map_refund(refund, order_payload):
         shipping += abs(reader.dec(item, "total", f"shipping_lines[{index}]"))
         shipping_tax += abs(reader.dec(item, "total_tax", f"shipping_lines[{index}]"))
     explained += shipping + shipping_tax
+    for index, item in reader.items(refund, "fee_lines", "$"):
+        # A refunded fee: money on the fee's order line (quantity 0, its taxes), like a line item.
+        path = f"fee_lines[{index}]"
+        original = _meta(item, REFUNDED_ITEM_META)
+        net = abs(reader.dec(item, "total", path))
+        tax = abs(reader.dec(item, "total_tax", path, default=ZERO))
+        if not original:
+            continue  # no item to book it on: it stays in the adjustment
+        explained += net + tax
+        lines.append(canonical.RefundLine(
+            order_line_external_id=f"{FEE_LINE_PREFIX}{original}", quantity=ZERO, restock=False,
+            amount=net + tax if included else net, tax_amount=tax,
+        ))
     amount = abs(reader.dec(refund, "amount", "$"))
     created = parse_gmt(refund.get("date_created_gmt")) or parse_gmt(order_payload.get("date_modified_gmt"))
     refund_id = reader.ident(refund, "id", "$")

@@ -38,12 +38,19 @@ class AccountMove(models.Model):
             posted._woocommerce_enqueue_refund_export()
         return posted
 
+    def _omni_export_refund(self):
+        """An approved refund (governance): queue its push to WooCommerce."""
+        self._woocommerce_enqueue_refund_export()
+        return super()._omni_export_refund()
+
     def _woocommerce_enqueue_refund_export(self):
         """Queue the WooCommerce refund of credit notes made in Odoo (backend option). Credit notes
-        imported from WooCommerce carry the refund id (``omni_external_id``) and are never sent back."""
+        imported from WooCommerce carry the refund id (``omni_external_id``) and are never sent back;
+        one above the channel's refund approval threshold is pushed once approved (governance)."""
         Event = self.env["omni.event"].sudo()
         for move in self.filtered(
             lambda m: m.move_type == "out_refund" and m.state == "posted" and not m.omni_external_id
+            and not m._omni_refund_waits()
         ):
             sale = move.sudo().invoice_line_ids.sale_line_ids.order_id.filtered(
                 lambda s: (

@@ -109,8 +109,16 @@ class OmniBackend(models.Model):
     )
     woocommerce_import_since = fields.Datetime(
         string="Import Orders Modified Since",
-        help="Set a date and press 'Import orders' to read every order modified since then (progress in the "
-        "chatter; the orders are queued and imported by the event processor).",
+        help="Set a date and press 'Import orders' to read every order modified since then: the poll cron reads "
+        "them in the background, 100 a page, with Odoo's progress (each page is one step of the scheduled action's "
+        "progress, and WooCommerce Import Progress below). An interrupted import resumes from the next page; an "
+        "order already imported is never imported twice. The orders are queued and imported by the event processor.",
+    )
+    woocommerce_import_progress = fields.Char(
+        string="WooCommerce Import Progress",
+        compute="_compute_woocommerce_import_progress",
+        help="Where the poll (or the catch-up import) under way stands: pages read, orders read and queued, pages "
+        "to go. Empty when no poll is between two pages.",
     )
     woocommerce_export_stock = fields.Boolean(
         string="Export Stock to WooCommerce", default=True,
@@ -143,6 +151,13 @@ class OmniBackend(models.Model):
             checkpoint = backend.checkpoint_ids.filtered(lambda c: c.resource_type == POLL_RESOURCE)[:1]
             backend.woocommerce_poll_checkpoint = checkpoint.checkpoint if checkpoint else backend.create_date
             backend.woocommerce_poll_overlap = checkpoint.overlap_minutes if checkpoint else DEFAULT_OVERLAP_MINUTES
+
+    def _compute_woocommerce_import_progress(self):
+        for backend in self:
+            backend.woocommerce_import_progress = (
+                backend._omni_poll_progress_text(POLL_RESOURCE) if backend.channel == "woocommerce" and backend.id
+                else False
+            ) or False
 
     def _inverse_woocommerce_poll_checkpoint(self):
         for backend in self:

@@ -16,14 +16,25 @@ from odoo.addons.omni_connector_base.pipeline.errors import StaleEvent, Transien
 
 from ..lib.client import BATCH_LIMIT
 from ..lib.errors import WooTransientError
-from ..lib.mapper import TRACKING_META, refund_payload, shipment_note, stock_batches, tracking_item
+from ..lib.mapper import (
+    FEE_LINE_PREFIX,
+    SHIPPING_LINE_PREFIX,
+    TRACKING_META,
+    refund_payload,
+    shipment_note,
+    stock_batches,
+    tracking_item,
+)
 from ..lib.webhook import parse_gmt
 from .omni_backend import OUT_STOCK
 
 _logger = logging.getLogger(__name__)
 # After a transient stock-push failure, the backend's stock pushes wait at least this long.
 STOCK_BREAKER_SECONDS = 30.0
-CENT = Decimal("0.01")
+# The order items a refund's line_items may name (WooCommerce refunds them all through that list),
+# with the prefix of their sale lines' binding after "<order id>/" (the importer's line keys:
+# "315", "shipping:317", "fee:319").
+REFUNDABLE_ITEMS = {"line_items": "", "shipping_lines": SHIPPING_LINE_PREFIX, "fee_lines": FEE_LINE_PREFIX}
 
 
 def _decimal(value):
@@ -191,37 +202,34 @@ class OmniBackend(models.Model):
     def _woocommerce_push_refund(self, event):
         """A credit note posted in Odoo on a WooCommerce order: ``POST orders/<id>/refunds``.
 
+        Every credit note line that refunds an order item goes into ``line_items`` with its
+        ``refund_total`` (untaxed) and ``refund_tax`` per WooCommerce rate id: products, and also
+        the order's shipping and fee items (their ids are in the same list: WooCommerce's refund
+        API reads ``line_items`` against every item of the order and files them in the refund's
+        ``shipping_lines``/``fee_lines``), with quantity 0 as its admin screen sends them.
         ``api_refund`` is true only when the credit note says "Refund through the gateway"
         (WooCommerce's default would pay the customer back); the credit note is bound to the
         refund, so the ``order.updated`` that follows imports nothing."""
-        payload = self._woocommerce_payload(event)
-        move = self.env["account.move"].browse(payload.get("move_id") or 0).exists()
-        if not move or move.state != "posted" or move.move_type != "out_refund":
-            raise StaleEvent(self.env._("The credit note no longer exists or is not posted."))
-        Binding = self.env["omni.binding"]
-        if Binding._omni_external_ids(self, move):
-            return move
-        product_lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
-        sale = product_lines.sale_line_ids.order_id.filtered(lambda order: order.omni_backend_id == self)[:1]
+        move, sale, product_lines, line_refs = self._omni_refund_push_start(event)
         if not sale:
-            raise StaleEvent(self.env._("Credit note %s is not linked to a WooCommerce order.", move.name))
+            return move  # pushed already: bound to the WooCommerce refund it created
+        Binding = self.env["omni.binding"]
         order = self._woocommerce_call("get_order", sale.omni_external_id) or {}
-        item_rates = {
-            str(item.get("id")): [
-                (str(t.get("id")), abs(_decimal(t.get("total") or 0))) for t in item.get("taxes") or []
-            ]
-            for item in order.get("line_items") or []
-        }
-        line_ids = Binding._omni_external_ids(self, product_lines.sale_line_ids)
+        items = {}  # the sale line's channel ref -> (kind, item id, [(rate id, the item's tax of that rate)])
+        for kind, prefix in REFUNDABLE_ITEMS.items():
+            for item in order.get(kind) or []:
+                items[f"{prefix}{item.get('id')}"] = (kind, str(item.get("id")), [
+                    (str(t.get("id")), abs(_decimal(t.get("total") or 0))) for t in item.get("taxes") or []
+                ])
+        minor = Decimal(1).scaleb(-move.currency_id.decimal_places)  # amounts as the store writes them: "40.50"
         lines = []
         for line in product_lines:
-            external = line_ids.get(line.sale_line_ids[:1].id) or ""
-            item_id = external.split("/", 1)[1] if "/" in external else ""
-            if not item_id.isdigit() or item_id not in item_rates:
-                continue  # shipping, fee and rounding lines: in the amount only
-            untaxed = _decimal(line.price_subtotal)
-            tax = _decimal(line.price_total) - untaxed
-            rates = item_rates[item_id]
+            ref = line_refs.get(line.id) or ""
+            if ref not in items:
+                continue  # rounding and separate discount lines: in the amount only
+            kind, item_id, rates = items[ref]
+            untaxed = _decimal(line.price_subtotal).quantize(minor)
+            tax = _decimal(line.price_total).quantize(minor) - untaxed
             weight = sum((amount for _rate, amount in rates), Decimal(0))
             split = {}
             for index, (rate_id, amount) in enumerate(rates):
@@ -229,13 +237,14 @@ class OmniBackend(models.Model):
                     split[rate_id] = tax - sum(split.values(), Decimal(0))
                 else:
                     share = tax * amount / weight if weight else Decimal(0)
-                    split[rate_id] = share.quantize(CENT, rounding=ROUND_HALF_UP)
+                    split[rate_id] = share.quantize(minor, rounding=ROUND_HALF_UP)
             lines.append({
-                "id": item_id, "quantity": _decimal(line.quantity), "refund_total": untaxed, "refund_tax": split,
+                "id": item_id, "quantity": _decimal(line.quantity) if kind == "line_items" else Decimal(0),
+                "refund_total": untaxed, "refund_tax": split,
             })
         body = refund_payload(
             lines,
-            _decimal(move.amount_total),
+            _decimal(move.amount_total).quantize(minor),
             api_refund=move.woocommerce_refund_via_gateway,
             api_restock=move.woocommerce_restock,
             reason=self.env._("Odoo credit note %s", move.name),

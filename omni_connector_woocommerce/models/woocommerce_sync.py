@@ -2,10 +2,14 @@
 the webhook health check.
 
 Every poll reads ``GET orders?modified_after=<checkpoint - overlap>&dates_are_gmt=true&
-orderby=modified`` page by page (100 a page, ``X-WP-TotalPages``/``Link``) and stores each
-order version not applied yet through the same intake as webhooks (key: id +
+orderby=modified&order=desc`` page by page (100 a page, ``X-WP-TotalPages``/``Link``) and stores
+each order version not applied yet through the same intake as webhooks (key: id +
 ``date_modified_gmt`` + ``order.updated``, so a version a webhook delivered is not stored
-twice). It then checks ``GET webhooks``: one of ours ``disabled`` (after more than 5 failed
+twice). The pages go through the base's resumable poll (``_omni_run_poll_page``): each page is
+committed with its place in the window, the cron's progress advances per page, and an
+interrupted poll (a restart, the time budget, a failed request) resumes from the next page. The
+catch-up import ("Import orders modified since…", ``_omni_catch_up``) is that poll from an
+earlier checkpoint. It then checks ``GET webhooks``: one of ours ``disabled`` (after more than 5 failed
 deliveries) or missing opens an exception offering "Re-register webhooks".
 """
 
@@ -30,57 +34,70 @@ class OmniBackend(models.Model):
     _inherit = "omni.backend"  # files by role; pylint: disable=consider-merging-classes-inherited
 
     def _omni_poll(self, resource_type, since):
-        """Orders modified since ``since`` into the inbox; returns ``(stored, read)``."""
+        """Orders modified since ``since`` into the inbox, every page; returns ``(stored, read)``."""
         if self.channel != "woocommerce" or resource_type != POLL_RESOURCE:
             return super()._omni_poll(resource_type, since)
         self.ensure_one()
-        since_iso = since.replace(microsecond=0).isoformat()
-        headers = json.dumps({"X-Omni-Source": "poll"})
-        Event = self.env["omni.event"].sudo()
-        Binding = self.env["omni.binding"]
         stored = read = 0
-        page = []
+        cursor = None
+        while True:
+            page_stored, page_read, cursor, _left = self._omni_poll_page(resource_type, since, cursor)
+            stored, read = stored + page_stored, read + page_read
+            if cursor is None:
+                return stored, read
 
-        def flush():
-            nonlocal stored
-            ids = [str(order.get("id")) for order in page]
-            bound = Binding._omni_bindings(self, "sale.order", ids)
-            for order, order_id in zip(page, ids, strict=True):
-                modified = order.get("date_modified_gmt")
-                version = parse_gmt(modified)
-                binding = bound.get(order_id)
-                naive = version.replace(tzinfo=None) if version else None
-                if binding and naive and binding.external_updated_at and binding.external_updated_at >= naive:
-                    continue  # already applied (by a webhook or an earlier poll)
-                values = {
-                    "idempotency_key": event_key(order_id, modified, "order.updated"),
-                    "topic": POLL_TOPIC,
-                    "resource_model": "sale.order",
-                    "resource_key": order_id,
-                    "source_ts": naive or False,
-                }
-                body = json.dumps(order, sort_keys=True, default=str).encode()
-                _event_id, is_new = Event._omni_store_incoming(self, body, values, headers_json=headers)
-                stored += int(is_new)
-            page.clear()
+    def _omni_poll_page(self, resource_type, since, cursor):
+        """One page (100 orders) of ``GET orders?modified_after=<since>&orderby=modified``;
+        ``cursor`` is the page number. Returns ``(stored, read, next page or None, pages left)``."""
+        if self.channel != "woocommerce" or resource_type != POLL_RESOURCE:
+            return super()._omni_poll_page(resource_type, since, cursor)
+        self.ensure_one()
+        since_iso = since.replace(microsecond=0).isoformat()
+        page = int(cursor or 1)
+        orders, next_page, total_pages = self._woocommerce_call("orders_modified_page", since_iso, page)
+        stored = self._woocommerce_store_polled(orders)
+        _logger.info("WooCommerce backend %s: poll since %s, page %s of %s: read %s orders, stored %s",
+                     self.id, since_iso, page, total_pages, len(orders), stored)
+        return stored, len(orders), next_page, (total_pages - page if next_page else 0)
 
-        for order in self._woocommerce_call("iter_orders_modified_after", since_iso):
-            read += 1
-            page.append(order)
-            if len(page) >= 100:
-                flush()
-        flush()
-        _logger.info(
-            "WooCommerce backend %s: poll since %s read %s orders, stored %s", self.id, since_iso, read, stored
-        )
-        return stored, read
+    def _woocommerce_store_polled(self, orders):
+        """Store each order version not applied yet (by a webhook or an earlier poll) through the
+        intake; returns how many were new."""
+        Event = self.env["omni.event"].sudo()
+        headers = json.dumps({"X-Omni-Source": "poll"})
+        ids = [str(order.get("id")) for order in orders]
+        bound = self.env["omni.binding"]._omni_bindings(self, "sale.order", ids)
+        stored = 0
+        for order, order_id in zip(orders, ids, strict=True):
+            modified = order.get("date_modified_gmt")
+            version = parse_gmt(modified)
+            binding = bound.get(order_id)
+            naive = version.replace(tzinfo=None) if version else None
+            if binding and naive and binding.external_updated_at and binding.external_updated_at >= naive:
+                continue  # already applied
+            values = {
+                "idempotency_key": event_key(order_id, modified, "order.updated"),
+                "topic": POLL_TOPIC,
+                "resource_model": "sale.order",
+                "resource_key": order_id,
+                "source_ts": naive or False,
+            }
+            body = json.dumps(order, sort_keys=True, default=str).encode()
+            _event_id, is_new = Event._omni_store_incoming(self, body, values, headers_json=headers)
+            stored += int(is_new)
+        return stored
 
     def _woocommerce_poll_orders(self):
-        """One poll (checkpoint advanced on success) and the webhook check."""
+        """A whole poll (resuming one a cron left between two pages; checkpoint advanced after the
+        last page) and the webhook check. Returns ``(stored, read)`` of this call."""
         self.ensure_one()
-        result = self._omni_run_poll(POLL_RESOURCE)
+        stored = read = 0
+        left = 1
+        while left:
+            page_stored, page_read, left = self._omni_run_poll_page(POLL_RESOURCE)
+            stored, read = stored + page_stored, read + page_read
         self._woocommerce_check_webhooks()
-        return result
+        return stored, read
 
     def _woocommerce_check_webhooks(self):
         """Open (or refresh) an exception when one of our webhooks is disabled, paused or missing;
@@ -138,19 +155,37 @@ class OmniBackend(models.Model):
         )
 
     def action_woocommerce_import_since(self):
-        """"Import orders modified since…": move the checkpoint back and run the poll in the cron
-        (its progress is recorded as the cron's; the imports follow in the event queue)."""
+        """"Import orders modified since…": the base's catch-up import (``_omni_catch_up``): the
+        polling checkpoint moves back to the date and the poll cron reads the orders page by page
+        with Odoo's progress display, resuming after an interruption; the imports follow in the
+        event queue."""
         check_channel_action(self.env)
         self.ensure_one()
         self._woocommerce_check_channel()
         since = self.woocommerce_import_since or fields.Datetime.now() - timedelta(days=30)
-        self._omni_checkpoint_set(POLL_RESOURCE, checkpoint=since)
-        self.message_post(body=self.env._("Import of the orders modified since %s started.", since))
-        self.env.ref("omni_connector_woocommerce.cron_woocommerce_poll_orders").sudo()._trigger()
+        self._omni_catch_up(since)
         return self._woocommerce_notify(
             self.env._("WooCommerce import"),
-            self.env._("Orders modified since %s are being read; follow the progress in Queued Events.", since),
+            self.env._("Orders modified since %s are being read in the background, 100 a page; the progress shows "
+                       "on the channel (WooCommerce Import Progress) and on the poll's scheduled action.", since),
         )
+
+    # ---------------------------------------------------- catch-up import hooks
+
+    def _omni_catch_up_cron(self):
+        if self.channel != "woocommerce":
+            return super()._omni_catch_up_cron()
+        return self.env.ref("omni_connector_woocommerce.cron_woocommerce_poll_orders")
+
+    def _omni_catch_up_resource(self):
+        if self.channel != "woocommerce":
+            return super()._omni_catch_up_resource()
+        return POLL_RESOURCE
+
+    def _omni_catch_up(self, since):
+        if self.channel == "woocommerce" and not self.woocommerce_poll_enabled:
+            self.woocommerce_poll_enabled = True  # the catch-up is the poll, from an earlier checkpoint
+        return super()._omni_catch_up(since)
 
     def _woocommerce_user_error(self, error):
         from odoo.exceptions import UserError  # noqa: PLC0415
@@ -159,24 +194,23 @@ class OmniBackend(models.Model):
 
     @api.model
     def _cron_woocommerce_poll_orders(self):
-        """Backstop cron: poll every WooCommerce backend; a failing store never stops the others."""
+        """Backstop cron: poll every WooCommerce backend page by page (each page one step of the
+        job's progress, committed: a restart resumes from the next page), then check its webhooks;
+        a failing store never stops the others."""
         backends = self.sudo().search([("channel", "=", "woocommerce"), ("woocommerce_poll_enabled", "=", True)])
         backends = backends.filtered(lambda backend: backend._woocommerce_has_credentials())
-        Event = self.env["omni.event"]
-        Event._omni_commit_progress(remaining=len(backends))
-        for backend in backends:
-            try:
-                with self.env.cr.savepoint():
-                    backend._woocommerce_poll_orders()
-            except OmniError as error:
-                _logger.warning("WooCommerce backend %s: poll failed: %s", backend.id, mask_text(error.message))
-                self.env["omni.exception"]._omni_raise(
-                    self.env._("Polling WooCommerce failed: %s", error.message),
-                    backend=backend,
-                    category="channel_api",
-                    dedupe_key="woocommerce:poll",
-                )
-            if Event._omni_cron_budget_spent(Event._omni_commit_progress(1)):
-                self.env.ref("omni_connector_woocommerce.cron_woocommerce_poll_orders")._trigger()
-                break
+
+        def failed(backend, error):
+            _logger.warning("WooCommerce backend %s: poll failed: %s", backend.id, mask_text(error.message))
+            self.env["omni.exception"]._omni_raise(
+                self.env._("Polling WooCommerce failed: %s", error.message),
+                backend=backend,
+                category="channel_api",
+                dedupe_key="woocommerce:poll",
+            )
+
+        self._omni_cron_poll_pages(
+            backends, POLL_RESOURCE, "omni_connector_woocommerce.cron_woocommerce_poll_orders",
+            on_error=failed, on_complete=lambda backend: backend._woocommerce_check_webhooks(),
+        )
         return True

@@ -1,5 +1,6 @@
 from . import (
     test_proof_regressions,
+    test_woocommerce_catch_up,
     test_woocommerce_inbound,
     test_woocommerce_money,
     test_woocommerce_outbound,

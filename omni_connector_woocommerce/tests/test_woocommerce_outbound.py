@@ -176,3 +176,78 @@ class TestWooCommerceOutbound(WooCase):
         bodies = [r for r in self.sim.requests if r["method"] == "POST" and r["path"].endswith("/refunds")]
         self.assertEqual([b["body"]["api_refund"] for b in bodies], [False, True])
         self.assertEqual([b["body"]["api_restock"] for b in bodies], [False, False])
+
+    def credit_note_of(self, sale, via_gateway=False):
+        invoice = sale.invoice_ids
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=invoice.ids).create({
+                "journal_id": invoice.journal_id.id, "reason": "return",
+                "woocommerce_refund_via_gateway": via_gateway})
+        return self.env["account.move"].browse(wizard.reverse_moves()["res_id"])
+
+    def test_odoo_refund_of_shipping_and_fee_sends_their_items_in_line_items(self):
+        """WooCommerce's refund API reads every refunded item from line_items, shipping and fee
+        items by their ids too (with refund_total/refund_tax), and files them in the refund's
+        shipping_lines and fee_lines; a refund that left them out refunds no shipping."""
+        self.backend.woocommerce_export_refunds = True
+        sale = self.import_727()
+        refs = self.env["omni.binding"]._omni_external_ids(self.backend, sale.order_line)
+        kept = {"727/315", "727/shipping:317", "727/fee:319"}  # one hoodie, the shipping, the gift wrap fee
+        credit_note = self.credit_note_of(sale)
+        drop = credit_note.invoice_line_ids.filtered(lambda line: refs.get(line.sale_line_ids[:1].id) not in kept)
+        credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in drop]})
+        credit_note.invoice_line_ids.filtered(lambda line: line.product_id == self.hoodie).quantity = 1
+        self.assertEqual(len(credit_note.invoice_line_ids), 3)
+        credit_note.action_post()
+        # 44.04 + 8.70 + 3.26 by line; the company may round the tax globally (4.50625 -> 4.51)
+        self.assertAlmostEqual(credit_note.amount_total, 56.00, delta=0.011)
+        self.process()
+        event = self.events(topic="refund/create")
+        self.assertEqual(event.state, "done", event.last_error)
+        body = next(r for r in self.sim.requests if r["method"] == "POST" and r["path"].endswith("/refunds"))["body"]
+        self.assertEqual(body["amount"], f"{credit_note.amount_total:.2f}", "the credit note's total is the amount")
+        self.assertEqual(
+            [(item["id"], item["quantity"], item["refund_total"],
+              [(tax["id"], tax["refund_total"]) for tax in item["refund_tax"]]) for item in body["line_items"]],
+            [(315, 1, "40.50", [(1, "3.54")]), (317, 0, "8.00", [(1, "0.70")]), (319, 0, "3.00", [(1, "0.26")])],
+        )
+        refund = self.sim.refunds[int(credit_note.omni_external_id)]
+        shipping, = refund["shipping_lines"]
+        self.assertEqual((shipping["total"], shipping["total_tax"], shipping["meta_data"][0]["value"]),
+                         ("-8.00", "-0.70", "317"))
+        fee, = refund["fee_lines"]
+        self.assertEqual((fee["total"], fee["total_tax"], fee["meta_data"][0]["value"]), ("-3.00", "-0.26", "319"))
+        self.assertEqual([item["meta_data"][0]["value"] for item in refund["line_items"]], ["315"])
+        # the store's echo (order.updated with the refund) imports no second credit note
+        self.send()
+        self.process()
+        self.assertEqual(len(sale.invoice_ids.filtered(lambda m: m.move_type == "out_refund")), 1)
+
+    def test_refund_from_the_store_with_shipping_and_fee_books_them_on_the_credit_note(self):
+        sale = self.import_727()
+        self.sim.create_refund(727, {
+            "amount": "11.96", "reason": "Late delivery", "api_refund": True, "api_restock": False,
+            "line_items": [{"id": 317, "refund_total": "8.00", "refund_tax": [{"id": 1, "refund_total": "0.70"}]},
+                           {"id": 319, "refund_total": "3.00", "refund_tax": [{"id": 1, "refund_total": "0.26"}]}],
+        })
+        self.send()
+        self.process()
+        self.assertEqual(set(self.events(direction="in").mapped("state")), {"done"})
+        credit_note = sale.invoice_ids.filtered(lambda m: m.move_type == "out_refund")
+        self.assertAlmostEqual(credit_note.amount_total, 11.96, places=2)
+        self.assertAlmostEqual(credit_note.amount_tax, 0.96, places=2, msg="shipping and fee refunded with their tax")
+        self.assertFalse(credit_note.invoice_line_ids.filtered(lambda line: line.name == "Refund adjustment"))
+
+    def test_refund_above_the_approval_threshold_is_pushed_once_approved(self):
+        self.backend.write({"woocommerce_export_refunds": True, "refund_approval_threshold": 10})
+        sale = self.import_727()
+        credit_note = self.credit_note_of(sale)
+        credit_note.action_post()
+        self.assertEqual(credit_note.omni_refund_approval_state, "pending")
+        self.assertFalse(self.events(topic="refund/create"), "nothing pushed before approval")
+        credit_note.action_omni_approve_refund()
+        event = self.events(topic="refund/create")
+        self.assertEqual(len(event), 1, "approval pushes it through the outbox")
+        self.process()
+        self.assertEqual(event.state, "done", event.last_error)
+        self.assertEqual(len(self.sim.refunds), 1)

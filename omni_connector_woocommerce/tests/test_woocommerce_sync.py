@@ -1,11 +1,13 @@
 """The polling backstop (primary: WooCommerce never retries) and the webhook health check."""
 
+import os
 from datetime import datetime
+from unittest.mock import patch
 
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import WooCase, order_727
+from .common import KEY, SECRET, WooCase, order_727
 
 
 @tagged("post_install", "-at_install", "omni", "omni_woocommerce")
@@ -102,5 +104,21 @@ class TestWooCommerceSync(WooCase):
         self.backend.action_woocommerce_import_since()
         self.assertEqual(self.backend.woocommerce_poll_checkpoint, datetime(2026, 11, 20))
         self.env["omni.backend"]._cron_woocommerce_poll_orders()
+        self.process()
+        self.assertEqual(self.sale_orders().state, "sale")
+
+    def test_https_store_with_basic_auth_through_the_backend(self):
+        """Over https the backend's client (the real library) sends Basic auth and verifies the
+        store's certificate (here a test CA, trusted through REQUESTS_CA_BUNDLE)."""
+        store = self.sim_module.WooCommerceSimulator(KEY, SECRET, tls=True).start()
+        self.addCleanup(store.stop)
+        store.add_order(order_727(), notify=False)
+        self.backend.sudo().woocommerce_store_url = store.base_url
+        self.backend._omni_reset_client()
+        with patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": store.ca_file}):
+            self.assertIn("USD", self.backend.action_test_connection()["params"]["message"])
+            self.assertEqual(self.backend._woocommerce_poll_orders(), (1, 1))
+        self.assertEqual({r.get("auth") for r in store.requests}, {"basic"})
+        self.assertFalse([r for r in store.requests if "oauth_signature" in r["query"]])
         self.process()
         self.assertEqual(self.sale_orders().state, "sale")

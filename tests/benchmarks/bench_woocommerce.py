@@ -120,9 +120,13 @@ _emit({"committed_at": time.time(), "changed": len(products), "change_seconds": 
 POLL_CODE = r"""
 backend = env["omni.backend"].browse(P["backend_id"])
 started = time.time()
-stored, read = backend._omni_run_poll("woocommerce_orders")
-env.cr.commit()
-_emit({"stored": stored, "read": read, "seconds": time.time() - started})
+stored = read = pages = 0
+left = 1
+while left:  # what the poll cron does: one page at a time, each committed with its place
+    page_stored, page_read, left = backend._omni_run_poll_page("woocommerce_orders")
+    env.cr.commit()
+    stored, read, pages = stored + page_stored, read + page_read, pages + 1
+_emit({"stored": stored, "read": read, "pages": pages, "seconds": time.time() - started})
 """
 
 
@@ -228,8 +232,8 @@ def bench_orders(args, dbname, sim, setup):
           f"{len(sent)} sent by {args.concurrency} senders in {intake_done - started:.1f} s; statuses "
           f"{dict(statuses)}; distinct orders delivered {len(delivered_ids)}")
     print(f"after webhooks         {after_webhooks} sale orders ({webhooks_done - started:.1f} s)")
-    print(f"poll                   read {poll['read']} orders, stored {poll['stored']} lost versions in "
-          f"{poll['seconds']:.1f} s (must equal {args.orders - len(delivered_ids)})")
+    print(f"poll                   read {poll['read']} orders in {poll['pages']} pages, stored {poll['stored']} "
+          f"lost versions in {poll['seconds']:.1f} s (must equal {args.orders - len(delivered_ids)})")
     print(f"sale orders            {sale_orders} (must equal {args.orders}); confirmed {confirmed}; payments "
           f"referenced by Stripe charge {payments}")
     print(f"events by state        {by_state}")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from omni_connector_base.pipeline import call_metrics
 from omni_connector_woocommerce.lib.client import WooClient, parse_retry_after
@@ -118,3 +119,72 @@ def test_each_request_is_recorded_in_the_call_metrics_with_ids_folded(sim):
     assert refunds == (2, 0, 1)  # calls, errors, throttled
     ((_settings, counts),) = stats.items()
     assert counts == (1, 0, 0)
+
+
+# ---------------------------------------------------------------- https: Basic auth
+
+
+@pytest.fixture
+def tls_sim():
+    with sim_module.WooCommerceSimulator(KEY, SECRET, tls=True) as store:
+        yield store
+
+
+def test_https_store_takes_basic_auth_from_the_library_with_a_trusted_certificate(tls_sim):
+    assert tls_sim.base_url.startswith("https://127.0.0.1:")
+    woo = WooClient(tls_sim.base_url, KEY, SECRET, timeout=5, verify_ssl=tls_sim.ca_file)
+    assert woo.store_settings()["woocommerce_currency"] == "USD"
+    base = json.loads((FIXTURES / "woocommerce/order.json").read_text())
+    for index in range(150):
+        tls_sim.add_order(dict(base, id=4000 + index), notify=False)
+    assert len(list(woo.iter_orders_modified_after("2020-01-01T00:00:00"))) == 150
+    assert {r["auth"] for r in tls_sim.requests} == {"basic"}
+    assert not any(key.startswith("oauth_") or key.startswith("consumer_") for r in tls_sim.requests
+                   for key in r["query"]), "Basic auth: no signature and no keys in the URL"
+    with pytest.raises(WooApiError) as caught:
+        WooClient(tls_sim.base_url, KEY, "cs_wrong", timeout=5, verify_ssl=tls_sim.ca_file).store_settings()
+    assert caught.value.status == 401 and "Consumer secret is invalid" in caught.value.message
+    with pytest.raises(WooApiError) as caught:
+        WooClient(tls_sim.base_url, "ck_wrong", SECRET, timeout=5, verify_ssl=tls_sim.ca_file).store_settings()
+    assert caught.value.status == 401 and "Consumer key is invalid" in caught.value.message
+
+
+def test_https_keys_in_the_query_string_when_asked(tls_sim):
+    woo = WooClient(tls_sim.base_url, KEY, SECRET, timeout=5, verify_ssl=tls_sim.ca_file, query_string_auth=True)
+    assert woo.store_settings()["woocommerce_currency"] == "USD"
+    request = tls_sim.requests[-1]
+    assert request["auth"] == "query" and request["query"]["consumer_key"] == KEY
+
+
+def test_https_certificate_is_verified(tls_sim):
+    # The test CA is trusted by nobody else: with the system's trust store the handshake fails,
+    # a transient error (the store may be fixed), never a silent plain-text fallback.
+    woo = WooClient(tls_sim.base_url, KEY, SECRET, timeout=5, verify_ssl=True)
+    with pytest.raises(WooTransientError) as caught:
+        woo.store_settings()
+    assert "unreachable" in caught.value.message and "SSLError" in caught.value.message
+    assert not tls_sim.requests
+
+
+def test_http_store_ignores_basic_auth_and_takes_only_oauth(sim):
+    # Over http a store ignores an Authorization header (Basic auth is for SSL only): the
+    # library's OAuth 1.0a signature is what authenticates.
+    response = requests.get(f"{sim.base_url}/wp-json/wc/v3/settings/general", auth=(KEY, SECRET), timeout=5)
+    assert response.status_code == 401
+    assert response.json()["code"] == "woocommerce_rest_authentication_error"
+    assert client(sim).store_settings()["woocommerce_currency"] == "USD"
+    assert sim.requests[-1]["auth"] == "oauth1"
+    assert sim.requests[-1]["query"]["oauth_signature_method"] == "HMAC-SHA256"
+
+
+def test_orders_modified_page_newest_first_with_the_next_page(sim):
+    base = json.loads((FIXTURES / "woocommerce/order.json").read_text())
+    for index in range(230):
+        modified = f"2026-11-21T17:{index // 60:02d}:{index % 60:02d}"
+        sim.add_order(dict(base, id=2000 + index, date_modified_gmt=modified), notify=False)
+    woo = client(sim)
+    orders, next_page, pages = woo.orders_modified_page("2020-01-01T00:00:00", 1)
+    assert (len(orders), next_page, pages) == (100, 2, 3)
+    assert orders[0]["id"] == 2229 and sim.requests[-1]["query"]["order"] == "desc"
+    orders, next_page, pages = woo.orders_modified_page("2020-01-01T00:00:00", 3)
+    assert (len(orders), next_page, pages) == (30, None, 3)

@@ -149,12 +149,41 @@ def test_amount_only_refund_is_an_adjustment():
     assert refund.lines == [] and refund.adjustment_amount == D("5.00")
 
 
+def test_refunded_shipping_and_fee_items_map_to_shipping_and_the_fee_line():
+    refund = dict(REFUND, amount="60.90", shipping_lines=[
+        {"id": 960, "method_id": "flat_rate", "total": "-8.00", "total_tax": "-0.70",
+         "taxes": [{"id": 1, "total": "-0.7"}], "meta_data": [{"id": 2, "key": "_refunded_item_id", "value": "317"}]},
+    ], fee_lines=[
+        {"id": 961, "name": "Gift wrap", "total": "-3.00", "total_tax": "-0.26",
+         "taxes": [{"id": 1, "total": "-0.2625"}],
+         "meta_data": [{"id": 3, "key": "_refunded_item_id", "value": "319"}]},
+    ])
+    result = map_refund(json.loads(json.dumps(refund)), order())
+    assert (result.shipping_amount, result.shipping_tax) == (D("8.00"), D("0.70"))
+    fee = result.lines[1]
+    assert (fee.order_line_external_id, fee.quantity, fee.amount, fee.tax_amount) == (
+        "fee:319", D(0), D("3.00"), D("0.26"))
+    assert result.adjustment_amount == D("0"), "48.94 + 8.70 + 3.26: everything explained"
+
+
 def test_refund_payload_says_api_refund_explicitly():
     body = mapper.refund_payload([{"id": "315", "quantity": D(1), "refund_total": D("45.00"),
                                    "refund_tax": {"1": D("3.94")}}], D("48.94"), api_refund=False, api_restock=True)
     assert body["api_refund"] is False and body["api_restock"] is True
     assert body["line_items"] == [{"id": 315, "quantity": 1, "refund_total": "45.00",
                                    "refund_tax": [{"id": 1, "refund_total": "3.94"}]}]
+
+
+def test_refund_payload_names_shipping_and_fee_items_in_line_items():
+    # WooCommerce's refund API reads every refunded item, shipping and fees too, from line_items.
+    body = mapper.refund_payload([
+        {"id": "315", "quantity": D(1), "refund_total": D("40.50"), "refund_tax": {"1": D("3.54")}},
+        {"id": "317", "quantity": D(0), "refund_total": D("8.00"), "refund_tax": {"1": D("0.70")}},
+        {"id": "319", "quantity": D(0), "refund_total": D("3.00"), "refund_tax": {"1": D("0.26")}},
+    ], D("56.00"), api_refund=True, api_restock=False)
+    assert [(item["id"], item["quantity"], item["refund_total"]) for item in body["line_items"]] == [
+        (315, 1, "40.50"), (317, 0, "8.00"), (319, 0, "3.00")]
+    assert body["amount"] == "56.00" and body["api_refund"] is True
 
 
 def test_stock_batches_at_most_100_and_variations_by_parent():

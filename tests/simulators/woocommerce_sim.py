@@ -10,9 +10,12 @@ speaks the parts of ``/wp-json/wc/v3`` the connector uses, with WooCommerce's sh
   ``rawurlencode``d (then ``%`` -> ``%25``), the base string ``METHOD&url&params``, the key
   ``consumer_secret&``; a timestamp more than 15 minutes off or a nonce used twice is refused.
   Query parameters repeated (the ``woocommerce`` library sends them in the signed URL and again)
-  count once, as in PHP's ``$_GET``. HTTP Basic auth is accepted too (what the library sends
-  over https, for a simulator behind a TLS proxy). Failures: 401
-  ``woocommerce_rest_authentication_error``;
+  count once, as in PHP's ``$_GET``. Over https (``tls=True``: a certificate for 127.0.0.1 made
+  at start by :func:`make_certificate`, its CA in ``ca_file`` for the client to trust) the store
+  also takes what ``WC_REST_Authentication::perform_basic_authentication`` takes, and only there:
+  HTTP Basic auth, or ``consumer_key``/``consumer_secret`` in the query string; over http a Basic
+  header is ignored, as a store ignores it. ``requests[i]["auth"]`` says which one a request used
+  (``basic``, ``query`` or ``oauth1``). Failures: 401 ``woocommerce_rest_authentication_error``;
 * ``GET settings/general``; ``GET orders`` (``modified_after``/``after``, ``dates_are_gmt``,
   ``orderby=modified|date|id``, ``order``, ``status``, ``per_page`` <= 100 else 400
   ``rest_invalid_param``, ``page``; ``X-WP-Total``, ``X-WP-TotalPages`` and ``Link`` headers);
@@ -26,7 +29,8 @@ speaks the parts of ``/wp-json/wc/v3`` the connector uses, with WooCommerce's sh
 * ``GET|POST webhooks``, ``GET|PUT webhooks/<id>``.
 
 Faults for the next N API requests: ``inject_fault('429', retry_after=7)``, ``'500'``,
-``'503'``, ``'delay'`` (sleeps ``delay`` seconds: longer than the client's timeout is a timeout).
+``'503'``, ``'delay'`` (sleeps ``delay`` seconds: longer than the client's timeout is a timeout);
+``match=`` narrows a fault to the requests it accepts (e.g. the second page of ``GET orders``).
 
 Webhooks behave as WooCommerce's ``WC_Webhook``: creating one queues a *ping* (a form body
 ``webhook_id=N``, no X-WC headers); a change of an order queues a delivery for every active
@@ -44,9 +48,13 @@ import base64
 import copy
 import hashlib
 import hmac
+import ipaddress
 import itertools
 import json
 import math
+import os
+import ssl
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -56,6 +64,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import requests
+
+try:  # only for tls=True: a certificate made at test time
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError:  # pragma: no cover - the http simulator needs none of it
+    x509 = None
 
 API_PREFIX = "/wp-json/wc/v3/"
 MAX_PER_PAGE = 100
@@ -97,6 +113,51 @@ def _money(value):
     return f"{Decimal(str(value)).quantize(Decimal('0.01'))}"
 
 
+def make_certificate(directory):
+    """A test CA and a server certificate for 127.0.0.1 and localhost signed by it, written to
+    ``directory``: ``(ca_file, cert_file, key_file)``. Trust ``ca_file`` in the client (``verify=``
+    or ``REQUESTS_CA_BUNDLE``); nothing else trusts it."""
+    if x509 is None:
+        raise RuntimeError("tls=True needs the cryptography package")
+    now = datetime.now(timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "WooCommerce simulator test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                    x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = tuple(os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key"))
+    for path, data in zip(paths, (
+        ca.public_bytes(serialization.Encoding.PEM),
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()),
+    ), strict=True):
+        with open(path, "wb") as handle:
+            handle.write(data)
+    return paths
+
+
 class _ApiError(Exception):
     def __init__(self, status, code, message, headers=None):
         super().__init__(message)
@@ -128,7 +189,10 @@ class WooCommerceSimulator:
 
     def __init__(self, consumer_key="ck_test_odoo", consumer_secret="cs_test_odoo",  # noqa: S107 - a test double
                  *, currency="USD",
-                 clock=None, webhook_timeout=10.0):
+                 clock=None, webhook_timeout=10.0, tls=False):
+        self.tls = tls
+        self.ca_file = None  # with tls: the CA to trust (made at start)
+        self._tls_dir = None
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.currency = currency
@@ -156,6 +220,12 @@ class WooCommerceSimulator:
     def start(self, host="127.0.0.1", port=0):
         """Serve on ``host:port`` (default: loopback, an ephemeral port; the demo's serve.py sets both)."""
         self._server = ThreadingHTTPServer((host, port), _Handler)
+        if self.tls:
+            self._tls_dir = tempfile.TemporaryDirectory(prefix="woo-sim-tls-")
+            self.ca_file, cert_file, key_file = make_certificate(self._tls_dir.name)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_file, key_file)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._server.sim = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -167,6 +237,9 @@ class WooCommerceSimulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._tls_dir:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
 
     def __enter__(self):
         return self.start()
@@ -176,7 +249,7 @@ class WooCommerceSimulator:
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
 
     def next_id(self):
         return next(self._ids)
@@ -184,9 +257,18 @@ class WooCommerceSimulator:
     def count(self, method, path_prefix):
         return sum(1 for r in self.requests if r["method"] == method and r["path"].startswith(path_prefix))
 
-    def inject_fault(self, kind, count=1, *, retry_after=None, delay=None):
+    def inject_fault(self, kind, count=1, *, retry_after=None, delay=None, match=None):
+        """Fail the next ``count`` API requests (those ``match(entry)`` accepts, when given: an
+        entry is ``{method, path, query}``)."""
         with self.lock:
-            self.faults.extend([{"kind": kind, "retry_after": retry_after, "delay": delay}] * count)
+            self.faults.extend([{"kind": kind, "retry_after": retry_after, "delay": delay, "match": match}] * count)
+
+    def _take_fault(self, entry):
+        with self.lock:
+            for index, fault in enumerate(self.faults):
+                if fault.get("match") is None or fault["match"](entry):
+                    return self.faults.pop(index)
+        return None
 
     # ------------------------------------------------------------------ seeding
 
@@ -361,12 +443,11 @@ class WooCommerceSimulator:
             query[key] = value  # repeated parameters count once (PHP's $_GET)
         entry = {"method": method, "path": split.path, "query": dict(query), "status": None}
         try:
-            with self.lock:
-                fault = self.faults.pop(0) if self.faults else None
+            fault = self._take_fault(entry)
             if fault:
                 self._serve_fault(handler, fault, entry)
                 return
-            self._authenticate(handler, method, split.path, query)
+            entry["auth"] = self._authenticate(handler, method, split.path, query)
             if not split.path.startswith(API_PREFIX):
                 raise _ApiError(404, "rest_no_route", "No route was found matching the URL and request method.")
             route = split.path[len(API_PREFIX):].strip("/")
@@ -415,15 +496,27 @@ class WooCommerceSimulator:
                    headers)
 
     def _authenticate(self, handler, method, path, query):
+        """Returns how the request authenticated (``basic``, ``query``, ``oauth1``) or raises 401."""
         auth = handler.headers.get("Authorization") or ""
-        if auth.startswith("Basic "):
-            try:
-                key, secret = base64.b64decode(auth[6:]).decode().split(":", 1)
-            except ValueError:
-                key = secret = ""
-            if hmac.compare_digest(key, self.consumer_key) and hmac.compare_digest(secret, self.consumer_secret):
-                return
-            raise _ApiError(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+        if self.tls and (auth.startswith("Basic ") or "consumer_key" in query):
+            # perform_basic_authentication: over SSL only; the header first, then the query string.
+            how = "basic" if auth.startswith("Basic ") else "query"
+            if how == "basic":
+                try:
+                    key, secret = base64.b64decode(auth[6:]).decode().split(":", 1)
+                except ValueError:
+                    key = secret = ""
+            else:
+                key, secret = query.get("consumer_key") or "", query.get("consumer_secret") or ""
+            if not hmac.compare_digest(key.encode(), self.consumer_key.encode()):
+                raise _ApiError(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+            if not hmac.compare_digest(secret.encode(), self.consumer_secret.encode()):
+                raise _ApiError(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+            return how
+        self._check_oauth(handler, method, path, query)
+        return "oauth1"
+
+    def _check_oauth(self, handler, method, path, query):
         if "oauth_signature" not in query:
             raise _ApiError(401, "woocommerce_rest_authentication_error",
                             "Sorry, you cannot list resources.")  # what an unauthenticated call gets
@@ -439,7 +532,7 @@ class WooCommerceSimulator:
         method_name = query.get("oauth_signature_method")
         if method_name not in ("HMAC-SHA1", "HMAC-SHA256"):
             raise _ApiError(401, "woocommerce_rest_authentication_error", "Invalid signature method.")
-        base_url = f"http://{handler.headers.get('Host') or '127.0.0.1'}{path}"
+        base_url = f"{'https' if self.tls else 'http'}://{handler.headers.get('Host') or '127.0.0.1'}{path}"
         expected = oauth_signature(method, base_url, query, self.consumer_secret, method_name)
         if not hmac.compare_digest(expected, query.get("oauth_signature") or ""):
             raise _ApiError(401, "woocommerce_rest_authentication_error", "Invalid signature - provided signature "
@@ -560,10 +653,14 @@ class WooCommerceSimulator:
         if api_refund and order.get("payment_method") in NO_AUTO_REFUND_GATEWAYS:
             raise _ApiError(500, "woocommerce_rest_cannot_create_order_refund",
                             "The payment gateway for this order does not support automatic refunds.")
-        items_by_id = {str(item["id"]): item for item in order["line_items"]}
-        lines = []
+        # As wc_create_refund: line_items names any item of the order (products, shipping, fees) by
+        # id; each one refunded becomes an item of its kind on the refund, negative, with the
+        # _refunded_item_id meta. Other keys of the body (shipping_lines...) are not read.
+        kinds = {"line_items": "line_items", "shipping_lines": "shipping_lines", "fee_lines": "fee_lines"}
+        items_by_id = {str(item["id"]): (kind, item) for kind in kinds for item in order.get(kind) or []}
+        refunded = {kind: [] for kind in kinds}
         for line in body.get("line_items") or []:
-            item = items_by_id.get(str(line.get("id")))
+            kind, item = items_by_id.get(str(line.get("id")), (None, None))
             if not item:
                 continue
             quantity = Decimal(str(line.get("quantity") or 0))
@@ -572,12 +669,30 @@ class WooCommerceSimulator:
                       "subtotal": f"-{Decimal(str(t.get('refund_total') or 0))}"} for t in line.get("refund_tax") or []]
             tax_total = sum((Decimal(str(t.get("refund_total") or 0)) for t in line.get("refund_tax") or []),
                             Decimal(0))
-            lines.append({
+            if not quantity and not net and not tax_total:
+                continue
+            meta = [{"id": self.next_id(), "key": "_refunded_item_id", "value": str(item["id"])}]
+            if kind == "shipping_lines":
+                refunded[kind].append({
+                    "id": self.next_id(), "method_title": item.get("method_title"), "method_id": item.get("method_id"),
+                    "instance_id": item.get("instance_id"), "total": f"-{_money(net)}",
+                    "total_tax": f"-{_money(tax_total)}", "taxes": taxes, "meta_data": meta,
+                })
+                continue
+            if kind == "fee_lines":
+                refunded[kind].append({
+                    "id": self.next_id(), "name": item.get("name"), "tax_class": item.get("tax_class", ""),
+                    "tax_status": item.get("tax_status", "taxable"), "amount": f"-{_money(net)}",
+                    "total": f"-{_money(net)}", "total_tax": f"-{_money(tax_total)}", "taxes": taxes,
+                    "meta_data": meta,
+                })
+                continue
+            refunded[kind].append({
                 "id": self.next_id(), "name": item["name"], "product_id": item.get("product_id"),
                 "variation_id": item.get("variation_id"), "quantity": -int(quantity), "tax_class": "",
                 "subtotal": f"-{_money(net)}", "subtotal_tax": f"-{_money(tax_total)}",
                 "total": f"-{_money(net)}", "total_tax": f"-{_money(tax_total)}", "taxes": taxes,
-                "meta_data": [{"id": self.next_id(), "key": "_refunded_item_id", "value": str(item["id"])}],
+                "meta_data": meta,
                 "sku": item.get("sku"), "price": float(-net / quantity) if quantity else 0.0,
                 "refund_total": float(net),
             })
@@ -599,10 +714,10 @@ class WooCommerceSimulator:
             "refunded_by": 1,
             "refunded_payment": bool(api_refund),
             "meta_data": [],
-            "line_items": lines,
-            "shipping_lines": body.get("shipping_lines") or [],
+            "line_items": refunded["line_items"],
+            "shipping_lines": refunded["shipping_lines"],
             "tax_lines": [],
-            "fee_lines": [],
+            "fee_lines": refunded["fee_lines"],
         }
         self.refunds[refund_id] = refund
         order["refunds"].append({"id": refund_id, "reason": refund["reason"], "total": f"-{_money(amount)}"})
