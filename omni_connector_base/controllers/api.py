@@ -37,6 +37,8 @@ MAX_EXTERNAL_ID_LENGTH = 255
 # Content types Odoo parses as forms before the route runs: their raw body is gone.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ERROR_MAX_LENGTH = 1000
+# 401 reasons that are not told to the client.
+ANONYMOUS_REASONS = ("missing key", "invalid key")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class _Intake:
     parse: object  # dict -> canonical record, raises ValidationError
     keys: object  # record -> (resource_key, source_ts, derived idempotency key)
     checks: object  # record -> [FieldError] the API adds to the canonical rules
+    scope: str = "orders:write"  # the API key scope this endpoint needs
 
     def event_values(self, record, idempotency_key=None):
         """The inbox keys of a posted record (``idempotency_key``: the client's header, if any)."""
@@ -93,8 +96,9 @@ def _id_errors(field, value):
     return []
 
 
-ORDERS = _Intake("orders/upsert", "sale.order", order_from_dict, _order_keys, _order_checks)
-REFUNDS = _Intake("refunds/create", "account.move", refund_from_dict, _refund_keys, _refund_checks)
+ORDERS = _Intake("orders/upsert", "sale.order", order_from_dict, _order_keys, _order_checks, "orders:write")
+REFUNDS = _Intake("refunds/create", "account.move", refund_from_dict, _refund_keys, _refund_checks,
+                  "refunds:write")
 # Both key their events on the channel order id: a done event names that order's sale order.
 ORDER_KEYED_MODELS = (ORDERS.resource_model, REFUNDS.resource_model)
 
@@ -157,17 +161,48 @@ class OmniApiController(http.Controller):
         A refusal is recorded with the rejected webhooks (masked address), so administrators
         see who is knocking; the presented key itself is never logged.
         """
+        key, _reason = self._omni_gateway_key(backend, label)
+        return key
+
+    def _omni_gateway_key(self, backend, label):
+        """``(key, None)`` or ``(None, reason)``: the key presented, if usable (gateway rules)."""
         scheme, _sep, token = (request.httprequest.headers.get("Authorization") or "").strip().partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
-        key = request.env(su=True)["omni.api.key"]._omni_authenticate(backend, token) if token else None
+        if not token:
+            key, reason = None, "missing key"
+        else:
+            key, reason = request.env(su=True)["omni.api.key"]._omni_gateway_authenticate(backend, token)
         if key:
-            return key
-        reason = "API: invalid key" if token else "API: missing key"
+            return key, None
         if request.env(su=True)["omni.webhook.rejection"]._omni_log(
-                backend.id, reason, 401, request.httprequest.remote_addr, label):
+                backend.id, f"API: {reason.split(' on ')[0]}", 401, request.httprequest.remote_addr, label):
             # Once per backend, reason and minute; the rest is counted (Rejected Webhooks).
             _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
-        return None
+        return None, reason
+
+    def _omni_admit(self, backend, label, scope):
+        """``(key, None)`` when the request may go on, else ``(None, refusal response)``.
+
+        In this order: 401 (no usable key, with the reason), 429 (the key's token bucket is
+        empty, with Retry-After), 403 (the key lacks ``scope``).
+        """
+        key, reason = self._omni_gateway_key(backend, label)
+        if not key:
+            # The reason is told only for a key Odoo recognised (expired, rotated): a wrong
+            # key learns nothing.
+            return None, _unauthorized(None if reason in ANONYMOUS_REASONS else reason)
+        allowed, retry_after = key._omni_take_token()
+        if not allowed:
+            return None, _json(429, {"error": "rate limit exceeded",
+                                     "detail": f"retry in {retry_after} s; this key allows "
+                                               f"{key.rate_limit_per_minute} requests per minute, "
+                                               f"bursts of {key.rate_limit_burst}"},
+                               [("Retry-After", str(retry_after))])
+        missing = key._omni_missing_scope(scope)
+        if missing:
+            return None, _json(403, {"error": "missing scope", "detail": f"this key lacks the scope {missing}",
+                                     "scope": missing})
+        return key, None
 
     # ------------------------------------------------------------------ endpoints
 
@@ -177,9 +212,9 @@ class OmniApiController(http.Controller):
         backend = self._omni_backend(backend_id)
         if not backend:
             return _json(404, {"error": "unknown backend"})
-        key = self._omni_check_key(backend, intake.topic)
-        if not key:
-            return _unauthorized()
+        key, refusal = self._omni_admit(backend, intake.topic, intake.scope)
+        if refusal:
+            return refusal
         httprequest = request.httprequest
 
         raw_body = self._omni_read_body(backend, intake)
@@ -253,8 +288,9 @@ class OmniApiController(http.Controller):
         backend = self._omni_backend(backend_id)
         if not backend:
             return _json(404, {"error": "unknown backend"})
-        if not self._omni_check_key(backend, "events"):
-            return _unauthorized()
+        _key, refusal = self._omni_admit(backend, "events", "events:read")
+        if refusal:
+            return refusal
         event = request.env(su=True)["omni.event"].browse(event_id).exists()
         if not event or event.backend_id != backend or event.direction != "in":
             return _json(404, {"error": "not found"})
@@ -296,8 +332,9 @@ def _trace_headers(headers, key):
     return json.dumps(kept)
 
 
-def _unauthorized():
-    return _json(401, {"error": "unauthorized"}, [("WWW-Authenticate", 'Bearer realm="omni-api"')])
+def _unauthorized(reason=None):
+    body = {"error": "unauthorized", "detail": reason} if reason else {"error": "unauthorized"}
+    return _json(401, body, [("WWW-Authenticate", 'Bearer realm="omni-api"')])
 
 
 def _method_not_allowed(allowed):

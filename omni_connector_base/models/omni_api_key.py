@@ -28,6 +28,8 @@ DISPLAY_PREFIX_LENGTH = 8
 MAX_PRESENTED_KEY_LENGTH = 256
 # last_used_at is refreshed at most this often, so busy clients do not contend on the row.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Days a rotated key keeps working (omni_api_key_gateway.py), unless the backend says otherwise.
+DEFAULT_ROTATION_GRACE_DAYS = 7
 
 
 def hash_key(key):
@@ -224,6 +226,13 @@ class OmniBackend(models.Model):
         compute="_compute_api_url",
         help="Base address of the REST API for this backend: POST <url>/orders and <url>/refunds, "
         "GET <url>/events/<event_id>.",
+    )
+
+    api_key_rotation_grace_days = fields.Integer(
+        string="Key Rotation Grace (days)",
+        default=DEFAULT_ROTATION_GRACE_DAYS,
+        help="After an API key is rotated, the old key keeps working this many days, so the client "
+        "can switch over; then it is refused (401).",
     )
 
     def _compute_api_url(self):
