@@ -19,6 +19,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import http
 from odoo.http import request
+from odoo.sql_db import Cursor
+from odoo.tools import SQL
 
 from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
 from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
@@ -39,6 +41,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ERROR_MAX_LENGTH = 1000
 # 401 reasons that are not told to the client.
 ANONYMOUS_REASONS = ("missing key", "invalid key")
+# Where a request keeps what the bucket answered (WSGI environ): Odoo re-runs a request after a
+# serialization failure, and the re-run must not take a second token.
+BUCKET_ENVIRON_KEY = "omni.api.bucket_take"
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,12 @@ class OmniApiController(http.Controller):
     """Intake and status endpoints of the custom-channel REST API.
 
     Status codes: 202 stored (or duplicate), 400 not JSON or bad header, 401 missing or
-    wrong key (nothing stored), 404 unknown/inactive/non-custom backend or foreign event,
-    405 wrong method, 413 body over the backend's limit, 422 canonical validation errors
-    (all of them, with field paths), 503 the server cannot store right now (retry later).
+    wrong key, or an expired or rotated one (with the reason), 403 the key lacks the
+    endpoint's scope, or a POST to a sandbox backend (neutralized copy), 404
+    unknown/inactive/non-custom backend or foreign event, 405 wrong method, 413 body over the
+    backend's limit, 422 canonical validation errors (all of them, with field paths), 429 the
+    key's rate limit (Retry-After), 503 the server cannot store right now (retry later).
+    Nothing is stored on a refusal.
     """
 
     @http.route(f"{API_PREFIX}/orders", type="http", auth="none", csrf=False, save_session=False,
@@ -191,7 +199,7 @@ class OmniApiController(http.Controller):
             # The reason is told only for a key Odoo recognised (expired, rotated): a wrong
             # key learns nothing.
             return None, _unauthorized(None if reason in ANONYMOUS_REASONS else reason)
-        allowed, retry_after = key._omni_take_token()
+        allowed, retry_after = self._omni_take_token_committed(key)
         if not allowed:
             return None, _json(429, {"error": "rate limit exceeded",
                                      "detail": f"retry in {retry_after} s; this key allows "
@@ -202,7 +210,32 @@ class OmniApiController(http.Controller):
         if missing:
             return None, _json(403, {"error": "missing scope", "detail": f"this key lacks the scope {missing}",
                                      "scope": missing})
+        key._omni_touch()
         return key, None
+
+    def _omni_take_token_committed(self, key):
+        """Take a token from ``key``'s bucket in a transaction of its own, on the request's cursor.
+
+        Commits what the request did so far (it only read the backend and the keys), runs the
+        bucket's one statement under READ COMMITTED and commits it: the bucket row is locked
+        for that statement only, concurrent requests of the key queue on it for microseconds
+        and never fail with a serialization error, and no second connection is opened (see
+        ``models/omni_api_key_gateway.py`` for why a second one hung). The token stays spent
+        whatever the request does next. Under Odoo's test cursor (one shared transaction) the
+        commits are savepoints and the isolation level is the test's.
+        """
+        taken = request.httprequest.environ.get(BUCKET_ENVIRON_KEY)
+        if taken and taken[0] == key.id:
+            return taken[1:]  # Odoo re-runs this request after a serialization failure
+        cr = request.env.cr
+        # The bucket needs a transaction of its own (docstring); no second connection.
+        cr.commit()  # pylint: disable=invalid-commit
+        if isinstance(cr, Cursor):
+            cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+        allowed, retry_after = key._omni_take_token()
+        cr.commit()  # pylint: disable=invalid-commit
+        request.httprequest.environ[BUCKET_ENVIRON_KEY] = (key.id, allowed, retry_after)
+        return allowed, retry_after
 
     # ------------------------------------------------------------------ endpoints
 
@@ -212,6 +245,11 @@ class OmniApiController(http.Controller):
         backend = self._omni_backend(backend_id)
         if not backend:
             return _json(404, {"error": "unknown backend"})
+        if backend.sandbox:
+            # A neutralized database copy (governance): like the webhook intake, nothing is
+            # stored and no token is spent. Reading event statuses stays possible.
+            return _json(403, {"error": "sandbox copy: writes refused",
+                               "detail": "this database is a neutralized copy; its backends take no orders"})
         key, refusal = self._omni_admit(backend, intake.topic, intake.scope)
         if refusal:
             return refusal

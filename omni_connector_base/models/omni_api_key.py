@@ -180,7 +180,10 @@ class OmniApiKey(models.Model):
 
         A busy client sends many requests a second; writing every time would serialize them
         all on this one row. ``SKIP LOCKED`` lets a request that finds the row being touched by
-        another one simply go on.
+        another one simply go on. ``FOR NO KEY UPDATE`` (what the UPDATE takes anyway), not
+        ``FOR UPDATE``: the lock is held until the request commits, and ``FOR UPDATE`` would
+        block the ``FOR KEY SHARE`` that PostgreSQL's foreign key checks take on the key row
+        (the rate-limit bucket's first insert, in ``omni_api_key_gateway``).
         """
         self.ensure_one()
         # Raw UPDATE of last_used_at only: it skips write() (no override reacts to it), leaves
@@ -196,7 +199,7 @@ class OmniApiKey(models.Model):
                     UPDATE omni_api_key SET last_used_at = %(now)s
                      WHERE id IN (SELECT id FROM omni_api_key
                                    WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at <= %(since)s)
-                                     FOR UPDATE SKIP LOCKED)
+                                     FOR NO KEY UPDATE SKIP LOCKED)
                     """,
                         now=now,
                         id=self.id,

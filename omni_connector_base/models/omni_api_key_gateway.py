@@ -2,11 +2,32 @@
 
 Rate limit: a token bucket per key, kept in PostgreSQL (table ``omni_api_key_bucket``, one
 row per key) so every worker and every node shares it. Taking a token is one
-``UPDATE ... RETURNING`` that refills the bucket for the time elapsed (``statement_timestamp()``,
-the database's clock: one clock for all nodes) and takes a token if one is there; the row
-lock of that single statement makes concurrent requests queue for microseconds, never
-double-spend. It runs in its own short transaction, so the lock is not held while the
-request imports its body.
+``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` that creates the bucket full on first use,
+refills it for the time elapsed (``statement_timestamp()``, the database's clock: one clock
+for all nodes) and takes a token if one is there.
+
+It runs on the request's own cursor (no second connection), in a transaction of its own
+that holds nothing but that statement: the API controller commits what the request read so
+far, runs the statement under READ COMMITTED and commits again, before it reads the body
+(``controllers/api.py``, ``_omni_take_token_committed``). So the bucket's row lock lasts
+microseconds, concurrent requests of one key queue on it without a serialization failure
+(READ COMMITTED re-reads the row a concurrent request just committed), and no lock is held
+while the request stores its event.
+
+Why not a second cursor: the first version took the token through ``registry.cursor()``,
+a second connection, while the request's transaction held a ``FOR UPDATE`` lock on the key
+row (its last-use touch). The bucket's first INSERT checks its foreign key with ``FOR KEY
+SHARE`` on that row, so it waited for the request's own transaction, which waited for it:
+each worker hung on itself, and the key's other requests queued behind (measured on a
+two-worker server: ``pg_blocking_pids`` of the bucket connection named its own request's
+connection). Tests share one cursor and could not see it; ``tests/pure/test_gateway_server.py``
+runs a real two-worker server. The touch now locks ``FOR NO KEY UPDATE`` (compatible with
+the foreign key check) and only once the request is admitted.
+
+Decision: a token is spent when the request is admitted, whatever comes next. A request
+that is then refused (400/413/422), fails (503) or is a duplicate still counts, as on any
+API gateway: a client looping on a bad body is throttled too. Nothing else of the request is
+committed early: its event is stored in the request's next transaction, all or nothing.
 
 Rotation: "Rotate" issues a new key (same name, scopes and limits) and keeps the old one
 working until the backend's grace period ends; then the old key is refused with 401 and
@@ -17,8 +38,6 @@ import hmac
 import logging
 import math
 from datetime import timedelta
-
-import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -37,8 +56,6 @@ SCOPE_FIELDS = {
 }
 DEFAULT_RATE_PER_MINUTE = 300
 DEFAULT_BURST = 60
-# A concurrent refill under REPEATABLE READ fails the statement; it is retried this often.
-BUCKET_TRIES = 5
 
 
 class OmniApiKey(models.Model):
@@ -175,7 +192,7 @@ class OmniApiKey(models.Model):
             return empty, f"key rotated on {fields.Datetime.to_string(match.rotated_at)} UTC"
         if match.expires_at and match.expires_at <= now:
             return empty, "key expired"
-        match._omni_touch()
+        # The use is recorded (_omni_touch) by the caller, once the request is admitted.
         return match, None
 
     @api.private
@@ -188,48 +205,30 @@ class OmniApiKey(models.Model):
     def _omni_take_token(self):
         """Take a token from this key's bucket: ``(allowed, retry_after_seconds)``.
 
-        One atomic statement in a short transaction of its own (see the module docstring).
+        One atomic statement on ``self.env.cr``. It neither commits nor sets the isolation
+        level: the API controller runs it in a transaction of its own under READ COMMITTED
+        (see the module docstring). Under REPEATABLE READ a concurrent take of the same key
+        fails it with a serialization error.
         """
         self.ensure_one()
         rate = self.rate_limit_per_minute / 60.0  # tokens per second
         burst = float(self.rate_limit_burst)
-        params = {"id": self.id, "rate": rate, "burst": burst}
-        for attempt in range(BUCKET_TRIES):
-            try:
-                with self.env.registry.cursor() as cr:
-                    row = _bucket_update(cr, params)
-                    if row is None:
-                        # First use: a full bucket, then take from it like any other request.
-                        cr.execute(SQL("""
-                            INSERT INTO omni_api_key_bucket (key_id, tokens, refilled_at)
-                            VALUES (%(id)s, %(burst)s, statement_timestamp() AT TIME ZONE 'UTC')
-                            ON CONFLICT (key_id) DO NOTHING
-                        """, **params))
-                        row = _bucket_update(cr, params)
-                break
-            except (psycopg2.errors.SerializationFailure, psycopg2.errors.UniqueViolation):
-                # Another worker refilled the bucket since this transaction's snapshot: try again.
-                if attempt == BUCKET_TRIES - 1:
-                    raise
-        allowed, tokens = row
+        now = SQL("(statement_timestamp() AT TIME ZONE 'UTC')")
+        # Refill for the time elapsed (never negative, even when a request that started later
+        # committed first), capped at the burst.
+        level = SQL(
+            "LEAST(%s, bucket.tokens + GREATEST(0, EXTRACT(EPOCH FROM (%s - bucket.refilled_at))) * %s)",
+            burst, now, rate)
+        self.env.cr.execute(SQL("""
+            INSERT INTO omni_api_key_bucket AS bucket (key_id, tokens, refilled_at, allowed)
+            VALUES (%(id)s, %(burst)s - 1, %(now)s, true)
+            ON CONFLICT (key_id) DO UPDATE
+               SET allowed = %(level)s >= 1,
+                   tokens = CASE WHEN %(level)s >= 1 THEN %(level)s - 1 ELSE %(level)s END,
+                   refilled_at = GREATEST(bucket.refilled_at, %(now)s)
+         RETURNING allowed, tokens
+        """, id=self.id, burst=burst, now=now, level=level))
+        allowed, tokens = self.env.cr.fetchone()
         if allowed:
             return True, 0
         return False, max(1, math.ceil((1.0 - tokens) / rate))
-
-
-def _bucket_update(cr, params):
-    """Refill the bucket for the time elapsed, take one token if there is one: (allowed, tokens left)."""
-    level = SQL(
-        "LEAST(%(burst)s, tokens + GREATEST(0, EXTRACT(EPOCH FROM "
-        "((statement_timestamp() AT TIME ZONE 'UTC') - refilled_at))) * %(rate)s)",
-        burst=params["burst"], rate=params["rate"])
-    cr.execute(SQL("""
-        UPDATE omni_api_key_bucket
-           SET allowed = %(level)s >= 1,
-               tokens = CASE WHEN %(level)s >= 1 THEN %(level)s - 1 ELSE %(level)s END,
-               refilled_at = statement_timestamp() AT TIME ZONE 'UTC'
-         WHERE key_id = %(id)s
-     RETURNING allowed, tokens
-    """, level=level, id=params["id"]))
-    return cr.fetchone()
-

@@ -1,6 +1,13 @@
 """Gateway policies of the custom API over real HTTP: rate limit (429 + Retry-After, refill,
 one bucket in PostgreSQL shared by every cursor), scopes (403), rotation and expiry (401
-with the reason). Every refusal body is checked against the published OpenAPI document."""
+with the reason), sandbox backends (403). Every refusal body is checked against the
+published OpenAPI document. The bucket is also driven over separate real connections
+(TestGatewayBucketConnections), and against a real two-worker server in
+tests/pure/test_gateway_server.py."""
+
+# TestGatewayBucketConnections commits on connections of its own on purpose; the test
+# transaction itself is never committed.
+# pylint: disable=invalid-commit
 
 import json
 from datetime import timedelta
@@ -9,8 +16,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo.tests import BaseCase, HttpCase, tagged
 from odoo.tools import SQL
 
 from .common import OmniTestMixin
@@ -168,3 +175,79 @@ class TestGovernanceGateway(OmniTestMixin, HttpCase):
         self.assertEqual(self._check(self._get(), 401)["detail"], "key expired")
         # A wrong key still learns nothing.
         self.assertEqual(self._check(self._get(key="omk_wrong"), 401), {"error": "unauthorized"})
+
+    # ------------------------------------------------------------------ sandbox (neutralized copy)
+
+    def test_sandbox_backend_refuses_writes_like_the_webhook_intake(self):
+        self.backend.sudo().sandbox = True  # what data/neutralize.sql sets on a neutralized copy
+        body = self._check(self._post_order(), 403, ORDERS, "post")
+        self.assertEqual(body["error"], "sandbox copy: writes refused")
+        self.assertFalse(self.env["omni.event"].search([("backend_id", "=", self.backend.id)]))
+        self.assertIsNone(self._tokens(), "a refused write spends no token")
+        # Even a wrong key gets the sandbox answer first (as a webhook does before its signature).
+        self._check(self._post_order(key="omk_wrong"), 403, ORDERS, "post")
+        # Reading event statuses stays possible.
+        self._check(self._get(), 404)
+        self.backend.sudo().sandbox = False
+        self._check(self._post_order(), 202, ORDERS, "post")
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestGatewayBucketConnections(BaseCase):
+    """The bucket with real, separate connections (what a multi-worker server does).
+
+    The first version hung there: the request held ``FOR UPDATE`` on the key row (its last-use
+    touch) while the bucket's first insert, on a second connection, needed ``FOR KEY SHARE`` on
+    that row for its foreign key. ``tests/pure/test_gateway_server.py`` runs a real server.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with cls._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["omni.backend"].create({"name": "Bucket connections", "channel": "custom"})
+            key, _full = env["omni.api.key"]._omni_generate(backend, "bucket")
+            key.write({"rate_limit_per_minute": 1, "rate_limit_burst": 2})
+            cls.backend_id, cls.key_id = backend.id, key.id
+            cr.commit()
+
+    @classmethod
+    def tearDownClass(cls):
+        with cls._cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["omni.backend"].browse(cls.backend_id).unlink()
+            cr.commit()
+        super().tearDownClass()
+
+    @classmethod
+    def _cursor(cls):
+        return sql_db.db_connect(cls._dbname()).cursor()  # a real connection, not the test cursor
+
+    def _take(self, cr):
+        """What the API controller does: READ COMMITTED, one statement, commit."""
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cr.execute("SET LOCAL lock_timeout = '5s'")  # a wait on a lock fails the test, not hangs it
+        result = api.Environment(cr, SUPERUSER_ID, {})["omni.api.key"].browse(self.key_id)._omni_take_token()
+        cr.commit()
+        return result
+
+    def test_touch_of_a_request_in_flight_does_not_block_the_bucket(self):
+        with self._cursor() as request_cr, self._cursor() as other_cr:
+            # A request of the key is in flight: it touched the key row and has not committed.
+            api.Environment(request_cr, SUPERUSER_ID, {})["omni.api.key"].browse(self.key_id)._omni_touch()
+            # Another request (another worker) creates the bucket: its foreign key check must not wait.
+            self.assertEqual(self._take(other_cr), (True, 0))
+            self.assertEqual(self._take(other_cr), (True, 0))
+            allowed, retry_after = self._take(other_cr)
+            self.assertFalse(allowed)
+            self.assertGreater(retry_after, 50)
+            request_cr.rollback()
+
+    def test_two_connections_draw_from_one_bucket(self):
+        with self._cursor() as first, self._cursor() as second:
+            first.execute("DELETE FROM omni_api_key_bucket WHERE key_id = %s", [self.key_id])
+            first.commit()
+            self.assertEqual(self._take(first), (True, 0))  # creates the bucket: 2 - 1 tokens
+            self.assertEqual(self._take(second), (True, 0))  # the same row, seen from another worker
+            self.assertFalse(self._take(first)[0])
+            self.assertFalse(self._take(second)[0])
