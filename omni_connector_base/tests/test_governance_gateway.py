@@ -18,6 +18,7 @@ from referencing.jsonschema import DRAFT202012
 
 from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import BaseCase, HttpCase, tagged
+from odoo.tests.common import get_db_name
 from odoo.tools import SQL
 
 from .common import OmniTestMixin
@@ -221,7 +222,7 @@ class TestGatewayBucketConnections(BaseCase):
 
     @classmethod
     def _cursor(cls):
-        return sql_db.db_connect(cls._dbname()).cursor()  # a real connection, not the test cursor
+        return sql_db.db_connect(get_db_name()).cursor()  # a real connection, not the test cursor
 
     def _take(self, cr):
         """What the API controller does: READ COMMITTED, one statement, commit."""
