@@ -65,7 +65,8 @@ class OmniApiKey(models.Model):
         string="Rate Limit (per minute)",
         default=DEFAULT_RATE_PER_MINUTE,
         help="Sustained requests per minute this key may send (its token bucket refills at this rate). "
-        "Past it the API answers 429 with Retry-After. Shared by every worker and server.",
+        "Past it the API answers 429 with Retry-After. Shared by every worker and server (stored in "
+        "PostgreSQL). Every admitted request spends a token, whatever its answer (202, 4xx or 503).",
     )
     rate_limit_burst = fields.Integer(
         string="Burst",
