@@ -29,7 +29,8 @@ class OmniBackendSandbox(models.Model):
         groups="base.group_system",
         help="Set on every backend of a neutralized database copy (data/neutralize.sql). While set, nothing "
         "reaches the channel: outgoing events wait, polls and payout fetches do nothing, webhooks and custom "
-        "API writes (POST orders, refunds, exchanges) are refused (403). Only a system administrator can clear it, after pointing the backend at a test shop.",
+        "API writes (POST orders, refunds, exchanges) are refused (403). Only a system administrator can clear "
+        "it, after pointing the backend at a test shop.",
     )
 
     def _omni_is_sandbox(self):
