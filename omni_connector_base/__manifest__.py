@@ -23,6 +23,7 @@
         "views/omni_connect_wizard_views.xml",
         "views/sale_order_views.xml",
         "views/omni_api_key_views.xml",
+        "views/omni_api_key_gateway_views.xml",
         "views/omni_governance_views.xml",
     ],
     "assets": {

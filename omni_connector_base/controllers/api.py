@@ -19,6 +19,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import http
 from odoo.http import request
+from odoo.sql_db import Cursor
+from odoo.tools import SQL
 
 from ..canonical import FieldError, ValidationError, format_datetime, order_from_dict, refund_from_dict
 from ..canonical.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
@@ -37,6 +39,11 @@ MAX_EXTERNAL_ID_LENGTH = 255
 # Content types Odoo parses as forms before the route runs: their raw body is gone.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ERROR_MAX_LENGTH = 1000
+# 401 reasons that are not told to the client.
+ANONYMOUS_REASONS = ("missing key", "invalid key")
+# Where a request keeps what the bucket answered (WSGI environ): Odoo re-runs a request after a
+# serialization failure, and the re-run must not take a second token.
+BUCKET_ENVIRON_KEY = "omni.api.bucket_take"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class _Intake:
     parse: object  # dict -> canonical record, raises ValidationError
     keys: object  # record -> (resource_key, source_ts, derived idempotency key)
     checks: object  # record -> [FieldError] the API adds to the canonical rules
+    scope: str = "orders:write"  # the API key scope this endpoint needs
 
     def event_values(self, record, idempotency_key=None):
         """The inbox keys of a posted record (``idempotency_key``: the client's header, if any)."""
@@ -93,8 +101,9 @@ def _id_errors(field, value):
     return []
 
 
-ORDERS = _Intake("orders/upsert", "sale.order", order_from_dict, _order_keys, _order_checks)
-REFUNDS = _Intake("refunds/create", "account.move", refund_from_dict, _refund_keys, _refund_checks)
+ORDERS = _Intake("orders/upsert", "sale.order", order_from_dict, _order_keys, _order_checks, "orders:write")
+REFUNDS = _Intake("refunds/create", "account.move", refund_from_dict, _refund_keys, _refund_checks,
+                  "refunds:write")
 # Both key their events on the channel order id: a done event names that order's sale order.
 ORDER_KEYED_MODELS = (ORDERS.resource_model, REFUNDS.resource_model)
 
@@ -103,9 +112,12 @@ class OmniApiController(http.Controller):
     """Intake and status endpoints of the custom-channel REST API.
 
     Status codes: 202 stored (or duplicate), 400 not JSON or bad header, 401 missing or
-    wrong key (nothing stored), 404 unknown/inactive/non-custom backend or foreign event,
-    405 wrong method, 413 body over the backend's limit, 422 canonical validation errors
-    (all of them, with field paths), 503 the server cannot store right now (retry later).
+    wrong key, or an expired or rotated one (with the reason), 403 the key lacks the
+    endpoint's scope, or a POST to a sandbox backend (neutralized copy), 404
+    unknown/inactive/non-custom backend or foreign event, 405 wrong method, 413 body over the
+    backend's limit, 422 canonical validation errors (all of them, with field paths), 429 the
+    key's rate limit (Retry-After), 503 the server cannot store right now (retry later).
+    Nothing is stored on a refusal.
     """
 
     @http.route(f"{API_PREFIX}/orders", type="http", auth="none", csrf=False, save_session=False,
@@ -157,17 +169,73 @@ class OmniApiController(http.Controller):
         A refusal is recorded with the rejected webhooks (masked address), so administrators
         see who is knocking; the presented key itself is never logged.
         """
+        key, _reason = self._omni_gateway_key(backend, label)
+        return key
+
+    def _omni_gateway_key(self, backend, label):
+        """``(key, None)`` or ``(None, reason)``: the key presented, if usable (gateway rules)."""
         scheme, _sep, token = (request.httprequest.headers.get("Authorization") or "").strip().partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
-        key = request.env(su=True)["omni.api.key"]._omni_authenticate(backend, token) if token else None
+        if not token:
+            key, reason = None, "missing key"
+        else:
+            key, reason = request.env(su=True)["omni.api.key"]._omni_gateway_authenticate(backend, token)
         if key:
-            return key
-        reason = "API: invalid key" if token else "API: missing key"
+            return key, None
         if request.env(su=True)["omni.webhook.rejection"]._omni_log(
-                backend.id, reason, 401, request.httprequest.remote_addr, label):
+                backend.id, f"API: {reason.split(' on ')[0]}", 401, request.httprequest.remote_addr, label):
             # Once per backend, reason and minute; the rest is counted (Rejected Webhooks).
             _logger.warning("omni api refused for backend %s: %s", backend.id, reason)
-        return None
+        return None, reason
+
+    def _omni_admit(self, backend, label, scope):
+        """``(key, None)`` when the request may go on, else ``(None, refusal response)``.
+
+        In this order: 401 (no usable key, with the reason), 429 (the key's token bucket is
+        empty, with Retry-After), 403 (the key lacks ``scope``).
+        """
+        key, reason = self._omni_gateway_key(backend, label)
+        if not key:
+            # The reason is told only for a key Odoo recognised (expired, rotated): a wrong
+            # key learns nothing.
+            return None, _unauthorized(None if reason in ANONYMOUS_REASONS else reason)
+        allowed, retry_after = self._omni_take_token_committed(key)
+        if not allowed:
+            return None, _json(429, {"error": "rate limit exceeded",
+                                     "detail": f"retry in {retry_after} s; this key allows "
+                                               f"{key.rate_limit_per_minute} requests per minute, "
+                                               f"bursts of {key.rate_limit_burst}"},
+                               [("Retry-After", str(retry_after))])
+        missing = key._omni_missing_scope(scope)
+        if missing:
+            return None, _json(403, {"error": "missing scope", "detail": f"this key lacks the scope {missing}",
+                                     "scope": missing})
+        key._omni_touch()
+        return key, None
+
+    def _omni_take_token_committed(self, key):
+        """Take a token from ``key``'s bucket in a transaction of its own, on the request's cursor.
+
+        Commits what the request did so far (it only read the backend and the keys), runs the
+        bucket's one statement under READ COMMITTED and commits it: the bucket row is locked
+        for that statement only, concurrent requests of the key queue on it for microseconds
+        and never fail with a serialization error, and no second connection is opened (see
+        ``models/omni_api_key_gateway.py`` for why a second one hung). The token stays spent
+        whatever the request does next. Under Odoo's test cursor (one shared transaction) the
+        commits are savepoints and the isolation level is the test's.
+        """
+        taken = request.httprequest.environ.get(BUCKET_ENVIRON_KEY)
+        if taken and taken[0] == key.id:
+            return taken[1:]  # Odoo re-runs this request after a serialization failure
+        cr = request.env.cr
+        # The bucket needs a transaction of its own (docstring); no second connection.
+        cr.commit()  # pylint: disable=invalid-commit
+        if isinstance(cr, Cursor):
+            cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+        allowed, retry_after = key._omni_take_token()
+        cr.commit()  # pylint: disable=invalid-commit
+        request.httprequest.environ[BUCKET_ENVIRON_KEY] = (key.id, allowed, retry_after)
+        return allowed, retry_after
 
     # ------------------------------------------------------------------ endpoints
 
@@ -177,9 +245,14 @@ class OmniApiController(http.Controller):
         backend = self._omni_backend(backend_id)
         if not backend:
             return _json(404, {"error": "unknown backend"})
-        key = self._omni_check_key(backend, intake.topic)
-        if not key:
-            return _unauthorized()
+        if backend.sandbox:
+            # A neutralized database copy (governance): like the webhook intake, nothing is
+            # stored and no token is spent. Reading event statuses stays possible.
+            return _json(403, {"error": "sandbox copy: writes refused",
+                               "detail": "this database is a neutralized copy; its backends take no orders"})
+        key, refusal = self._omni_admit(backend, intake.topic, intake.scope)
+        if refusal:
+            return refusal
         httprequest = request.httprequest
 
         raw_body = self._omni_read_body(backend, intake)
@@ -253,8 +326,9 @@ class OmniApiController(http.Controller):
         backend = self._omni_backend(backend_id)
         if not backend:
             return _json(404, {"error": "unknown backend"})
-        if not self._omni_check_key(backend, "events"):
-            return _unauthorized()
+        _key, refusal = self._omni_admit(backend, "events", "events:read")
+        if refusal:
+            return refusal
         event = request.env(su=True)["omni.event"].browse(event_id).exists()
         if not event or event.backend_id != backend or event.direction != "in":
             return _json(404, {"error": "not found"})
@@ -296,8 +370,9 @@ def _trace_headers(headers, key):
     return json.dumps(kept)
 
 
-def _unauthorized():
-    return _json(401, {"error": "unauthorized"}, [("WWW-Authenticate", 'Bearer realm="omni-api"')])
+def _unauthorized(reason=None):
+    body = {"error": "unauthorized", "detail": reason} if reason else {"error": "unauthorized"}
+    return _json(401, body, [("WWW-Authenticate", 'Bearer realm="omni-api"')])
 
 
 def _method_not_allowed(allowed):

@@ -19,7 +19,8 @@ def _exchange_checks(exchange):
         "external_id", exchange.external_id)
 
 
-EXCHANGES = _Intake("exchanges/create", "account.move", exchange_from_dict, _exchange_keys, _exchange_checks)
+EXCHANGES = _Intake("exchanges/create", "account.move", exchange_from_dict, _exchange_keys, _exchange_checks,
+                    "exchanges:write")
 
 
 class OmniApiExchangesController(OmniApiController):

@@ -3,7 +3,7 @@
 from . import omni_backend, omni_backend_kit, omni_backend_import_policy
 from . import omni_binding, omni_event, omni_event_processor, omni_exception, omni_mapping, omni_webhook_rejection
 from . import omni_backend_pause, omni_checkpoint, omni_event_outbox
-from . import omni_api_key, res_partner, sale_order
+from . import omni_api_key, omni_api_key_gateway, res_partner, sale_order
 from . import omni_metric_minute
 # The order importer: one model, its _name first, then its roles.
 from . import omni_order_importer

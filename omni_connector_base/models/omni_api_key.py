@@ -30,6 +30,8 @@ DISPLAY_PREFIX_LENGTH = 8
 MAX_PRESENTED_KEY_LENGTH = 256
 # last_used_at is refreshed at most this often, so busy clients do not contend on the row.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Days a rotated key keeps working (omni_api_key_gateway.py), unless the backend says otherwise.
+DEFAULT_ROTATION_GRACE_DAYS = 7
 
 
 def hash_key(key):
@@ -180,7 +182,10 @@ class OmniApiKey(models.Model):
 
         A busy client sends many requests a second; writing every time would serialize them
         all on this one row. ``SKIP LOCKED`` lets a request that finds the row being touched by
-        another one simply go on.
+        another one simply go on. ``FOR NO KEY UPDATE`` (what the UPDATE takes anyway), not
+        ``FOR UPDATE``: the lock is held until the request commits, and ``FOR UPDATE`` would
+        block the ``FOR KEY SHARE`` that PostgreSQL's foreign key checks take on the key row
+        (the rate-limit bucket's first insert, in ``omni_api_key_gateway``).
         """
         self.ensure_one()
         # Raw UPDATE of last_used_at only: it skips write() (no override reacts to it), leaves
@@ -196,7 +201,7 @@ class OmniApiKey(models.Model):
                     UPDATE omni_api_key SET last_used_at = %(now)s
                      WHERE id IN (SELECT id FROM omni_api_key
                                    WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at <= %(since)s)
-                                     FOR UPDATE SKIP LOCKED)
+                                     FOR NO KEY UPDATE SKIP LOCKED)
                     """,
                         now=now,
                         id=self.id,
@@ -226,6 +231,13 @@ class OmniBackend(models.Model):
         compute="_compute_api_url",
         help="Base address of the REST API for this backend: POST <url>/orders and <url>/refunds, "
         "GET <url>/events/<event_id>.",
+    )
+
+    api_key_rotation_grace_days = fields.Integer(
+        string="Key Rotation Grace (days)",
+        default=DEFAULT_ROTATION_GRACE_DAYS,
+        help="After an API key is rotated, the old key keeps working this many days, so the client "
+        "can switch over; then it is refused (401).",
     )
 
     def _compute_api_url(self):

@@ -2,7 +2,7 @@
 ``--neutralize``) runs ``data/neutralize.sql`` of every addon, which sets every backend to
 *sandbox*. A sandbox backend never reaches its channel, even if someone re-activates the
 crons: outgoing events wait (``_omni_check_pause``), polls and payout fetches do nothing, and
-the webhook intake refuses deliveries (403, nothing stored). A staging copy of production can
+the webhook intake and the custom API's POSTs refuse deliveries (403, nothing stored). A staging copy of production can
 then never push stock or refunds to a live shop.
 """
 
@@ -28,8 +28,9 @@ class OmniBackendSandbox(models.Model):
         tracking=True,
         groups="base.group_system",
         help="Set on every backend of a neutralized database copy (data/neutralize.sql). While set, nothing "
-        "reaches the channel: outgoing events wait, polls and payout fetches do nothing, webhooks are refused "
-        "(403). Only a system administrator can clear it, after pointing the backend at a test shop.",
+        "reaches the channel: outgoing events wait, polls and payout fetches do nothing, webhooks and custom "
+        "API writes (POST orders, refunds, exchanges) are refused (403). Only a system administrator can clear "
+        "it, after pointing the backend at a test shop.",
     )
 
     def _omni_is_sandbox(self):

@@ -8,6 +8,7 @@ from . import (
     test_governance_allocation,
     test_governance_approvals,
     test_governance_exchanges,
+    test_governance_gateway,
     test_governance_neutralize,
     test_governance_retention,
     test_governance_risk,

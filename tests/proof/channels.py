@@ -409,6 +409,9 @@ backend = env["omni.backend"].create({"name": "Proof API", "channel": "custom", 
                                       "retry_base_delay": 1})
 backend.payment_rule_ids.write({"create_invoice": False, "register_payment": False})
 _key, full_key = env["omni.api.key"]._omni_generate(backend, "proof")
+# A load run measures the pipeline, not the gateway's per-key limit (its defaults would
+# answer 429 to a sustained burst by design): the key gets room for the whole run.
+_key.write({"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000})
 R.update(backend_id=backend.id, api_key=full_key, currency=company.currency_id.name)
 """
 
