@@ -20,7 +20,10 @@ class OmniMetricMinute(models.Model):
 
     @api.model
     def _cron_compact(self, keep_minutes=KEEP_MINUTES):
-        """Fold rows older than ``keep_minutes`` into the total rows; returns the rows folded."""
+        """Fold rows older than ``keep_minutes`` into the total rows; returns the rows folded.
+
+        Also folds the live-state counter rows of closed connections (``omni.event.state.count``)."""
+        self.env["omni.event.state.count"]._omni_compact()
         cutoff = fields.Datetime.now().replace(second=0, microsecond=0) - timedelta(minutes=keep_minutes)
         sums = SQL(", ").join(SQL("sum(%s)", SQL.identifier(column)) for column in _COLUMNS)
         names = SQL(", ").join(SQL.identifier(column) for column in _COLUMNS)

@@ -1,5 +1,8 @@
 """The metric families of ``/omni/metrics``, computed from the database at scrape time.
 
+The payout families (``omni_settlement*``, ``omni_payout_in_transit_amount``,
+``omni_days_since_last_payout``) are served where ``omni_reconciliation`` is installed.
+
 Nothing is kept in process memory: gauges are read from the tables (each query walks an index of the
 live part of a table: the queue, open exceptions, unposted payouts), counters are sums of the
 per-minute aggregate rows ``omni.metric.minute`` (written in the transaction of the work they count)
@@ -42,9 +45,16 @@ class OmniMetrics(models.AbstractModel):
         families += self._omni_counter_families(backends)
         families += self._omni_exception_families(backends, now)
         families += self._omni_intake_families(backends)
-        families += self._omni_settlement_families(backends, now)
+        if self._omni_has_payouts():
+            families += self._omni_settlement_families(backends, now)
         families += self._omni_cron_families(now)
         return families
+
+    @api.model
+    def _omni_has_payouts(self):
+        """Whether the payout families are served: ``omni_reconciliation`` is installed (its models are
+        in the registry). Checked at every scrape, so installing it later needs no restart of this."""
+        return "omni.settlement" in self.env
 
     @api.model
     def _omni_backend_labels(self):
@@ -72,17 +82,9 @@ class OmniMetrics(models.AbstractModel):
         active = [backend_id for backend_id, backend in backends.items() if backend["active"]]
         by_state = _family("omni_events", "gauge", "Events in a live state (pending, retry, blocked, dead).",
                            (*BACKEND_LABELS, "direction", "state"))
-        counts = {}
-        # Two statements, one per partial index: the queue's states through the processor's own
-        # resource index, dead events through their own (see models/omni_event.py).
-        queued = tuple(state for state in QUEUE_STATES if state != "dead")
-        for backend_id, direction, state, count in self._rows(SQL(
-                "SELECT backend_id, direction, state, count(*) FROM omni_event WHERE state IN %s "
-                "GROUP BY backend_id, direction, state "
-                "UNION ALL "
-                "SELECT backend_id, direction, 'dead', count(*) FROM omni_event WHERE state = 'dead' "
-                "GROUP BY backend_id, direction", queued)):
-            counts[backend_id, direction, state] = count
+        # The live-state counters kept by the triggers on omni_event (models/omni_event_state_count.py):
+        # a few rows per backend, however many events the table or its backlog holds.
+        counts = self.env["omni.event.state.count"]._omni_counts()
         for backend_id in active:
             for direction in ("in", "out"):
                 for state in QUEUE_STATES:
@@ -91,26 +93,43 @@ class OmniMetrics(models.AbstractModel):
             by_state["samples"].append(((*self._labels(backends, backend_id), direction, state), count))
         dead = _family("omni_dead_events", "gauge", "Events given up (dead): each needs a person.")
         dead_counts = dict.fromkeys(active, 0)
+        queued = {}
         for (backend_id, _direction, state), count in counts.items():
             if state == "dead":
                 dead_counts[backend_id] = dead_counts.get(backend_id, 0) + count
+            elif state in ("pending", "retry"):
+                queued[backend_id] = queued.get(backend_id, 0) + count
         dead["samples"] = [(self._labels(backends, b), c) for b, c in sorted(dead_counts.items())]
 
         depth = _family("omni_ready_queue_depth", "gauge", "Events ready to be processed now (pending or retry due).")
         age = _family("omni_oldest_ready_event_age_seconds", "gauge",
                       "Age of the oldest ready event (since it became due), 0 when none is ready.")
-        ready = {row[0]: row[1:] for row in self._rows(SQL(
+        # Ready = queued (the counters) minus those due later: a range of the claim index past now,
+        # only the retries backing off and the events scheduled ahead, not the backlog.
+        later = dict(self._rows(SQL(
             """
-            SELECT backend_id, count(*), min(COALESCE(next_attempt_at, received_at))
-              FROM omni_event
-             WHERE state IN ('pending', 'retry') AND COALESCE(next_attempt_at, received_at) <= %s
+            SELECT backend_id, count(*) FROM omni_event
+             WHERE state IN ('pending', 'retry') AND COALESCE(next_attempt_at, received_at) > %s
              GROUP BY backend_id
-            """, now))}
-        for backend_id in sorted(set(active) | set(ready)):
-            count, oldest = ready.get(backend_id, (0, None))
+            """, now)))
+        ready = {backend_id: count - later.get(backend_id, 0) for backend_id, count in queued.items()}
+        # The oldest ready event of each backend that has one: one probe of the claim index each.
+        oldest = dict(self._rows(SQL(
+            """
+            SELECT b.id, o.due
+              FROM unnest(%s::int[]) AS b (id)
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(e.next_attempt_at, e.received_at) AS due FROM omni_event e
+                    WHERE e.state IN ('pending', 'retry') AND e.backend_id = b.id
+                      AND COALESCE(e.next_attempt_at, e.received_at) <= %s
+                    ORDER BY COALESCE(e.next_attempt_at, e.received_at), e.id LIMIT 1) o
+            """, sorted(backend_id for backend_id, count in ready.items() if count > 0), now)))
+        for backend_id in sorted(set(active) | {b for b, count in ready.items() if count}):
+            count = ready.get(backend_id, 0)
             depth["samples"].append((self._labels(backends, backend_id), count))
+            first = oldest.get(backend_id)
             age["samples"].append((self._labels(backends, backend_id),
-                                   max((now - oldest).total_seconds(), 0.0) if oldest else 0.0))
+                                   max((now - first).total_seconds(), 0.0) if first else 0.0))
         return [by_state, depth, age, dead]
 
     # --------------------------------------------------------------- counters
@@ -129,15 +148,19 @@ class OmniMetrics(models.AbstractModel):
                             "(HTTP 429, GraphQL THROTTLED).", op_labels)
         latency = _family("omni_api_call_duration_seconds", "histogram", "Duration of channel API calls.", op_labels)
         buckets = SQL(", ").join(SQL("sum(bucket_%s)", index) for index in range(1, len(call_metrics.BUCKETS) + 1))
+        companies = dict(self._rows(SQL("SELECT id, name FROM res_company")))
+        # One pass over the aggregate rows (bounded by the compaction: two hours of minutes x
+        # connections x keys, plus one total row per key), grouped in SQL.
         for row in self._rows(SQL(
                 """
-                SELECT m.backend_id, m.source, m.channel, c.name, m.metric, m.operation, sum(m.count), sum(m.errors),
-                       sum(m.throttled), sum(m.seconds), %s
-                  FROM omni_metric_minute m JOIN res_company c ON c.id = m.company_id
-                 GROUP BY m.backend_id, m.source, m.channel, c.name, m.metric, m.operation
+                SELECT backend_id, source, channel, company_id, metric, operation, sum(count), sum(errors),
+                       sum(throttled), sum(seconds), %s
+                  FROM omni_metric_minute
+                 GROUP BY backend_id, source, channel, company_id, metric, operation
                  ORDER BY 1, 2, 5, 6
                 """, buckets)):
-            backend_id, source, channel, company, metric, operation, count, n_errors, n_throttled, seconds = row[:10]
+            backend_id, source, channel, company_id, metric, operation, count, n_errors, n_throttled, seconds = row[:10]
+            company = companies.get(company_id, "")
             if backend_id:
                 name, backend_channel, company = self._labels(backends, backend_id)
                 labels = (name, channel or backend_channel, company)
