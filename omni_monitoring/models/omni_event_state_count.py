@@ -68,10 +68,12 @@ _TRIGGERS = (
 
 
 def drop_triggers(cr):
-    """Remove the triggers and their function (uninstall: the counters' table goes away)."""
+    """Remove the triggers and their function (uninstall: the counters' table goes away), and the
+    due-moment statistics of ``models/omni_event.py``."""
     for name, _event, _tables in _TRIGGERS:
         cr.execute(SQL("DROP TRIGGER IF EXISTS %s ON omni_event", SQL.identifier(name)))
     cr.execute(SQL("DROP FUNCTION IF EXISTS omni_event_state_count_apply()"))
+    cr.execute(SQL("DROP STATISTICS IF EXISTS omni_event_due_stats"))
 
 
 class OmniEventStateCount(models.Model):

@@ -53,7 +53,7 @@ class OmniMetrics(models.AbstractModel):
     @api.model
     def _omni_has_payouts(self):
         """Whether the payout families are served: ``omni_reconciliation`` is installed (its models are
-        in the registry). Checked at every scrape, so installing it later needs no restart of this."""
+        in the registry of the database scraped, checked at each scrape)."""
         return "omni.settlement" in self.env
 
     @api.model
@@ -82,9 +82,40 @@ class OmniMetrics(models.AbstractModel):
         active = [backend_id for backend_id, backend in backends.items() if backend["active"]]
         by_state = _family("omni_events", "gauge", "Events in a live state (pending, retry, blocked, dead).",
                            (*BACKEND_LABELS, "direction", "state"))
-        # The live-state counters kept by the triggers on omni_event (models/omni_event_state_count.py):
-        # a few rows per backend, however many events the table or its backlog holds.
-        counts = self.env["omni.event.state.count"]._omni_counts()
+        # One statement: the live-state counters kept by the triggers on omni_event (a few rows per
+        # backend, however many events the table or its backlog holds; models/omni_event_state_count.py),
+        # the events due later (a range of the claim index past now: the retries backing off, not the
+        # backlog) and, per backend with a ready event, the oldest one (one probe of the claim index).
+        counts, ready, oldest = {}, {}, {}
+        for kind, backend_id, direction, state, count, due in self._rows(SQL(
+                """
+                WITH counts AS (
+                    SELECT backend_id, direction, state, sum(count) AS n FROM omni_event_state_count
+                     GROUP BY backend_id, direction, state HAVING sum(count) <> 0
+                ), later AS (
+                    SELECT backend_id, count(*) AS n FROM omni_event
+                     WHERE state IN ('pending', 'retry') AND COALESCE(next_attempt_at, received_at) > %(now)s
+                     GROUP BY backend_id
+                ), ready AS (
+                    SELECT c.backend_id, sum(c.n) - COALESCE(min(l.n), 0) AS n
+                      FROM counts c LEFT JOIN later l ON l.backend_id = c.backend_id
+                     WHERE c.state IN ('pending', 'retry') GROUP BY c.backend_id
+                )
+                SELECT 'count', backend_id, direction, state, n, NULL FROM counts
+                 UNION ALL
+                SELECT 'ready', r.backend_id, NULL, NULL, r.n, o.due
+                  FROM ready r
+                  LEFT JOIN LATERAL (
+                       SELECT COALESCE(e.next_attempt_at, e.received_at) AS due FROM omni_event e
+                        WHERE r.n > 0 AND e.state IN ('pending', 'retry') AND e.backend_id = r.backend_id
+                          AND COALESCE(e.next_attempt_at, e.received_at) <= %(now)s
+                        ORDER BY COALESCE(e.next_attempt_at, e.received_at), e.id LIMIT 1) o ON true
+                """, now=now)):
+            if kind == "count":
+                counts[backend_id, direction, state] = int(count)
+            else:
+                ready[backend_id] = int(count)
+                oldest[backend_id] = due
         for backend_id in active:
             for direction in ("in", "out"):
                 for state in QUEUE_STATES:
@@ -93,40 +124,16 @@ class OmniMetrics(models.AbstractModel):
             by_state["samples"].append(((*self._labels(backends, backend_id), direction, state), count))
         dead = _family("omni_dead_events", "gauge", "Events given up (dead): each needs a person.")
         dead_counts = dict.fromkeys(active, 0)
-        queued = {}
         for (backend_id, _direction, state), count in counts.items():
             if state == "dead":
                 dead_counts[backend_id] = dead_counts.get(backend_id, 0) + count
-            elif state in ("pending", "retry"):
-                queued[backend_id] = queued.get(backend_id, 0) + count
         dead["samples"] = [(self._labels(backends, b), c) for b, c in sorted(dead_counts.items())]
 
         depth = _family("omni_ready_queue_depth", "gauge", "Events ready to be processed now (pending or retry due).")
         age = _family("omni_oldest_ready_event_age_seconds", "gauge",
                       "Age of the oldest ready event (since it became due), 0 when none is ready.")
-        # Ready = queued (the counters) minus those due later: a range of the claim index past now,
-        # only the retries backing off and the events scheduled ahead, not the backlog.
-        later = dict(self._rows(SQL(
-            """
-            SELECT backend_id, count(*) FROM omni_event
-             WHERE state IN ('pending', 'retry') AND COALESCE(next_attempt_at, received_at) > %s
-             GROUP BY backend_id
-            """, now)))
-        ready = {backend_id: count - later.get(backend_id, 0) for backend_id, count in queued.items()}
-        # The oldest ready event of each backend that has one: one probe of the claim index each.
-        oldest = dict(self._rows(SQL(
-            """
-            SELECT b.id, o.due
-              FROM unnest(%s::int[]) AS b (id)
-             CROSS JOIN LATERAL (
-                   SELECT COALESCE(e.next_attempt_at, e.received_at) AS due FROM omni_event e
-                    WHERE e.state IN ('pending', 'retry') AND e.backend_id = b.id
-                      AND COALESCE(e.next_attempt_at, e.received_at) <= %s
-                    ORDER BY COALESCE(e.next_attempt_at, e.received_at), e.id LIMIT 1) o
-            """, sorted(backend_id for backend_id, count in ready.items() if count > 0), now)))
         for backend_id in sorted(set(active) | {b for b, count in ready.items() if count}):
-            count = ready.get(backend_id, 0)
-            depth["samples"].append((self._labels(backends, backend_id), count))
+            depth["samples"].append((self._labels(backends, backend_id), ready.get(backend_id, 0)))
             first = oldest.get(backend_id)
             age["samples"].append((self._labels(backends, backend_id),
                                    max((now - first).total_seconds(), 0.0) if first else 0.0))
@@ -148,19 +155,21 @@ class OmniMetrics(models.AbstractModel):
                             "(HTTP 429, GraphQL THROTTLED).", op_labels)
         latency = _family("omni_api_call_duration_seconds", "histogram", "Duration of channel API calls.", op_labels)
         buckets = SQL(", ").join(SQL("sum(bucket_%s)", index) for index in range(1, len(call_metrics.BUCKETS) + 1))
-        companies = dict(self._rows(SQL("SELECT id, name FROM res_company")))
         # One pass over the aggregate rows (bounded by the compaction: two hours of minutes x
-        # connections x keys, plus one total row per key), grouped in SQL.
+        # connections x keys, plus one total row per key), grouped in SQL, then the company names.
         for row in self._rows(SQL(
                 """
-                SELECT backend_id, source, channel, company_id, metric, operation, sum(count), sum(errors),
-                       sum(throttled), sum(seconds), %s
-                  FROM omni_metric_minute
-                 GROUP BY backend_id, source, channel, company_id, metric, operation
+                SELECT g.backend_id, g.source, g.channel, c.name, g.metric, g.operation, g.n, g.errors,
+                       g.throttled, g.seconds, g.buckets
+                  FROM (SELECT backend_id, source, channel, company_id, metric, operation, sum(count) AS n,
+                               sum(errors) AS errors, sum(throttled) AS throttled, sum(seconds) AS seconds,
+                               ARRAY[%s] AS buckets
+                          FROM omni_metric_minute
+                         GROUP BY backend_id, source, channel, company_id, metric, operation) g
+                  JOIN res_company c ON c.id = g.company_id
                  ORDER BY 1, 2, 5, 6
                 """, buckets)):
-            backend_id, source, channel, company_id, metric, operation, count, n_errors, n_throttled, seconds = row[:10]
-            company = companies.get(company_id, "")
+            backend_id, source, channel, company, metric, operation, count, n_errors, n_throttled, seconds = row[:10]
             if backend_id:
                 name, backend_channel, company = self._labels(backends, backend_id)
                 labels = (name, channel or backend_channel, company)
@@ -177,7 +186,7 @@ class OmniMetrics(models.AbstractModel):
                 errors["samples"].append(((*labels, operation), n_errors))
                 throttled["samples"].append(((*labels, operation), n_throttled))
                 latency["samples"].append(((*labels, operation),
-                                           (cumulative(call_metrics.BUCKETS, row[10:], count), seconds)))
+                                           (cumulative(call_metrics.BUCKETS, row[10], count), seconds)))
         return [processed, failed, retries, calls, errors, throttled, latency]
 
     # ------------------------------------------------------------- exceptions
@@ -206,31 +215,42 @@ class OmniMetrics(models.AbstractModel):
     def _omni_intake_families(self, backends):
         webhook = _family("omni_last_webhook_timestamp_seconds", "gauge",
                           "When the last webhook of the backend was received (Unix time).")
-        for backend_id in sorted(backends):
-            # One probe of the (backend_id, received_at) index per backend, whatever the table holds.
-            row = self._rows(SQL(
-                "SELECT EXTRACT(EPOCH FROM received_at) FROM omni_event WHERE backend_id = %s AND direction = 'in' "
-                "AND headers IS NOT NULL ORDER BY received_at DESC LIMIT 1", backend_id))
-            if row:
-                webhook["samples"].append((self._labels(backends, backend_id), float(row[0][0])))
         poll = _family("omni_last_successful_poll_timestamp_seconds", "gauge",
                        "Start of the last successful poll of each resource type (Unix time).",
                        (*BACKEND_LABELS, "resource"))
-        for backend_id, resource, moment in self._rows(SQL(
-                "SELECT backend_id, resource_type, EXTRACT(EPOCH FROM checkpoint) FROM omni_sync_checkpoint "
-                "WHERE checkpoint IS NOT NULL ORDER BY 1, 2")):
-            poll["samples"].append(((*self._labels(backends, backend_id), resource), float(moment)))
         rejections = _family("omni_webhook_rejections", "counter", "Webhook requests refused, by reason "
                              "(kept for the rejection log's retention).", (*BACKEND_LABELS, "reason"))
-        for backend_id, reason, count in self._rows(SQL(
-                "SELECT backend_id, reason, sum(count) FROM omni_webhook_rejection GROUP BY 1, 2 ORDER BY 1, 2")):
-            rejections["samples"].append(((*self._labels(backends, backend_id), reason), count))
         paused = _family("omni_backend_paused", "gauge", "1 while a circuit-breaker pause of the backend is open.",
                          (*BACKEND_LABELS, "scope"))
-        for backend_id, scope in self._rows(SQL(
-                "SELECT backend_id, scope FROM omni_backend_pause WHERE open_until > %s ORDER BY 1, 2",
-                fields.Datetime.now())):
-            paused["samples"].append(((*self._labels(backends, backend_id), scope), 1))
+        # One statement: the last webhook of each backend (one probe of its (backend_id, received_at)
+        # index each, whatever the table holds), the polling checkpoints, the rejection log, the pauses.
+        for kind, backend_id, key, value in self._rows(SQL(
+                """
+                SELECT 'webhook', b.id, NULL, w.at
+                  FROM unnest(%(backends)s::int[]) AS b (id)
+                 CROSS JOIN LATERAL (
+                       SELECT EXTRACT(EPOCH FROM e.received_at)::float AS at FROM omni_event e
+                        WHERE e.backend_id = b.id AND e.direction = 'in' AND e.headers IS NOT NULL
+                        ORDER BY e.received_at DESC LIMIT 1) w
+                 UNION ALL
+                SELECT 'poll', backend_id, resource_type, EXTRACT(EPOCH FROM checkpoint)::float
+                  FROM omni_sync_checkpoint WHERE checkpoint IS NOT NULL
+                 UNION ALL
+                SELECT 'rejection', backend_id, reason, sum(count)::float FROM omni_webhook_rejection
+                 GROUP BY backend_id, reason
+                 UNION ALL
+                SELECT 'paused', backend_id, scope, 1.0 FROM omni_backend_pause WHERE open_until > %(now)s
+                 ORDER BY 1, 2, 3
+                """, backends=sorted(backends), now=fields.Datetime.now())):
+            labels = self._labels(backends, backend_id)
+            if kind == "webhook":
+                webhook["samples"].append((labels, value))
+            elif kind == "poll":
+                poll["samples"].append(((*labels, key), value))
+            elif kind == "rejection":
+                rejections["samples"].append(((*labels, key), int(value)))
+            else:
+                paused["samples"].append(((*labels, key), 1))
         return [webhook, poll, rejections, paused]
 
     # ------------------------------------------------------------ settlements
@@ -249,31 +269,41 @@ class OmniMetrics(models.AbstractModel):
         accounts = self._omni_account_labels(backends)
         account_labels = (*BACKEND_LABELS, "account")
         by_state = _family("omni_settlements", "gauge", "Payouts by state.", (*account_labels, "state"))
-        for account_id, state, count in self._rows(SQL(
-                "SELECT payout_account_id, state, count(*) FROM omni_settlement GROUP BY 1, 2 ORDER BY 1, 2")):
-            by_state["samples"].append((accounts[account_id]["labels"] + (state,), count))
         unmatched = _family("omni_settlement_unmatched_lines", "gauge",
                             "Payout lines not matched yet (unmatched, suggested, amount differs).", account_labels)
-        found = dict(self._rows(SQL(
-            """
-            SELECT s.payout_account_id, count(*)
-              FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id
-             WHERE l.match_state IN %s GROUP BY 1
-            """, OPEN_MATCH_STATES)))
         transit = _family("omni_payout_in_transit_amount", "gauge",
                           "Payouts posted to the transit account and not yet matched to a bank line, in the "
                           "payout's currency.", (*account_labels, "currency"))
-        in_transit = {}
-        for account_id, currency, amount in self._rows(SQL(
-                """
-                SELECT s.payout_account_id, cur.name, sum(s.expected_amount)
-                  FROM omni_settlement s JOIN res_currency cur ON cur.id = s.currency_id
-                 WHERE s.state = 'posted' GROUP BY 1, 2
-                """)):
-            in_transit[account_id, currency] = amount
         silence = _family("omni_days_since_last_payout", "gauge", "Days since the last payout of the account.",
                           account_labels)
-        last = dict(self._rows(SQL("SELECT payout_account_id, max(payout_date) FROM omni_settlement GROUP BY 1")))
+        found, in_transit, last = {}, {}, {}
+        # One statement: payouts by state, their open lines (the match_state index), the amounts in
+        # transit (the state index) and the last payout date of each account.
+        for kind, account_id, key, value, moment in self._rows(SQL(
+                """
+                SELECT 'state', payout_account_id, state, count(*)::numeric, NULL::date FROM omni_settlement
+                 GROUP BY payout_account_id, state
+                 UNION ALL
+                SELECT 'unmatched', s.payout_account_id, NULL, count(*), NULL
+                  FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id
+                 WHERE l.match_state IN %(open)s GROUP BY s.payout_account_id
+                 UNION ALL
+                SELECT 'transit', s.payout_account_id, cur.name, sum(s.expected_amount), NULL
+                  FROM omni_settlement s JOIN res_currency cur ON cur.id = s.currency_id
+                 WHERE s.state = 'posted' GROUP BY s.payout_account_id, cur.name
+                 UNION ALL
+                SELECT 'last', payout_account_id, NULL, NULL, max(payout_date) FROM omni_settlement
+                 GROUP BY payout_account_id
+                 ORDER BY 1, 2, 3
+                """, open=OPEN_MATCH_STATES)):
+            if kind == "state":
+                by_state["samples"].append((accounts[account_id]["labels"] + (key,), int(value)))
+            elif kind == "unmatched":
+                found[account_id] = int(value)
+            elif kind == "transit":
+                in_transit[account_id, key] = float(value)
+            elif moment:
+                last[account_id] = moment
         for account_id, account in sorted(accounts.items()):
             if not account["active"]:
                 continue
