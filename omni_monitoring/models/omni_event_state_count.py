@@ -83,7 +83,9 @@ class OmniEventStateCount(models.Model):
     _order = "backend_id, direction, state, shard"
 
     backend_id = fields.Many2one("omni.backend", required=True, ondelete="cascade", readonly=True)
-    company_id = fields.Many2one("res.company", required=True, ondelete="cascade", readonly=True)
+    company_id = fields.Many2one("res.company", ondelete="cascade", readonly=True,
+                                 help="The events' company (their backend's); a user reads the rows of the companies "
+                                 "selected.")
     direction = fields.Char(required=True, readonly=True, help="'in' (inbox) or 'out' (outbox).")
     state = fields.Char(required=True, readonly=True, help="A live state: pending, retry, blocked or dead.")
     shard = fields.Integer(required=True, default=0, readonly=True,

@@ -3,10 +3,13 @@
 The payout families (``omni_settlement*``, ``omni_payout_in_transit_amount``,
 ``omni_days_since_last_payout``) are served where ``omni_reconciliation`` is installed.
 
-Nothing is kept in process memory: gauges are read from the tables (each query walks an index of the
-live part of a table: the queue, open exceptions, unposted payouts), counters are sums of the
-per-minute aggregate rows ``omni.metric.minute`` (written in the transaction of the work they count)
-and of ``omni.webhook.rejection``. Whichever prefork worker or node answers, the figures are the same.
+Nothing is kept in process memory: the live-state gauges come from the counters the triggers on
+``omni_event`` keep in each write's transaction (``omni.event.state.count``), the other gauges from
+indexes of the live part of a table (the claim index, open exceptions, unposted payouts); counters
+are sums of the per-minute aggregate rows ``omni.metric.minute`` (written in the transaction of the
+work they count: their running totals ``omni.metric.total`` plus the minutes not folded yet) and of
+``omni.webhook.rejection``. One SQL statement per family group. Whichever prefork worker or node
+answers, the figures are the same.
 """
 
 from odoo import api, fields, models
@@ -155,20 +158,25 @@ class OmniMetrics(models.AbstractModel):
                             "(HTTP 429, GraphQL THROTTLED).", op_labels)
         latency = _family("omni_api_call_duration_seconds", "histogram", "Duration of channel API calls.", op_labels)
         buckets = SQL(", ").join(SQL("sum(bucket_%s)", index) for index in range(1, len(call_metrics.BUCKETS) + 1))
-        # One pass over the aggregate rows (bounded by the compaction: two hours of minutes x
-        # connections x keys, plus one total row per key), grouped in SQL, then the company names.
+        # The running totals (one row per key) plus the per-minute rows not folded into them yet (the
+        # last minutes: the fold cron runs every 5 minutes; models/omni_metric_minute.py), then the
+        # company names: one statement, a few rows per key whatever the history.
+        columns = SQL("backend_id, source, channel, company_id, metric, operation, count, errors, throttled, "
+                      "seconds, bucket_1, bucket_2, bucket_3, bucket_4, bucket_5, bucket_6, bucket_7, bucket_8")
         for row in self._rows(SQL(
                 """
                 SELECT g.backend_id, g.source, g.channel, c.name, g.metric, g.operation, g.n, g.errors,
                        g.throttled, g.seconds, g.buckets
                   FROM (SELECT backend_id, source, channel, company_id, metric, operation, sum(count) AS n,
                                sum(errors) AS errors, sum(throttled) AS throttled, sum(seconds) AS seconds,
-                               ARRAY[%s] AS buckets
-                          FROM omni_metric_minute
+                               ARRAY[%(buckets)s] AS buckets
+                          FROM (SELECT %(columns)s FROM omni_metric_total
+                                UNION ALL
+                                SELECT %(columns)s FROM omni_metric_minute WHERE folded IS NOT TRUE) u
                          GROUP BY backend_id, source, channel, company_id, metric, operation) g
                   JOIN res_company c ON c.id = g.company_id
                  ORDER BY 1, 2, 5, 6
-                """, buckets)):
+                """, buckets=buckets, columns=columns)):
             backend_id, source, channel, company, metric, operation, count, n_errors, n_throttled, seconds = row[:10]
             if backend_id:
                 name, backend_channel, company = self._labels(backends, backend_id)

@@ -93,5 +93,6 @@ class TestMonitoringAccess(OmniTestMixin, TransactionCase):
                     allowed_company_ids=[self.env.company.id, other_company.id]).search([]))
         # every model of the addon with company data has its rule
         Rule = self.env["ir.rule"].sudo()
-        for model in ("omni.metric.minute", "omni.event.state.count", "omni.alert.rule", "omni.alert.state"):
+        for model in ("omni.metric.minute", "omni.metric.total", "omni.event.state.count", "omni.alert.rule",
+                      "omni.alert.state"):
             self.assertTrue(Rule.search([("model_id.model", "=", model)]), model)

@@ -117,14 +117,30 @@ class TestMetrics(MetricsScrapeMixin, OmniTestMixin, HttpCase):
         self.assertGreaterEqual(Minute._cron_compact(), 2)
         self.env.invalidate_all()
         after = self._samples()
+        self.assertEqual(Minute._cron_compact(), 0, "folded once")
         for name, labels in (("omni_events_processed_total", {"outcome": "done"}),
                              ("omni_api_calls_total", {"operation": "shop"}),
                              ("omni_api_call_duration_seconds_sum", {"operation": "shop"})):
             self.assertEqual(self._value(after, name, backend="Monitored shop", **labels),
                              self._value(before, name, backend="Monitored shop", **labels))
         self.assertEqual(self._value(after, "omni_api_calls_total", backend="Monitored shop", operation="shop"), 1)
-        totals = Minute.search([("backend_id", "=", self.backend.id)])
-        self.assertEqual(set(totals.mapped("minute")), {fields.Datetime.to_datetime("1970-01-01")})
+        # three hours old: folded into the totals, then deleted (past the alert rules' two hours)
+        self.assertFalse(Minute.search([("backend_id", "=", self.backend.id)]))
+        totals = self.env["omni.metric.total"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(sorted(totals.mapped("metric")), ["api", "done"])
+        # a recent minute is folded too, and kept for the alert windows; the current one waits
+        call_metrics.record("shop", 0.2)
+        self.env["omni.metric.minute"]._omni_flush_calls(self.backend)
+        recent = Minute.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(len(recent), 1)
+        self.assertEqual(Minute._cron_compact(), 0, "the current minute is not folded")
+        self.env.cr.execute(SQL("UPDATE omni_metric_minute SET minute = minute - interval '10 minutes' "
+                                "WHERE id = %s", recent.id))
+        self.assertEqual(Minute._cron_compact(), 1)
+        self.env.invalidate_all()
+        self.assertTrue(recent.exists().folded)
+        self.assertEqual(self._value(self._samples(), "omni_api_calls_total", backend="Monitored shop",
+                                     operation="shop"), 2)
 
     def test_missing_or_wrong_token_is_401(self):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
