@@ -30,9 +30,10 @@ class OmniMetricMinute(models.Model):
     _omni_unfolded_index = models.Index("(minute) WHERE folded IS NOT TRUE")
 
     @api.model
-    def _cron_compact(self, keep_minutes=KEEP_MINUTES):
-        """Fold the finished minutes into the totals, delete folded rows older than ``keep_minutes``;
-        returns the rows folded. Also folds the live-state counter rows of closed connections."""
+    def _cron_compact(self, keep_minutes=KEEP_MINUTES, settle_minutes=1):
+        """Fold the minutes that ended over ``settle_minutes`` ago into the totals, delete folded rows
+        older than ``keep_minutes``; returns the rows folded. Also folds the live-state counter rows of
+        closed connections."""
         self.env["omni.event.state.count"]._omni_compact()
         now = fields.Datetime.now().replace(second=0, microsecond=0)
         key = SQL(", ").join(SQL.identifier(column) for column in _KEY)
@@ -54,7 +55,8 @@ class OmniMetricMinute(models.Model):
                 ON CONFLICT (%(key)s) DO UPDATE SET %(updates)s
             )
             SELECT count(*) FROM moved
-            """, before=now - timedelta(minutes=1), key=key, names=names, sums=sums, updates=updates))
+            """, before=now - timedelta(minutes=max(settle_minutes, 1)), key=key, names=names, sums=sums,
+            updates=updates))
         folded = self.env.cr.fetchone()[0]
         self.env.cr.execute(SQL("DELETE FROM omni_metric_minute WHERE folded AND minute < %s",
                                 now - timedelta(minutes=keep_minutes)))

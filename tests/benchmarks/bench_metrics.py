@@ -7,8 +7,9 @@ Creates a fresh database with ``omni_reconciliation`` and ``omni_monitoring`` (t
 and one Stripe payout account each, then fills the tables with SQL (``generate_series``: the ORM would
 take hours for a million rows): payouts and their lines, and events in their proportions of a running
 shop (97 % done, 1 % pending, 1 % blocked, 0.5 % retry, 0.5 % dead, half of the incoming ones
-webhooks), plus the per-minute aggregate rows of the last two hours and their compacted totals (what
-the compaction cron leaves). At each size it runs ``ANALYZE``, warms up, scrapes ``--scrapes`` times
+webhooks), plus the per-minute aggregate rows of the last two hours, folded into their running totals
+but for the last 6 minutes (the most the fold cron, every 5 minutes, leaves unfolded). At each size
+it runs ``ANALYZE``, warms up, scrapes ``--scrapes`` times
 with the Bearer token and prints p50/p90/p99/max (and p50 per backend), the body size and the number
 of series. With ``--explain``, it also profiles the collector in process at each size: the time of
 each family group and ``EXPLAIN ANALYZE`` of every SQL statement a scrape runs.
@@ -164,7 +165,7 @@ def fill_events(dbname, start, stop, live=None):
 
 
 def fill_aggregates(dbname):
-    """Two hours of per-minute rows (2 worker shards, 3 outcomes, 3 API operations) and compacted totals."""
+    """Two hours of per-minute rows (2 worker shards, 3 outcomes, 3 API operations) and a total row each."""
     sql(dbname, "DELETE FROM omni_metric_minute")
     sql(dbname, """
         INSERT INTO omni_metric_minute (minute, shard, backend_id, source, channel, company_id, metric, operation,
@@ -181,6 +182,13 @@ def fill_aggregates(dbname):
                             ('api', 'inventorySetQuantities'), ('api', 'GET /v1/payouts')) k (metric, operation)
          WHERE b.name LIKE 'Bench shop %%'
     """)
+
+
+FOLD = """
+folded = env["omni.metric.minute"]._cron_compact(settle_minutes=6)
+env.cr.commit()
+print(f"{folded} aggregate rows folded into the totals, the last 6 minutes left unfolded")
+"""
 
 
 def scrape(port, count):
@@ -231,6 +239,8 @@ def main():
         started = time.perf_counter()
         fill_settlements(dbname, args.lines)
         fill_aggregates(dbname)
+        # What the fold cron (every 5 minutes) leaves at worst: the last 6 minutes not folded yet.
+        print(odoo_shell(dbname, FOLD).strip().splitlines()[-1])
         lines = sql(dbname, "SELECT count(*) FROM omni_settlement_line")[0][0]
         print(f"{lines} settlement lines and the aggregate rows in {time.perf_counter() - started:.0f} s")
         header = (f"{'events':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8} "
