@@ -254,6 +254,7 @@ def main():
                     done = size
                 sql(dbname, "ANALYZE omni_event")
                 sql(dbname, "ANALYZE omni_settlement_line")
+                sql(dbname, "ANALYZE omni_metric_minute")  # autovacuum's job on a running database
                 scrape(server.port, 5)  # warm up every worker's caches
                 timings, body = scrape(server.port, args.scrapes)
                 series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
