@@ -18,10 +18,11 @@ class OmniEvent(models.Model):
     _omni_dead_index = models.Index("(backend_id, direction) WHERE state = 'dead'")
 
     def init(self):
-        super().init()
+        result = super().init()
         # Statistics on the due moment (the claim index's expression): without them the planner guesses a
         # third of the queue for "due after now" and reads the whole backlog through the state index for
         # /omni/metrics' ready queue; with them it reads the claim index's range past now (the retries
         # backing off), a few rows. Refreshed by ANALYZE with the table's own statistics.
         self.env.cr.execute(SQL("CREATE STATISTICS IF NOT EXISTS %s ON (COALESCE(next_attempt_at, received_at)) "
                                 "FROM omni_event", SQL.identifier(DUE_STATISTICS)))
+        return result
