@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "Odoo Omnichannel contributors",
     "website": "https://github.com/odoo-omnichannel/odoo-omnichannel",
-    "depends": ["omni_connector_base", "omni_reconciliation"],
+    "depends": ["omni_connector_base"],
     "external_dependencies": {"python": ["prometheus_client"]},
     "data": [
         "security/omni_monitoring_security.xml",
@@ -18,11 +18,11 @@
         "views/omni_analysis_views.xml",
         "views/omni_alert_rule_views.xml",
         "wizard/omni_trace_views.xml",
-        "views/omni_payout_transit_report_views.xml",
         "views/res_config_settings_views.xml",
         "views/omni_monitoring_menus.xml",
     ],
     "assets": {
         "web.assets_tests": ["omni_monitoring/static/tests/tours/**/*"],
     },
+    "uninstall_hook": "uninstall_hook",
 }

@@ -38,7 +38,10 @@ class OmniAlertRule(models.Model):
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
-    metric = fields.Selection(METRICS, required=True, help="What the rule watches, per channel or payout account.")
+    metric = fields.Selection(
+        METRICS, required=True,
+        help="What the rule watches, per channel or payout account. The payout metrics need the payouts "
+        "(omni_reconciliation): without it their rules have nothing to watch and never fire.")
     operator = fields.Selection([(">", "greater than"), (">=", "at least")], required=True, default=">")
     threshold = fields.Float(required=True, help="The rule breaches when the metric crosses this value.")
     duration_minutes = fields.Integer(
@@ -191,13 +194,21 @@ class OmniAlertRule(models.Model):
         return self._omni_per_backend([(b, (now - oldest).total_seconds() / 60) for b, oldest in rows])
 
     def _omni_value_dead_events(self, now):
-        return self._omni_per_backend(self._omni_rows(SQL(
-            "SELECT backend_id, count(*) FROM omni_event WHERE state = 'dead' GROUP BY 1")), default=0)
+        dead = {}
+        for (backend_id, _direction, state), count in self.env["omni.event.state.count"]._omni_counts().items():
+            if state == "dead":
+                dead[backend_id] = dead.get(backend_id, 0) + count
+        return self._omni_per_backend(dead.items(), default=0)
 
     def _omni_value_open_exceptions(self, now):
         return self._omni_per_backend(self._omni_rows(SQL(
             "SELECT backend_id, count(*) FROM omni_exception WHERE state IN ('open', 'assigned') "
             "AND category != 'monitoring' AND backend_id IS NOT NULL GROUP BY 1")), default=0)
+
+    def _omni_has_payouts(self):
+        """Payout rules have subjects only where ``omni_reconciliation`` is installed; elsewhere they
+        evaluate to nothing (no subject, never fire)."""
+        return "omni.settlement.account" in self.env
 
     def _omni_accounts(self):
         return self.env["omni.settlement.account"].sudo().search([("active", "=", True)])
@@ -209,6 +220,8 @@ class OmniAlertRule(models.Model):
                 for account in self._omni_accounts() if account.id in found or default is not None}
 
     def _omni_value_payout_unmatched_days(self, now):
+        if not self._omni_has_payouts():
+            return {}
         rows = self._omni_rows(SQL(
             "SELECT payout_account_id, min(imported_at) FROM omni_settlement "
             "WHERE unmatched_count > 0 AND state != 'reconciled' GROUP BY 1"))
@@ -216,6 +229,8 @@ class OmniAlertRule(models.Model):
                                       default=0.0)
 
     def _omni_value_payout_silence_days(self, now):
+        if not self._omni_has_payouts():
+            return {}
         rows = self._omni_rows(SQL("SELECT payout_account_id, max(payout_date) FROM omni_settlement GROUP BY 1"))
         return self._omni_per_account([(a, (now.date() - last).days) for a, last in rows if last])
 

@@ -1,4 +1,6 @@
-"""Omnichannel -> Overview: one kanban card per channel, its figures read at display time."""
+"""Omnichannel -> Overview: one kanban card per channel, its figures read at display time.
+
+The last payout of the channel is added by ``omni_monitoring_reconciliation`` (with the payouts)."""
 
 from datetime import datetime, time, timedelta
 
@@ -22,8 +24,6 @@ class OmniBackend(models.Model):
     ov_last_webhook = fields.Datetime(string="Last Webhook", compute="_compute_overview")
     ov_last_poll = fields.Datetime(string="Last Poll", compute="_compute_overview",
                                    help="Start of the last successful poll (any resource type).")
-    ov_last_payout = fields.Date(string="Last Payout", compute="_compute_overview",
-                                 help="Date of the last payout of the channel's payout accounts.")
     ov_alert = fields.Boolean(string="Needs Attention", compute="_compute_overview",
                               help="A figure is past its threshold: the card is red.")
     ov_alert_reason = fields.Char(string="Attention", compute="_compute_overview")
@@ -68,10 +68,6 @@ class OmniBackend(models.Model):
         polls = self._ov_query(SQL(
             "SELECT backend_id, max(checkpoint) FROM omni_sync_checkpoint WHERE backend_id = ANY(%s) GROUP BY 1",
             ids))
-        payouts = self._ov_query(SQL(
-            "SELECT a.backend_id, max(s.payout_date) FROM omni_settlement s "
-            "JOIN omni_settlement_account a ON a.id = s.payout_account_id WHERE a.backend_id = ANY(%s) GROUP BY 1",
-            ids))
         for backend in self:
             backend_id = backend.id if isinstance(backend.id, int) else None
             depth, oldest = ready.get(backend_id, (0, None))
@@ -86,7 +82,6 @@ class OmniBackend(models.Model):
             backend.ov_dead_events = dead.get(backend_id, (0,))[0]
             backend.ov_last_webhook = webhook[0] if webhook else False
             backend.ov_last_poll = polls.get(backend_id, (False,))[0] or False
-            backend.ov_last_payout = payouts.get(backend_id, (False,))[0] or False
             reasons = []
             if oldest and now - oldest > timedelta(minutes=backend.ov_queue_age_limit):
                 reasons.append(self.env._("queue waiting %s min", backend.ov_oldest_age_minutes))
@@ -130,13 +125,15 @@ class OmniBackend(models.Model):
             ("backend_id", "=", self.id), ("state", "in", ("open", "assigned"))],
             self.env._("%s: open exceptions", self.name))
 
+    def action_ov_polls(self):
+        """The channel's polling checkpoints: what each poll has read up to, per resource type."""
+        self.ensure_one()
+        return {"type": "ir.actions.act_window", "res_model": "omni.sync.checkpoint", "view_mode": "list",
+                "views": [(False, "list")], "domain": [("backend_id", "=", self.id)],
+                "name": self.env._("%s: polls", self.name), "context": {"create": False}}
+
     def action_ov_webhooks(self):
         self.ensure_one()
         return self._ov_action("omni_connector_base.action_omni_event", [
             ("backend_id", "=", self.id), ("direction", "=", "in"), ("headers", "!=", False)],
             self.env._("%s: webhooks", self.name))
-
-    def action_ov_payouts(self):
-        self.ensure_one()
-        return self._ov_action("omni_reconciliation.action_omni_settlement", [
-            ("payout_account_id.backend_id", "=", self.id)], self.env._("%s: payouts", self.name))

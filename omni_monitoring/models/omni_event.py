@@ -1,4 +1,7 @@
 from odoo import models
+from odoo.tools import SQL
+
+DUE_STATISTICS = "omni_event_due_stats"
 
 
 class OmniEvent(models.Model):
@@ -13,3 +16,13 @@ class OmniEvent(models.Model):
     # statistics, for the processor's claim and ordering probes (a scan of the whole backlog per
     # claim; base's TestClaimUnderStaleStatistics), so none is defined here.
     _omni_dead_index = models.Index("(backend_id, direction) WHERE state = 'dead'")
+
+    def init(self):
+        result = super().init()
+        # Statistics on the due moment (the claim index's expression): without them the planner guesses a
+        # third of the queue for "due after now" and reads the whole backlog through the state index for
+        # /omni/metrics' ready queue; with them it reads the claim index's range past now (the retries
+        # backing off), a few rows. Refreshed by ANALYZE with the table's own statistics.
+        self.env.cr.execute(SQL("CREATE STATISTICS IF NOT EXISTS %s ON (COALESCE(next_attempt_at, received_at)) "
+                                "FROM omni_event", SQL.identifier(DUE_STATISTICS)))
+        return result

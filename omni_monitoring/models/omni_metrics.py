@@ -1,9 +1,15 @@
 """The metric families of ``/omni/metrics``, computed from the database at scrape time.
 
-Nothing is kept in process memory: gauges are read from the tables (each query walks an index of the
-live part of a table: the queue, open exceptions, unposted payouts), counters are sums of the
-per-minute aggregate rows ``omni.metric.minute`` (written in the transaction of the work they count)
-and of ``omni.webhook.rejection``. Whichever prefork worker or node answers, the figures are the same.
+The payout families (``omni_settlement*``, ``omni_payout_in_transit_amount``,
+``omni_days_since_last_payout``) are served where ``omni_reconciliation`` is installed.
+
+Nothing is kept in process memory: the live-state gauges come from the counters the triggers on
+``omni_event`` keep in each write's transaction (``omni.event.state.count``), the other gauges from
+indexes of the live part of a table (the claim index, open exceptions, unposted payouts); counters
+are sums of the per-minute aggregate rows ``omni.metric.minute`` (written in the transaction of the
+work they count: their running totals ``omni.metric.total`` plus the minutes not folded yet) and of
+``omni.webhook.rejection``. One SQL statement per family group. Whichever prefork worker or node
+answers, the figures are the same.
 """
 
 from odoo import api, fields, models
@@ -42,9 +48,16 @@ class OmniMetrics(models.AbstractModel):
         families += self._omni_counter_families(backends)
         families += self._omni_exception_families(backends, now)
         families += self._omni_intake_families(backends)
-        families += self._omni_settlement_families(backends, now)
+        if self._omni_has_payouts():
+            families += self._omni_settlement_families(backends, now)
         families += self._omni_cron_families(now)
         return families
+
+    @api.model
+    def _omni_has_payouts(self):
+        """Whether the payout families are served: ``omni_reconciliation`` is installed (its models are
+        in the registry of the database scraped, checked at each scrape)."""
+        return "omni.settlement" in self.env
 
     @api.model
     def _omni_backend_labels(self):
@@ -72,17 +85,40 @@ class OmniMetrics(models.AbstractModel):
         active = [backend_id for backend_id, backend in backends.items() if backend["active"]]
         by_state = _family("omni_events", "gauge", "Events in a live state (pending, retry, blocked, dead).",
                            (*BACKEND_LABELS, "direction", "state"))
-        counts = {}
-        # Two statements, one per partial index: the queue's states through the processor's own
-        # resource index, dead events through their own (see models/omni_event.py).
-        queued = tuple(state for state in QUEUE_STATES if state != "dead")
-        for backend_id, direction, state, count in self._rows(SQL(
-                "SELECT backend_id, direction, state, count(*) FROM omni_event WHERE state IN %s "
-                "GROUP BY backend_id, direction, state "
-                "UNION ALL "
-                "SELECT backend_id, direction, 'dead', count(*) FROM omni_event WHERE state = 'dead' "
-                "GROUP BY backend_id, direction", queued)):
-            counts[backend_id, direction, state] = count
+        # One statement: the live-state counters kept by the triggers on omni_event (a few rows per
+        # backend, however many events the table or its backlog holds; models/omni_event_state_count.py),
+        # the events due later (a range of the claim index past now: the retries backing off, not the
+        # backlog) and, per backend with a ready event, the oldest one (one probe of the claim index).
+        counts, ready, oldest = {}, {}, {}
+        for kind, backend_id, direction, state, count, due in self._rows(SQL(
+                """
+                WITH counts AS (
+                    SELECT backend_id, direction, state, sum(count) AS n FROM omni_event_state_count
+                     GROUP BY backend_id, direction, state HAVING sum(count) <> 0
+                ), later AS (
+                    SELECT backend_id, count(*) AS n FROM omni_event
+                     WHERE state IN ('pending', 'retry') AND COALESCE(next_attempt_at, received_at) > %(now)s
+                     GROUP BY backend_id
+                ), ready AS (
+                    SELECT c.backend_id, sum(c.n) - COALESCE(min(l.n), 0) AS n
+                      FROM counts c LEFT JOIN later l ON l.backend_id = c.backend_id
+                     WHERE c.state IN ('pending', 'retry') GROUP BY c.backend_id
+                )
+                SELECT 'count', backend_id, direction, state, n, NULL FROM counts
+                 UNION ALL
+                SELECT 'ready', r.backend_id, NULL, NULL, r.n, o.due
+                  FROM ready r
+                  LEFT JOIN LATERAL (
+                       SELECT COALESCE(e.next_attempt_at, e.received_at) AS due FROM omni_event e
+                        WHERE r.n > 0 AND e.state IN ('pending', 'retry') AND e.backend_id = r.backend_id
+                          AND COALESCE(e.next_attempt_at, e.received_at) <= %(now)s
+                        ORDER BY COALESCE(e.next_attempt_at, e.received_at), e.id LIMIT 1) o ON true
+                """, now=now)):
+            if kind == "count":
+                counts[backend_id, direction, state] = int(count)
+            else:
+                ready[backend_id] = int(count)
+                oldest[backend_id] = due
         for backend_id in active:
             for direction in ("in", "out"):
                 for state in QUEUE_STATES:
@@ -99,18 +135,11 @@ class OmniMetrics(models.AbstractModel):
         depth = _family("omni_ready_queue_depth", "gauge", "Events ready to be processed now (pending or retry due).")
         age = _family("omni_oldest_ready_event_age_seconds", "gauge",
                       "Age of the oldest ready event (since it became due), 0 when none is ready.")
-        ready = {row[0]: row[1:] for row in self._rows(SQL(
-            """
-            SELECT backend_id, count(*), min(COALESCE(next_attempt_at, received_at))
-              FROM omni_event
-             WHERE state IN ('pending', 'retry') AND COALESCE(next_attempt_at, received_at) <= %s
-             GROUP BY backend_id
-            """, now))}
-        for backend_id in sorted(set(active) | set(ready)):
-            count, oldest = ready.get(backend_id, (0, None))
-            depth["samples"].append((self._labels(backends, backend_id), count))
+        for backend_id in sorted(set(active) | {b for b, count in ready.items() if count}):
+            depth["samples"].append((self._labels(backends, backend_id), ready.get(backend_id, 0)))
+            first = oldest.get(backend_id)
             age["samples"].append((self._labels(backends, backend_id),
-                                   max((now - oldest).total_seconds(), 0.0) if oldest else 0.0))
+                                   max((now - first).total_seconds(), 0.0) if first else 0.0))
         return [by_state, depth, age, dead]
 
     # --------------------------------------------------------------- counters
@@ -129,14 +158,25 @@ class OmniMetrics(models.AbstractModel):
                             "(HTTP 429, GraphQL THROTTLED).", op_labels)
         latency = _family("omni_api_call_duration_seconds", "histogram", "Duration of channel API calls.", op_labels)
         buckets = SQL(", ").join(SQL("sum(bucket_%s)", index) for index in range(1, len(call_metrics.BUCKETS) + 1))
+        # The running totals (one row per key) plus the per-minute rows not folded into them yet (the
+        # last minutes: the fold cron runs every 5 minutes; models/omni_metric_minute.py), then the
+        # company names: one statement, a few rows per key whatever the history.
+        columns = SQL("backend_id, source, channel, company_id, metric, operation, count, errors, throttled, "
+                      "seconds, bucket_1, bucket_2, bucket_3, bucket_4, bucket_5, bucket_6, bucket_7, bucket_8")
         for row in self._rows(SQL(
                 """
-                SELECT m.backend_id, m.source, m.channel, c.name, m.metric, m.operation, sum(m.count), sum(m.errors),
-                       sum(m.throttled), sum(m.seconds), %s
-                  FROM omni_metric_minute m JOIN res_company c ON c.id = m.company_id
-                 GROUP BY m.backend_id, m.source, m.channel, c.name, m.metric, m.operation
+                SELECT g.backend_id, g.source, g.channel, c.name, g.metric, g.operation, g.n, g.errors,
+                       g.throttled, g.seconds, g.buckets
+                  FROM (SELECT backend_id, source, channel, company_id, metric, operation, sum(count) AS n,
+                               sum(errors) AS errors, sum(throttled) AS throttled, sum(seconds) AS seconds,
+                               ARRAY[%(buckets)s] AS buckets
+                          FROM (SELECT %(columns)s FROM omni_metric_total
+                                UNION ALL
+                                SELECT %(columns)s FROM omni_metric_minute WHERE folded IS NOT TRUE) u
+                         GROUP BY backend_id, source, channel, company_id, metric, operation) g
+                  JOIN res_company c ON c.id = g.company_id
                  ORDER BY 1, 2, 5, 6
-                """, buckets)):
+                """, buckets=buckets, columns=columns)):
             backend_id, source, channel, company, metric, operation, count, n_errors, n_throttled, seconds = row[:10]
             if backend_id:
                 name, backend_channel, company = self._labels(backends, backend_id)
@@ -154,7 +194,7 @@ class OmniMetrics(models.AbstractModel):
                 errors["samples"].append(((*labels, operation), n_errors))
                 throttled["samples"].append(((*labels, operation), n_throttled))
                 latency["samples"].append(((*labels, operation),
-                                           (cumulative(call_metrics.BUCKETS, row[10:], count), seconds)))
+                                           (cumulative(call_metrics.BUCKETS, row[10], count), seconds)))
         return [processed, failed, retries, calls, errors, throttled, latency]
 
     # ------------------------------------------------------------- exceptions
@@ -183,31 +223,42 @@ class OmniMetrics(models.AbstractModel):
     def _omni_intake_families(self, backends):
         webhook = _family("omni_last_webhook_timestamp_seconds", "gauge",
                           "When the last webhook of the backend was received (Unix time).")
-        for backend_id in sorted(backends):
-            # One probe of the (backend_id, received_at) index per backend, whatever the table holds.
-            row = self._rows(SQL(
-                "SELECT EXTRACT(EPOCH FROM received_at) FROM omni_event WHERE backend_id = %s AND direction = 'in' "
-                "AND headers IS NOT NULL ORDER BY received_at DESC LIMIT 1", backend_id))
-            if row:
-                webhook["samples"].append((self._labels(backends, backend_id), float(row[0][0])))
         poll = _family("omni_last_successful_poll_timestamp_seconds", "gauge",
                        "Start of the last successful poll of each resource type (Unix time).",
                        (*BACKEND_LABELS, "resource"))
-        for backend_id, resource, moment in self._rows(SQL(
-                "SELECT backend_id, resource_type, EXTRACT(EPOCH FROM checkpoint) FROM omni_sync_checkpoint "
-                "WHERE checkpoint IS NOT NULL ORDER BY 1, 2")):
-            poll["samples"].append(((*self._labels(backends, backend_id), resource), float(moment)))
         rejections = _family("omni_webhook_rejections", "counter", "Webhook requests refused, by reason "
                              "(kept for the rejection log's retention).", (*BACKEND_LABELS, "reason"))
-        for backend_id, reason, count in self._rows(SQL(
-                "SELECT backend_id, reason, sum(count) FROM omni_webhook_rejection GROUP BY 1, 2 ORDER BY 1, 2")):
-            rejections["samples"].append(((*self._labels(backends, backend_id), reason), count))
         paused = _family("omni_backend_paused", "gauge", "1 while a circuit-breaker pause of the backend is open.",
                          (*BACKEND_LABELS, "scope"))
-        for backend_id, scope in self._rows(SQL(
-                "SELECT backend_id, scope FROM omni_backend_pause WHERE open_until > %s ORDER BY 1, 2",
-                fields.Datetime.now())):
-            paused["samples"].append(((*self._labels(backends, backend_id), scope), 1))
+        # One statement: the last webhook of each backend (one probe of its (backend_id, received_at)
+        # index each, whatever the table holds), the polling checkpoints, the rejection log, the pauses.
+        for kind, backend_id, key, value in self._rows(SQL(
+                """
+                SELECT 'webhook', b.id, NULL, w.at
+                  FROM unnest(%(backends)s::int[]) AS b (id)
+                 CROSS JOIN LATERAL (
+                       SELECT EXTRACT(EPOCH FROM e.received_at)::float AS at FROM omni_event e
+                        WHERE e.backend_id = b.id AND e.direction = 'in' AND e.headers IS NOT NULL
+                        ORDER BY e.received_at DESC LIMIT 1) w
+                 UNION ALL
+                SELECT 'poll', backend_id, resource_type, EXTRACT(EPOCH FROM checkpoint)::float
+                  FROM omni_sync_checkpoint WHERE checkpoint IS NOT NULL
+                 UNION ALL
+                SELECT 'rejection', backend_id, reason, sum(count)::float FROM omni_webhook_rejection
+                 GROUP BY backend_id, reason
+                 UNION ALL
+                SELECT 'paused', backend_id, scope, 1.0 FROM omni_backend_pause WHERE open_until > %(now)s
+                 ORDER BY 1, 2, 3
+                """, backends=sorted(backends), now=fields.Datetime.now())):
+            labels = self._labels(backends, backend_id)
+            if kind == "webhook":
+                webhook["samples"].append((labels, value))
+            elif kind == "poll":
+                poll["samples"].append(((*labels, key), value))
+            elif kind == "rejection":
+                rejections["samples"].append(((*labels, key), int(value)))
+            else:
+                paused["samples"].append(((*labels, key), 1))
         return [webhook, poll, rejections, paused]
 
     # ------------------------------------------------------------ settlements
@@ -226,31 +277,41 @@ class OmniMetrics(models.AbstractModel):
         accounts = self._omni_account_labels(backends)
         account_labels = (*BACKEND_LABELS, "account")
         by_state = _family("omni_settlements", "gauge", "Payouts by state.", (*account_labels, "state"))
-        for account_id, state, count in self._rows(SQL(
-                "SELECT payout_account_id, state, count(*) FROM omni_settlement GROUP BY 1, 2 ORDER BY 1, 2")):
-            by_state["samples"].append((accounts[account_id]["labels"] + (state,), count))
         unmatched = _family("omni_settlement_unmatched_lines", "gauge",
                             "Payout lines not matched yet (unmatched, suggested, amount differs).", account_labels)
-        found = dict(self._rows(SQL(
-            """
-            SELECT s.payout_account_id, count(*)
-              FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id
-             WHERE l.match_state IN %s GROUP BY 1
-            """, OPEN_MATCH_STATES)))
         transit = _family("omni_payout_in_transit_amount", "gauge",
                           "Payouts posted to the transit account and not yet matched to a bank line, in the "
                           "payout's currency.", (*account_labels, "currency"))
-        in_transit = {}
-        for account_id, currency, amount in self._rows(SQL(
-                """
-                SELECT s.payout_account_id, cur.name, sum(s.expected_amount)
-                  FROM omni_settlement s JOIN res_currency cur ON cur.id = s.currency_id
-                 WHERE s.state = 'posted' GROUP BY 1, 2
-                """)):
-            in_transit[account_id, currency] = amount
         silence = _family("omni_days_since_last_payout", "gauge", "Days since the last payout of the account.",
                           account_labels)
-        last = dict(self._rows(SQL("SELECT payout_account_id, max(payout_date) FROM omni_settlement GROUP BY 1")))
+        found, in_transit, last = {}, {}, {}
+        # One statement: payouts by state, their open lines (the match_state index), the amounts in
+        # transit (the state index) and the last payout date of each account.
+        for kind, account_id, key, value, moment in self._rows(SQL(
+                """
+                SELECT 'state', payout_account_id, state, count(*)::numeric, NULL::date FROM omni_settlement
+                 GROUP BY payout_account_id, state
+                 UNION ALL
+                SELECT 'unmatched', s.payout_account_id, NULL, count(*), NULL
+                  FROM omni_settlement_line l JOIN omni_settlement s ON s.id = l.settlement_id
+                 WHERE l.match_state IN %(open)s GROUP BY s.payout_account_id
+                 UNION ALL
+                SELECT 'transit', s.payout_account_id, cur.name, sum(s.expected_amount), NULL
+                  FROM omni_settlement s JOIN res_currency cur ON cur.id = s.currency_id
+                 WHERE s.state = 'posted' GROUP BY s.payout_account_id, cur.name
+                 UNION ALL
+                SELECT 'last', payout_account_id, NULL, NULL, max(payout_date) FROM omni_settlement
+                 GROUP BY payout_account_id
+                 ORDER BY 1, 2, 3
+                """, open=OPEN_MATCH_STATES)):
+            if kind == "state":
+                by_state["samples"].append((accounts[account_id]["labels"] + (key,), int(value)))
+            elif kind == "unmatched":
+                found[account_id] = int(value)
+            elif kind == "transit":
+                in_transit[account_id, key] = float(value)
+            elif moment:
+                last[account_id] = moment
         for account_id, account in sorted(accounts.items()):
             if not account["active"]:
                 continue

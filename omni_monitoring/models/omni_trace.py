@@ -6,6 +6,11 @@ journal entries) and bank statement lines. From the order side the chain reaches
 the orders, their payouts, the payouts' entries and bank lines; from the payout side, every order the
 payout paid. Raw payloads are shown to system administrators only (the payload field's own group);
 managers see every event of the chain, its state, attempts and error, without the payload.
+
+The payout part of the chain (payout lines, payouts, their entries and bank lines) exists where
+``omni_reconciliation`` is installed: the trace checks the registry, and without it stops at the
+payments (``settlements`` empty). The Trace button on payouts and payout lines comes with the bridge
+addon ``omni_monitoring_reconciliation``, installed automatically beside both.
 """
 
 import json
@@ -14,7 +19,7 @@ from odoo import api, fields, models
 from odoo.tools import html_escape
 
 TRACE_MODELS = ("sale.order", "stock.picking", "account.move", "account.payment", "omni.settlement.line",
-                "omni.settlement", "account.bank.statement.line")
+                "omni.settlement", "account.bank.statement.line")  # the payout models where they are installed
 PAYLOAD_LIMIT = 20000
 
 
@@ -40,47 +45,60 @@ class OmniTrace(models.AbstractModel):
         env = self.env(su=True)
         record = record.with_env(env)
         orders, settlements, lines = self._omni_roots(record)
-        Line = env["omni.settlement.line"]
-        if orders:
-            lines |= Line.search([("order_id", "in", orders.ids)])
-        settlements |= lines.settlement_id
-        if record._name in ("omni.settlement", "account.bank.statement.line") or (
-                record._name == "account.move" and record.omni_settlement_id):
-            lines |= settlements.line_ids
-            orders |= lines.order_id
+        if settlements is not None:
+            if orders:
+                lines |= env["omni.settlement.line"].search([("order_id", "in", orders.ids)])
+            settlements |= lines.settlement_id
+            if record._name in ("omni.settlement", "account.bank.statement.line") or (
+                    record._name == "account.move" and record.omni_settlement_id):
+                lines |= settlements.line_ids
+                orders |= lines.order_id
         return {
             "start": {"model": record._name, "id": record.id, "name": record.display_name},
             "orders": [self._omni_order_node(order, lines, with_payload) for order in orders.sorted("id")],
-            "settlements": [self._omni_settlement_node(settlement, lines) for settlement in settlements.sorted("id")],
+            "settlements": [self._omni_settlement_node(settlement, lines) for settlement in settlements.sorted("id")]
+            if settlements is not None else [],
         }
+
+    @api.model
+    def _omni_has_payouts(self):
+        """Whether payouts exist here (``omni_reconciliation`` installed): checked in the registry."""
+        return "omni.settlement.line" in self.env
 
     def _omni_roots(self, record):
         env = record.env
-        orders, settlements, lines = env["sale.order"], env["omni.settlement"], env["omni.settlement.line"]
+        payouts = self._omni_has_payouts()
+        orders = env["sale.order"]
+        # Without omni_reconciliation there are no payouts or payout lines: None, not a recordset.
+        settlements = env["omni.settlement"] if payouts else None
+        lines = env["omni.settlement.line"] if payouts else None
         if record._name == "sale.order":
             orders = record
         elif record._name == "stock.picking":
             orders = record.sale_id
         elif record._name == "account.move":
-            if record.omni_settlement_id:
+            if payouts and record.omni_settlement_id:
                 settlements = record.omni_settlement_id
             elif record.origin_payment_id:
                 return self._omni_roots(record.origin_payment_id)
             else:
                 invoices = record | record.reversed_entry_id
                 orders = invoices.invoice_line_ids.sale_line_ids.order_id
-                lines = env["omni.settlement.line"].search(
-                    ["|", ("invoice_id", "=", record.id), ("credit_note_id", "=", record.id)])
-                orders |= lines.order_id
+                if payouts:
+                    lines = env["omni.settlement.line"].search(
+                        ["|", ("invoice_id", "=", record.id), ("credit_note_id", "=", record.id)])
+                    orders |= lines.order_id
         elif record._name == "account.payment":
             orders = env["sale.order"].search([("omni_payment_ids", "in", record.ids)])
-            lines = env["omni.settlement.line"].search([("payment_id", "=", record.id)])
-            orders |= lines.order_id | record.reconciled_invoice_ids.invoice_line_ids.sale_line_ids.order_id
+            orders |= record.reconciled_invoice_ids.invoice_line_ids.sale_line_ids.order_id
+            if payouts:
+                lines = env["omni.settlement.line"].search([("payment_id", "=", record.id)])
+                orders |= lines.order_id
         elif record._name == "omni.settlement.line":
             lines, orders, settlements = record, record.order_id, record.settlement_id
         elif record._name == "omni.settlement":
             settlements = record
-        elif record._name == "account.bank.statement.line":
+        elif record._name == "account.bank.statement.line" and payouts:
             settlements = env["omni.settlement"].search([("statement_line_id", "=", record.id)])
         return orders, settlements, lines
 
@@ -96,8 +114,10 @@ class OmniTrace(models.AbstractModel):
 
     def _omni_order_node(self, order, lines, with_payload):
         invoices = order.invoice_ids
-        payments = order.omni_payment_ids | invoices._get_reconciled_payments() | lines.filtered(
-            lambda line: line.order_id == order).payment_id
+        own_lines = lines.filtered(lambda line: line.order_id == order) if lines is not None else None
+        payments = order.omni_payment_ids | invoices._get_reconciled_payments()
+        if own_lines is not None:
+            payments |= own_lines.payment_id
         return {
             "model": "sale.order", "id": order.id, "name": order.name,
             "channel_order": order.omni_channel_order_name or order.omni_external_id or None,
@@ -114,8 +134,8 @@ class OmniTrace(models.AbstractModel):
                           "memo": payment.memo or None, "type": payment.payment_type, "state": payment.state,
                           "amount": _money(payment.amount, payment.currency_id), "currency": payment.currency_id.name}
                          for payment in payments.sorted("id")],
-            "settlement_lines": [self._omni_line_node(line) for line in lines.filtered(
-                lambda line: line.order_id == order).sorted("id")],
+            "settlement_lines": [self._omni_line_node(line) for line in own_lines.sorted("id")]
+            if own_lines is not None else [],
         }
 
     @staticmethod

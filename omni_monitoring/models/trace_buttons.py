@@ -1,4 +1,6 @@
-"""The *Trace* smart button on every record of the chain (see ``omni_trace.py``)."""
+"""The *Trace* smart button on every record of the chain (see ``omni_trace.py``).
+
+Payouts and payout lines get theirs from ``omni_monitoring_reconciliation``."""
 
 from odoo import models
 
@@ -26,13 +28,3 @@ class AccountPayment(models.Model):
 class AccountBankStatementLine(models.Model):
     _name = "account.bank.statement.line"
     _inherit = ["account.bank.statement.line", "omni.trace.mixin"]
-
-
-class OmniSettlement(models.Model):
-    _name = "omni.settlement"
-    _inherit = ["omni.settlement", "omni.trace.mixin"]
-
-
-class OmniSettlementLine(models.Model):
-    _name = "omni.settlement.line"
-    _inherit = ["omni.settlement.line", "omni.trace.mixin"]

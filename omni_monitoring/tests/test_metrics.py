@@ -1,132 +1,81 @@
-"""GET /omni/metrics over HTTP: exact values after a known scenario, parsed with prometheus_client."""
+"""GET /omni/metrics over HTTP: exact values after a known scenario, parsed with prometheus_client.
 
-import json
-import re
-from pathlib import Path
+The payout families are checked by omni_monitoring_reconciliation's tests (with a payout), and their
+absence without omni_reconciliation by test_base_only.py."""
 
-import yaml
-from prometheus_client.parser import text_string_to_metric_families
+from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL
 
-from odoo.addons.omni_connector_base.models.omni_backend import TEST_SIGNATURE_HEADER
 from odoo.addons.omni_connector_base.pipeline import call_metrics
+from odoo.addons.omni_connector_base.tests.common import OmniTestMixin
 
-from ..models.res_config_settings import TOKEN_HASH_PARAM, hash_token
-from .common import PAYOUT_AMOUNT, PAYOUT_DATE, MonitoringCommon
-
-TOKEN = "monitoring-token-0123456789"
-ALERTS = Path(__file__).resolve().parents[1] / "prometheus" / "alerts.yml"
+from ..models.res_config_settings import TOKEN_HASH_PARAM
+from .common import PAYOUT_METRICS, TOKEN, MetricsScrapeMixin
 
 
 @tagged("post_install", "-at_install", "omni")
-class TestMetrics(MonitoringCommon, HttpCase):
+class TestMetrics(MetricsScrapeMixin, OmniTestMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.backend = cls._omni_create_backend(cls.env, name="Monitored shop")
-        cls.env["ir.config_parameter"].set_param(TOKEN_HASH_PARAM, hash_token(TOKEN))
-
-    def _scrape(self, headers=None):
-        return self.url_open("/omni/metrics", headers=headers if headers is not None else {
-            "Authorization": f"Bearer {TOKEN}"})
-
-    def _samples(self):
-        response = self._scrape()
-        self.assertEqual(response.status_code, 200, response.text)
-        self.assertTrue(response.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
-        return [sample for family in text_string_to_metric_families(response.text) for sample in family.samples]
-
-    @staticmethod
-    def _value(samples, name, **labels):
-        found = [s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
-        return sum(found) if found else None
-
-    def _webhook(self, payload, event_id):
-        body = json.dumps(payload).encode()
-        response = self.url_open(f"/omni/webhook/{self.backend.id}", data=body,
-                                 headers=self._omni_signed_headers(body, event_id=event_id))
-        self.assertEqual(response.status_code, 200, response.text)
+        cls.other = cls._omni_create_backend(cls.env, name="Other shop")
+        cls._omni_set_token()
 
     def test_known_scenario_exactly(self):
-        started = fields.Datetime.now()
-        self._webhook({"resource": "1", "name": "First"}, "m-1")
-        self._webhook({"resource": "2", "name": "Second"}, "m-2")
-        self._webhook({"resource": "3", "fail": "business"}, "m-3")
-        refused = self.url_open(f"/omni/webhook/{self.backend.id}", data=b"{}",
-                                headers={"Content-Type": "application/json", TEST_SIGNATURE_HEADER: "forged"})
-        self.assertEqual(refused.status_code, 401)
-        # What a channel client records during a handler (the one-line hook of CONNECTORS.md):
-        # flushed into the aggregate rows with the event that made the calls, in its transaction.
-        call_metrics.discard()
-        call_metrics.record("orderCreate", 0.03)
-        call_metrics.record("orderCreate", 0.2)
-        call_metrics.record("orderCreate", 0.3, "throttled")
-        processed = self._omni_run_ready()
-        self.assertEqual(sorted(processed.mapped("state")), ["blocked", "done", "done"])
-        self.assertFalse(call_metrics.pending())
-        settlement, _line = self._post_payout(bank_match=False)
-        polled_at = fields.Datetime.now().replace(microsecond=0)
-        self.backend._omni_checkpoint_advance("orders", polled_at)
-
+        started, polled_at = self._run_known_scenario()
         samples = self._samples()
-        shop = {"backend": "Monitored shop", "channel": "test", "company": self.company.name}
-        value = self._value
-        self.assertEqual(value(samples, "omni_events", direction="in", state="blocked", **shop), 1)
-        self.assertEqual(value(samples, "omni_events", direction="in", state="pending", **shop), 0)
-        self.assertEqual(value(samples, "omni_events", state="dead", **shop), 0)
-        self.assertEqual(value(samples, "omni_dead_events", **shop), 0)
-        self.assertEqual(value(samples, "omni_ready_queue_depth", **shop), 0)
-        self.assertEqual(value(samples, "omni_oldest_ready_event_age_seconds", **shop), 0)
-        self.assertEqual(value(samples, "omni_events_processed_total", outcome="done", **shop), 2)
-        self.assertIsNone(value(samples, "omni_events_processed_total", outcome="skipped", **shop))
-        self.assertEqual(value(samples, "omni_events_failed_total", outcome="blocked", **shop), 1)
-        self.assertIsNone(value(samples, "omni_event_retries_total", **shop))
-        self.assertEqual(value(samples, "omni_exceptions_open", category="validation", severity="warning", **shop), 1)
-        self.assertEqual(value(samples, "omni_exceptions_open", **shop), 1)
-        self.assertGreaterEqual(value(samples, "omni_oldest_open_exception_age_seconds", **shop), 0)
-        op = dict(shop, operation="orderCreate")
-        self.assertEqual(value(samples, "omni_api_calls_total", **op), 3)
-        self.assertEqual(value(samples, "omni_api_errors_total", **op), 0)
-        self.assertEqual(value(samples, "omni_api_throttled_total", **op), 1)
-        buckets = {s.labels["le"]: s.value for s in samples
-                   if s.name == "omni_api_call_duration_seconds_bucket" and s.labels.get("backend") == "Monitored shop"}
-        self.assertEqual((buckets["0.05"], buckets["0.1"], buckets["0.25"], buckets["0.5"], buckets["+Inf"]),
-                         (1, 1, 2, 3, 3))
-        self.assertEqual(value(samples, "omni_api_call_duration_seconds_count", **op), 3)
-        self.assertAlmostEqual(value(samples, "omni_api_call_duration_seconds_sum", **op), 0.53, places=6)
-        last_webhook = value(samples, "omni_last_webhook_timestamp_seconds", **shop)
-        epoch = fields.Datetime.to_datetime("1970-01-01")
-        self.assertAlmostEqual(last_webhook, (started - epoch).total_seconds(), delta=120)
-        self.assertEqual(value(samples, "omni_last_successful_poll_timestamp_seconds", resource="orders", **shop),
-                         (polled_at - epoch).total_seconds())
-        rejection = self.env["omni.webhook.rejection"].search([("backend_id", "=", self.backend.id)])
-        self.assertEqual(len(rejection), 1)
-        self.assertEqual(value(samples, "omni_webhook_rejections_total", reason=rejection.reason, **shop), 1)
-        # the payout: posted, in transit, every line matched
-        account = {"backend": "Shopify shop", "channel": "shopify_payments", "company": self.company.name,
-                   "account": "Shopify Payments EUR"}
-        self.assertEqual(value(samples, "omni_settlements", state="posted", **account), 1)
-        self.assertEqual(value(samples, "omni_settlements", **account), 1)
-        self.assertEqual(value(samples, "omni_settlement_unmatched_lines", **account), 0)
-        self.assertEqual(value(samples, "omni_payout_in_transit_amount", currency="EUR", **account), PAYOUT_AMOUNT)
-        self.assertEqual(value(samples, "omni_days_since_last_payout", **account),
-                         (fields.Date.context_today(settlement) - PAYOUT_DATE).days)
-        processor = {"cron": "omni_connector_base.cron_omni_event_process"}
-        self.assertIsNotNone(value(samples, "omni_cron_lateness_seconds", **processor))
+        self._check_known_scenario(samples, started, polled_at, self.env.company)
         # another backend's figures are its own
-        self.assertEqual(value(samples, "omni_events_processed_total", backend="Woo shop"), None)
-        self.assertEqual(value(samples, "omni_ready_queue_depth", backend="Woo shop"), 0)
+        self.assertIsNone(self._value(samples, "omni_events_processed_total", backend="Other shop"))
+        self.assertEqual(self._value(samples, "omni_ready_queue_depth", backend="Other shop"), 0)
+        self.assertEqual(self._value(samples, "omni_events", backend="Other shop"), 0)
 
-        # every metric the Prometheus rules name is served
-        names = {sample.name for sample in samples}
-        rules = yaml.safe_load(ALERTS.read_text())
-        for group in rules["groups"]:
-            for rule in group["rules"]:
-                for name in set(re.findall(r"\bomni_[a-z_]+", re.sub(r"\{[^}]*\}", "", rule["expr"]))):
-                    self.assertIn(name, names, f"{rule['alert']} names {name}")
+        # every metric the Prometheus rules name is served (the payout ones: with a payout account,
+        # omni_monitoring_reconciliation's TestPayoutMetrics)
+        self._check_rules_are_served(samples, skip=PAYOUT_METRICS)
+
+    def test_live_state_counts_follow_every_write(self):
+        """omni_events and the queue come from the counters the triggers keep: ORM writes, plain SQL,
+        deletes, all in the work's transaction."""
+        Event = self.env["omni.event"]
+        shop = {"backend": "Monitored shop"}
+        first = self._omni_store(self.backend, {"resource": "c1", "name": "One"}, "cnt-1")
+        second = self._omni_store(self.backend, {"resource": "c2", "name": "Two"}, "cnt-2")
+        later = self._omni_store(self.backend, {"resource": "c3", "name": "Three"}, "cnt-3")
+        self.env.cr.execute(SQL("UPDATE omni_event SET state = 'retry', next_attempt_at = %s WHERE id = %s",
+                                fields.Datetime.now() + timedelta(hours=1), later.id))
+        samples = self._samples()
+        self.assertEqual(self._value(samples, "omni_events", direction="in", state="pending", **shop), 2)
+        self.assertEqual(self._value(samples, "omni_events", direction="in", state="retry", **shop), 1)
+        self.assertEqual(self._value(samples, "omni_ready_queue_depth", **shop), 2, "the retry is due in an hour")
+        self.assertGreaterEqual(self._value(samples, "omni_oldest_ready_event_age_seconds", **shop), 0)
+        first.sudo().write({"state": "dead"})
+        second.sudo().unlink()
+        samples = self._samples()
+        self.assertEqual(self._value(samples, "omni_events", direction="in", state="pending", **shop), 0)
+        self.assertEqual(self._value(samples, "omni_events", direction="in", state="dead", **shop), 1)
+        self.assertEqual(self._value(samples, "omni_dead_events", **shop), 1)
+        self.assertEqual(self._value(samples, "omni_ready_queue_depth", **shop), 0)
+        counts = self.env["omni.event.state.count"]._omni_counts()
+        self.env.cr.execute(SQL("SELECT backend_id, direction, state, count(*) FROM omni_event "
+                                "WHERE state IN ('pending', 'retry', 'blocked', 'dead') GROUP BY 1, 2, 3"))
+        self.assertEqual(counts, {tuple(row[:3]): row[3] for row in self.env.cr.fetchall()})
+        # rows of closed connections fold into shard 0, the sums do not change
+        self.env.cr.execute(SQL("UPDATE omni_event_state_count SET shard = 1 WHERE shard = pg_backend_pid()"))
+        self.env["omni.event.state.count"]._omni_compact()
+        self.assertEqual(self.env["omni.event.state.count"]._omni_counts(), counts)
+        self.env.cr.execute(SQL("SELECT count(*) FROM omni_event_state_count WHERE shard = 1"))
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        # a deleted backend takes its events and their counts along
+        self.other.sudo().unlink()
+        self.backend.sudo().unlink()
+        self.assertFalse({key for key in self.env["omni.event.state.count"]._omni_counts()
+                          if key[0] in (self.backend.id, self.other.id)})
+        self.assertFalse(Event.search([("id", "=", first.id)]))
 
     def test_counters_add_up_across_scrapes_and_transactions(self):
         self._webhook({"resource": "7", "fail": "transient"}, "r-1")
@@ -168,14 +117,30 @@ class TestMetrics(MonitoringCommon, HttpCase):
         self.assertGreaterEqual(Minute._cron_compact(), 2)
         self.env.invalidate_all()
         after = self._samples()
+        self.assertEqual(Minute._cron_compact(), 0, "folded once")
         for name, labels in (("omni_events_processed_total", {"outcome": "done"}),
                              ("omni_api_calls_total", {"operation": "shop"}),
                              ("omni_api_call_duration_seconds_sum", {"operation": "shop"})):
             self.assertEqual(self._value(after, name, backend="Monitored shop", **labels),
                              self._value(before, name, backend="Monitored shop", **labels))
         self.assertEqual(self._value(after, "omni_api_calls_total", backend="Monitored shop", operation="shop"), 1)
-        totals = Minute.search([("backend_id", "=", self.backend.id)])
-        self.assertEqual(set(totals.mapped("minute")), {fields.Datetime.to_datetime("1970-01-01")})
+        # three hours old: folded into the totals, then deleted (past the alert rules' two hours)
+        self.assertFalse(Minute.search([("backend_id", "=", self.backend.id)]))
+        totals = self.env["omni.metric.total"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(sorted(totals.mapped("metric")), ["api", "done"])
+        # a recent minute is folded too, and kept for the alert windows; the current one waits
+        call_metrics.record("shop", 0.2)
+        self.env["omni.metric.minute"]._omni_flush_calls(self.backend)
+        recent = Minute.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(len(recent), 1)
+        self.assertEqual(Minute._cron_compact(), 0, "the current minute is not folded")
+        self.env.cr.execute(SQL("UPDATE omni_metric_minute SET minute = minute - interval '10 minutes' "
+                                "WHERE id = %s", recent.id))
+        self.assertEqual(Minute._cron_compact(), 1)
+        self.env.invalidate_all()
+        self.assertTrue(recent.exists().folded)
+        self.assertEqual(self._value(self._samples(), "omni_api_calls_total", backend="Monitored shop",
+                                     operation="shop"), 2)
 
     def test_missing_or_wrong_token_is_401(self):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},

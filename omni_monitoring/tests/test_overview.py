@@ -55,6 +55,7 @@ class TestOverview(OmniTestMixin, TransactionCase):
         self.assertEqual(len(self._open(busy.action_ov_queue())), 2)
         self.assertEqual(self._open(busy.action_ov_exceptions()).message, "Something to look at")
         self.assertFalse(self._open(busy.action_ov_dead()))
+        self.assertEqual(self._open(busy.action_ov_polls()).mapped("resource_type"), ["orders"])
         # thresholds are per channel
         busy.write({"ov_queue_age_limit": 30, "ov_exception_limit": 1})
         self.assertFalse(busy.ov_alert)

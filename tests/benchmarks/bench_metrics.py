@@ -2,15 +2,19 @@
 """``GET /omni/metrics`` scrape latency as the event table grows (10k -> 1M events), with 100,000
 settlement lines, against a real multi-worker Odoo on 127.0.0.1.
 
-Creates a fresh database with ``omni_monitoring`` (or uses ``--db``), five ``test`` channel backends
+Creates a fresh database with ``omni_reconciliation`` and ``omni_monitoring`` (their bridge
+``omni_monitoring_reconciliation`` comes with them; or uses ``--db``), five ``test`` channel backends
 and one Stripe payout account each, then fills the tables with SQL (``generate_series``: the ORM would
 take hours for a million rows): payouts and their lines, and events in their proportions of a running
 shop (97 % done, 1 % pending, 1 % blocked, 0.5 % retry, 0.5 % dead, half of the incoming ones
-webhooks), plus the per-minute aggregate rows of the last two hours and their compacted totals (what
-the compaction cron leaves). At each size it runs ``ANALYZE``, warms up, scrapes ``--scrapes`` times
-with the Bearer token and prints p50/p90/p99/max, the body size and the number of series.
+webhooks), plus the per-minute aggregate rows of the last two hours, folded into their running totals
+but for the last 6 minutes (the most the fold cron, every 5 minutes, leaves unfolded). At each size
+it runs ``ANALYZE``, warms up, scrapes ``--scrapes`` times
+with the Bearer token and prints p50/p90/p99/max (and p50 per backend), the body size and the number
+of series. With ``--explain``, it also profiles the collector in process at each size: the time of
+each family group and ``EXPLAIN ANALYZE`` of every SQL statement a scrape runs.
 
-    python3 tests/benchmarks/bench_metrics.py --sizes 10000,100000,1000000 --lines 100000 --scrapes 50
+    python3 tests/benchmarks/bench_metrics.py --sizes 10000,100000,1000000 --lines 100000 --scrapes 50 --explain
 
 The figures are wall-clock on a shared machine: the script prints ``uptime`` before and after.
 """
@@ -51,6 +55,58 @@ for index in range(%(backends)d):
     account.action_setup_accounts()
 env.cr.commit()
 print("setup done")
+"""
+
+
+PROFILE = """
+import time
+
+class Recorder:
+    def __init__(self, cursor):
+        self._cursor, self.statements = cursor, []
+
+    def execute(self, query, params=None):
+        self.statements.append((query, params))
+        return self._cursor.execute(query, params)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+Metrics = env["omni.metrics"]
+now = __import__("odoo").fields.Datetime.now()
+backends = Metrics._omni_backend_labels()
+parts = [("events", lambda: Metrics._omni_event_families(backends, now)),
+         ("counters", lambda: Metrics._omni_counter_families(backends)),
+         ("exceptions", lambda: Metrics._omni_exception_families(backends, now)),
+         ("intake", lambda: Metrics._omni_intake_families(backends)),
+         ("payouts", lambda: Metrics._omni_settlement_families(backends, now)),
+         ("crons", lambda: Metrics._omni_cron_families(now))]
+timings = {name: [] for name, _compute in parts}
+for _round in range(%(rounds)d):
+    for name, compute in parts:
+        started = time.perf_counter()
+        compute()
+        timings[name].append((time.perf_counter() - started) * 1000)
+print("in process, p50 ms: " + ", ".join(f"{name} {sorted(values)[len(values) // 2]:.2f}"
+                                         for name, values in timings.items()))
+from odoo.addons.omni_monitoring.lib.exposition import render
+started = time.perf_counter()
+body = render(Metrics._omni_families())
+print(f"all families and render: {(time.perf_counter() - started) * 1000:.2f} ms")
+recorder = Recorder(env.cr._obj)
+env.cr._obj = recorder
+Metrics._omni_families()
+env.cr._obj = recorder._cursor
+for query, params in recorder.statements:
+    text = " ".join(str(query).split())
+    if text.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+        continue
+    env.cr._obj.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) " + query, params)
+    plan = [row[0] for row in env.cr._obj.fetchall()]
+    nodes = [line.strip().split("  (")[0].lstrip("-> ") for line in plan if "(cost=" in line]
+    total = [line for line in plan if line.startswith("Execution Time")]
+    print(f"  {total[0].split(': ')[1] if total else '?':>10}  {text[:90]}")
+    print(f"              plan: {' / '.join(nodes[:6])}")
 """
 
 
@@ -109,7 +165,7 @@ def fill_events(dbname, start, stop, live=None):
 
 
 def fill_aggregates(dbname):
-    """Two hours of per-minute rows (2 worker shards, 3 outcomes, 3 API operations) and compacted totals."""
+    """Two hours of per-minute rows (2 worker shards, 3 outcomes, 3 API operations) and a total row each."""
     sql(dbname, "DELETE FROM omni_metric_minute")
     sql(dbname, """
         INSERT INTO omni_metric_minute (minute, shard, backend_id, source, channel, company_id, metric, operation,
@@ -126,6 +182,13 @@ def fill_aggregates(dbname):
                             ('api', 'inventorySetQuantities'), ('api', 'GET /v1/payouts')) k (metric, operation)
          WHERE b.name LIKE 'Bench shop %%'
     """)
+
+
+FOLD = """
+folded = env["omni.metric.minute"]._cron_compact(settle_minutes=6)
+env.cr.commit()
+print(f"{folded} aggregate rows folded into the totals, the last 6 minutes left unfolded")
+"""
 
 
 def scrape(port, count):
@@ -159,6 +222,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", help="use this database (omni_monitoring installed, nothing of the bench yet)")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--explain", action="store_true",
+                        help="profile the collector in process and EXPLAIN ANALYZE its statements at each size")
     parser.add_argument("--live", type=int, default=None,
                         help="events in a live state in all (default: 2 %% of the events, growing with them)")
     args = parser.parse_args()
@@ -168,16 +233,19 @@ def main():
     try:
         if not args.db:
             started = time.perf_counter()
-            create_database(dbname, ["omni_monitoring"])
+            create_database(dbname, ["omni_reconciliation", "omni_monitoring"])
             print(f"database {dbname} created in {time.perf_counter() - started:.0f} s")
         print(odoo_shell(dbname, SETUP % {"token": TOKEN, "backends": BACKENDS}).strip().splitlines()[-1])
         started = time.perf_counter()
         fill_settlements(dbname, args.lines)
         fill_aggregates(dbname)
+        # What the fold cron (every 5 minutes) leaves at worst: the last 6 minutes not folded yet.
+        print(odoo_shell(dbname, FOLD).strip().splitlines()[-1])
         lines = sql(dbname, "SELECT count(*) FROM omni_settlement_line")[0][0]
         print(f"{lines} settlement lines and the aggregate rows in {time.perf_counter() - started:.0f} s")
-        print(f"{'events':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8} "
-              f"{'series':>7} {'bytes':>7}")
+        header = (f"{'events':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8} "
+                  f"{'p50/backend':>11} {'series':>7} {'bytes':>7}")
+        print(header)
         done = 0
         with OdooServer(dbname, workers=args.workers, max_cron_threads=0) as server:
             for size in sizes:
@@ -186,12 +254,17 @@ def main():
                     done = size
                 sql(dbname, "ANALYZE omni_event")
                 sql(dbname, "ANALYZE omni_settlement_line")
+                sql(dbname, "ANALYZE omni_metric_minute")  # autovacuum's job on a running database
                 scrape(server.port, 5)  # warm up every worker's caches
                 timings, body = scrape(server.port, args.scrapes)
                 series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
                 print(f"{size:>9} {percentile(timings, 0.5):>8.1f} {percentile(timings, 0.9):>8.1f} "
                       f"{percentile(timings, 0.99):>8.1f} {max(timings):>8.1f} {statistics.mean(timings):>8.1f} "
-                      f"{series:>7} {len(body):>7}", flush=True)
+                      f"{percentile(timings, 0.5) / BACKENDS:>11.2f} {series:>7} {len(body):>7}  "
+                      f"(load: {uptime().split('load average:')[-1].strip()})", flush=True)
+                if args.explain:
+                    print(odoo_shell(dbname, PROFILE % {"rounds": 20}).rstrip(), flush=True)
+                    print(header, flush=True)
         events = sql(dbname, "SELECT count(*) FROM omni_event")[0][0]
         print(f"events in the table at the end: {events}")
     finally:
