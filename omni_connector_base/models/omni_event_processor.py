@@ -216,25 +216,7 @@ class OmniEvent(models.Model):
                 continue
             if not event:
                 break
-            try:
-                # The event's outcome and its follow-ups (an exception resolved or raised, the
-                # minute's counters) write rows people and other workers also write: a
-                # serialization failure there must not end the run with a traceback. The event
-                # stays claimable (the claim is only a lock) and is taken again after the commit.
-                with self.env.cr.savepoint():
-                    event._omni_process()
-            except TRANSIENT_DB_ERRORS as error:
-                if not self.env.context.get("ir_cron_progress_id"):
-                    raise  # a button or a test: the caller owns the transaction
-                _logger.info("omni.event %s: database conflict after processing, taken again: %s",
-                             event.id, type(error).__name__)
-                conflicts += 1
-                self._omni_commit_only()
-                if conflicts > MAX_CLAIM_CONFLICTS:
-                    self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
-                    self._omni_commit_progress()
-                    break
-                continue
+            event._omni_process()
             processed += 1
             unreported += 1
             # Commit every event; write the progress record (two statements) once a second.

@@ -2,8 +2,6 @@ import json
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-import psycopg2
-
 from odoo import fields, sql_db
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
@@ -221,34 +219,6 @@ class TestEventProcessor(OmniTestMixin, TransactionCase):
         self.assertTrue(dead.exists())
         self.assertTrue(fresh.exists())
         self.assertTrue(exception.exists())
-
-    def test_conflict_after_processing_is_taken_again_not_a_crash(self):
-        """A serialization failure on the follow-up writes (a person resolving the same exception)
-        leaves the event claimable; the cron run takes it again instead of failing with a traceback
-        (found by the proof's database-restart suite)."""
-        event = self._omni_store(self.backend, {"resource": "SF1", "name": "Conflict"}, "evt-conflict")
-        exception_model = type(self.env["omni.exception"])
-        original = exception_model._omni_auto_resolve
-        calls = []
-
-        def conflict_once(records):
-            calls.append(records.ids)
-            if len(calls) == 1:
-                raise psycopg2.errors.SerializationFailure("could not serialize access due to concurrent update")
-            return original(records)
-
-        processor = type(self.env["omni.event"])
-        with patch.object(exception_model, "_omni_auto_resolve", conflict_once), \
-                patch.object(processor, "_omni_commit_only", lambda _self: 100.0), \
-                patch.object(processor, "_omni_commit_progress", lambda _self, *a, **k: 100.0), \
-                self.assertLogs("odoo.addons.omni_connector_base.models.omni_event", "INFO") as logs:
-            processed = self.env["omni.event"].with_context(ir_cron_progress_id=1)._cron_process()
-        self.assertEqual(len(calls), 2, "the event was applied again after the conflict")
-        self.assertEqual(processed, 1)
-        self.assertEqual(event.state, "done")
-        self.assertEqual(event.attempts, 1, "the rolled-back attempt is not counted")
-        self.assertEqual(len(self.env["res.partner"].search([("name", "=", "Conflict")])), 1, "applied once")
-        self.assertIn("database conflict after processing", "\n".join(logs.output))
 
     def test_large_backlog_wakes_the_second_worker(self):
         worker_2 = self.env.ref("omni_connector_base.cron_omni_event_process_2")
