@@ -48,7 +48,7 @@ class TestShopifyBackend(ShopifyCase):
 
     def test_register_webhooks_is_idempotent(self):
         action = self.backend.action_shopify_register_webhooks()
-        self.assertIn("7 created", action["params"]["message"])
+        self.assertIn("9 created", action["params"]["message"])
         url = f"{self.base_url()}/omni/webhook/{self.backend.id}"
         subscriptions = self.sim.webhook_subscriptions.values()
         self.assertEqual(
@@ -61,12 +61,14 @@ class TestShopifyBackend(ShopifyCase):
                 "ORDERS_CREATE",
                 "ORDERS_UPDATED",
                 "REFUNDS_CREATE",
+                "RETURNS_CLOSE",
+                "RETURNS_PROCESS",
             ],
         )
         self.assertEqual({s["uri"] for s in subscriptions}, {url})
         again = self.backend.action_shopify_register_webhooks()
-        self.assertIn("7 already in place", again["params"]["message"])
-        self.assertEqual(len(self.sim.webhook_subscriptions), 7)
+        self.assertIn("9 already in place", again["params"]["message"])
+        self.assertEqual(len(self.sim.webhook_subscriptions), 9)
 
     def test_secrets_are_for_system_administrators_only(self):
         manager = new_test_user(
