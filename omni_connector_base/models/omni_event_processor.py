@@ -7,8 +7,10 @@ backlog; the row lock held for the duration is the lease.
 """
 
 import logging
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2.errors
@@ -32,6 +34,12 @@ TRANSIENT_DB_ERRORS = (
     psycopg2.errors.LockNotAvailable,
     psycopg2.errors.UniqueViolation,  # two workers creating the same row: the retry finds it
 )
+# Conflicts with a concurrent transaction: the same work in a new transaction usually succeeds.
+CONCURRENCY_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+)
 # Consecutive claim conflicts with other workers before a cron run yields and re-triggers.
 MAX_CLAIM_CONFLICTS = 20
 # A cron run writes its progress record at most this often (it commits every event).
@@ -42,6 +50,40 @@ CLAIM_PAGE = 20
 SCALE_OUT_BACKLOG = 20
 # Back to the planner's default after the claim's page (see _omni_claim).
 RESET_SORT = SQL("SET LOCAL enable_sort = DEFAULT;")
+
+_expecting = threading.local()
+
+
+class _ExpectedConflictFilter(logging.Filter):
+    """Drop odoo.sql_db's "bad query" error line for a conflict the processor expects and handles.
+
+    Only in the thread that set the flag, only for the concurrency errors: every other failing query
+    is still logged. (``mute_logger`` would silence the logger for every thread of the server.)
+    """
+
+    def filter(self, record):
+        if not getattr(_expecting, "conflicts", False) or record.levelno < logging.ERROR:
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (str(record.msg).startswith("bad query") and any(
+            isinstance(arg, CONCURRENCY_ERRORS) for arg in args))
+
+
+_SQL_LOGGER = logging.getLogger("odoo.sql_db")
+if not any(type(f).__name__ == "_ExpectedConflictFilter" for f in _SQL_LOGGER.filters):  # once per process
+    _SQL_LOGGER.addFilter(_ExpectedConflictFilter())
+
+
+@contextmanager
+def expecting_conflicts():
+    """Within this block, a concurrency error of this thread's queries is not logged as a server error:
+    the caller catches it and does the work again."""
+    previous = getattr(_expecting, "conflicts", False)
+    _expecting.conflicts = True
+    try:
+        yield
+    finally:
+        _expecting.conflicts = previous
 
 
 class OmniEvent(models.Model):
@@ -216,7 +258,23 @@ class OmniEvent(models.Model):
                 continue
             if not event:
                 break
-            event._omni_process()
+            try:
+                # The outcome (event, exceptions, metrics) is written after the handler's own savepoint:
+                # another worker may have changed the same rows (an exception shared by two events, a
+                # metrics minute) since this transaction began. Then nothing of this event is kept, it
+                # is committed as it was (still due) and claimed again in a new transaction.
+                with expecting_conflicts(), self.env.cr.savepoint():  # the savepoint flushes on exit
+                    event._omni_process()
+            except CONCURRENCY_ERRORS as error:
+                _logger.info("omni.event %s: its outcome met a concurrent change (%s): it will be processed again",
+                             event.id, type(error).__name__)
+                self._omni_commit_only()
+                conflicts += 1
+                if conflicts > MAX_CLAIM_CONFLICTS:
+                    self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
+                    self._omni_commit_progress()
+                    break
+                continue
             processed += 1
             unreported += 1
             # Commit every event; write the progress record (two statements) once a second.

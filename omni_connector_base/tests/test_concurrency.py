@@ -5,10 +5,14 @@
 # pylint: disable=invalid-commit
 
 import json
+import logging
+import time
+from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import BaseCase, tagged
 
+from ..pipeline.errors import BusinessError
 from .common import WEBHOOK_SECRET
 
 
@@ -182,3 +186,75 @@ class TestApiKeyTouchUnderConcurrency(BaseCase):
             key_in_older._omni_touch()
             older_env["res.partner"].create({"name": "the request's own work goes on"})
             older.rollback()
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestOutcomeConflictInCron(BaseCase):
+    """Chaos suite: two processor crons recording outcomes that touch the same exception row. The
+    later one's UPDATE met "could not serialize access due to concurrent update" after the handler's
+    savepoint, the cron run failed with a traceback and the server logged a bad query."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with TestConcurrentWorkers._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["omni.backend"].create(
+                {"name": "Outcome conflict", "channel": "test", "webhook_secret": WEBHOOK_SECRET})
+            body = json.dumps({"resource": "R-outcome", "name": "outcome-conflict partner"}).encode()
+            values = backend._omni_webhook_event_values(body, {"X-Omni-Event-Id": "outcome-1"}, json.loads(body))
+            event = env["omni.event"].browse(env["omni.event"]._omni_store_incoming(backend, body, values)[0])
+            # A first attempt failed and opened an exception; the retry is due now.
+            event.sudo().write({"state": "retry", "attempts": 1, "next_attempt_at": fields.Datetime.now()})
+            exception = env["omni.exception"]._omni_raise_for_event(event, BusinessError("first attempt failed"))
+            cron = env.ref("omni_connector_base.cron_omni_event_process")
+            progress = env["ir.cron.progress"].create({"cron_id": cron.id, "remaining": 0, "done": 0})
+            cls.backend_id, cls.event_id, cls.exception_id = backend.id, event.id, exception.id
+            cls.cron_id, cls.progress_id = cron.id, progress.id
+            cr.commit()
+
+    @classmethod
+    def tearDownClass(cls):
+        with TestConcurrentWorkers._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["omni.exception"].browse(cls.exception_id).unlink()
+            env["omni.backend"].browse(cls.backend_id).unlink()
+            env["res.partner"].search([("name", "=", "outcome-conflict partner")]).unlink()
+            env["ir.cron.progress"].browse(cls.progress_id).unlink()
+            cr.commit()
+        super().tearDownClass()
+
+    def test_conflict_on_the_outcome_is_retried_in_a_new_transaction_without_an_error_line(self):
+        with TestConcurrentWorkers._cursor() as worker, TestConcurrentWorkers._cursor() as person:
+            registry_backend = type(api.Environment(worker, SUPERUSER_ID, {})["omni.backend"])
+            original = registry_backend._omni_handle_event
+            handled = []
+
+            def handle_while_a_person_assigns_the_exception(backend, event):
+                if not handled:
+                    # A person assigns the exception while the cron works on the event: committed after
+                    # the cron's transaction began, before it records the outcome.
+                    api.Environment(person, SUPERUSER_ID, {})["omni.exception"].browse(self.exception_id).write(
+                        {"user_id": SUPERUSER_ID})
+                    person.commit()
+                handled.append(event.id)
+                return original(backend, event)
+
+            context = {"cron_id": self.cron_id, "ir_cron_progress_id": self.progress_id,
+                       "cron_end_time": time.monotonic() + 120}
+            Event = api.Environment(worker, SUPERUSER_ID, context)["omni.event"]
+            with patch.object(registry_backend, "_omni_handle_event", handle_while_a_person_assigns_the_exception), \
+                    self.assertLogs("odoo.addons.omni_connector_base.models.omni_event", logging.INFO) as logs, \
+                    self.assertNoLogs("odoo.sql_db", level="ERROR"):
+                processed = Event._cron_process()
+            self.assertIn("met a concurrent change", "\n".join(logs.output))
+            self.assertEqual(handled.count(self.event_id), 2, "handled, rolled back, handled again")
+            self.assertGreaterEqual(processed, 1)
+            worker.commit()
+        with TestConcurrentWorkers._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertEqual(env["omni.event"].browse(self.event_id).state, "done")
+            exception = env["omni.exception"].browse(self.exception_id)
+            self.assertEqual(exception.state, "resolved")
+            self.assertEqual(exception.user_id.id, SUPERUSER_ID, "the person's assignment is kept")
+            self.assertEqual(exception.occurrence_count, 1, "the event was not counted as failing again")

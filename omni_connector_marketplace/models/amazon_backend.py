@@ -10,6 +10,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from odoo.addons.omni_connector_base.models.omni_access import check_channel_action
 from odoo.addons.omni_connector_base.pipeline import call_metrics
@@ -264,9 +265,28 @@ class OmniBackend(models.Model):
         check_channel_action(self.env)
         for backend in self:
             backend._amazon_check_channel()
-            if not backend.amazon_fba_warehouse_id:
-                backend.amazon_fba_warehouse_id = backend._amazon_make_fba_warehouse()
+            backend._amazon_fba_warehouse()
         return True
+
+    @api.private
+    def _amazon_fba_warehouse(self):
+        """The account's FBA warehouse, created on first use.
+
+        Two workers importing the account's first FBA orders at once would each create one (and the
+        second would fail on the stock location's unique name): the backend's row is locked first, so
+        the second waits, then meets the first one's commit as a serialization conflict, a transient
+        error whose retry finds the warehouse.
+        """
+        self.ensure_one()
+        if self.amazon_fba_warehouse_id:
+            return self.amazon_fba_warehouse_id
+        # log_exceptions=False: a conflict here is expected and retried, not a server error to log.
+        self.env.cr.execute(SQL("SELECT amazon_fba_warehouse_id FROM omni_backend WHERE id = %s FOR NO KEY UPDATE",
+                                self.id), log_exceptions=False)
+        self.invalidate_recordset(["amazon_fba_warehouse_id"])
+        if not self.amazon_fba_warehouse_id:
+            self.sudo().amazon_fba_warehouse_id = self._amazon_make_fba_warehouse()
+        return self.amazon_fba_warehouse_id
 
     @api.private
     def _amazon_make_fba_warehouse(self):

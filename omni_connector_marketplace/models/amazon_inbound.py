@@ -87,9 +87,7 @@ class OmniBackend(models.Model):
                                info.order_id),
                     category="mapping")
         if info.is_fba:
-            if not self.amazon_fba_warehouse_id:
-                self.sudo().amazon_fba_warehouse_id = self._amazon_make_fba_warehouse()
-            context["omni_force_warehouse_id"] = self.amazon_fba_warehouse_id.id
+            context["omni_force_warehouse_id"] = self._amazon_fba_warehouse().id
         sale = self.env["omni.order.importer"].with_context(**context)._omni_import_order(self, order)
         values = {}
         if sale.omni_marketplace_id != marketplace:

@@ -214,8 +214,7 @@ class OmniBackend(models.Model):
         marketplaces = self._amazon_marketplace_ids()
         if not marketplaces:
             return 0
-        if not self.amazon_fba_warehouse_id:
-            self.amazon_fba_warehouse_id = self._amazon_make_fba_warehouse()
+        self._amazon_fba_warehouse()
         summaries = list(self._amazon_client().iter_inventory_summaries(marketplaces[0]))
         quantities = inventory_quantities(summaries)
         Listing = self.env["omni.amazon.listing"].sudo()

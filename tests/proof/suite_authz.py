@@ -47,7 +47,8 @@ CLIENTS = 3  # concurrent JSON-RPC clients
 
 # The README's "Who can do what" rows, as the actions they name: row -> (who, [(model, method pattern)]).
 # Who: "reader" = whoever can read the record; "user" = Omnichannel User; "manager" = Omnichannel
-# Manager; "billing" = an Omnichannel User with Accounting Billing; "adviser" = with Accounting Adviser.
+# Manager; "system" = an Omnichannel Manager who is also a system administrator; "billing" = an
+# Omnichannel User with Accounting Billing; "adviser" = with Accounting Adviser.
 # The first row whose pattern matches decides; an action no row names is expected open to readers.
 ROWS = [
     ("open a list or a form (navigation buttons: they show only what the user may read)", "anyone",
@@ -58,6 +59,8 @@ ROWS = [
      [("omni.event", r"action_replay"), ("omni.exception", r"action_retry"), ("omni.product.map.wizard", r".*")]),
     ("Process Now (an event, or a channel's queue)", "manager",
      [("omni.event", r"action_process_now"), ("omni.backend", r"action_process_now")]),
+    ("rotate the webhook secret (Governance tab)", "system",
+     [("omni.backend", r"action_rotate_secret"), ("omni.secret.rotate.wizard", r".*")]),
     ("configure channels, mappings, workflow rules; create and revoke API keys; run a channel's actions", "manager",
      [("omni.backend", r".*"), ("omni.api.key", r".*"), ("omni.shopify.variant", r".*"),
       ("omni.shopify.location", r".*"), ("omni.woocommerce.product", r".*"), ("omni.marketplace", r".*")]),
@@ -384,6 +387,7 @@ def run(proof, channels, **_kwargs):
         omni = manager or "omni_connector_base.group_omni_user" in groups_of
         billing = omni and "account.group_account_invoice" in groups_of
         return {"anyone": True, "reader": allowed(user, model, "read"), "user": omni, "manager": manager,
+                "system": manager and users[user]["system"],
                 "billing": billing, "manager_billing": manager and billing,
                 "adviser": omni and "account.group_account_manager" in groups_of}[who]
 
