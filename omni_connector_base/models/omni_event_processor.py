@@ -251,9 +251,7 @@ class OmniEvent(models.Model):
                 # snapshot. Start a new transaction and claim again; give up after a few.
                 self.env.cr.rollback()
                 conflicts += 1
-                if conflicts > MAX_CLAIM_CONFLICTS:
-                    self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
-                    self._omni_commit_progress()
+                if self._omni_conflicts_exhausted(conflicts):
                     break
                 continue
             if not event:
@@ -270,9 +268,7 @@ class OmniEvent(models.Model):
                              event.id, type(error).__name__)
                 self._omni_commit_only()
                 conflicts += 1
-                if conflicts > MAX_CLAIM_CONFLICTS:
-                    self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
-                    self._omni_commit_progress()
+                if self._omni_conflicts_exhausted(conflicts):
                     break
                 continue
             processed += 1
@@ -290,6 +286,15 @@ class OmniEvent(models.Model):
             self._omni_commit_progress(unreported)
         self._omni_schedule_next_retry()
         return processed
+
+    @api.model
+    def _omni_conflicts_exhausted(self, conflicts):
+        """After too many conflicts with other workers, yield: re-trigger the cron and stop this run."""
+        if conflicts <= MAX_CLAIM_CONFLICTS:
+            return False
+        self.env.ref("omni_connector_base.cron_omni_event_process")._trigger()
+        self._omni_commit_progress()
+        return True
 
     @api.model
     def _omni_commit_only(self):
