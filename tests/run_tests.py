@@ -2,7 +2,7 @@
 """The suite's one test command: ``python3 tests/run_tests.py``.
 
 1. Pure-Python tests (``tests/pure``, no Odoo) with pytest.
-2. Where ``python3`` can import Odoo 19: a fresh PostgreSQL database, every addon of the
+2. At the same time, where ``python3`` can import Odoo 19: a fresh PostgreSQL database, every addon of the
    suite installed into it, their Odoo tests run (``--test-enable --test-tags``), the
    database dropped. Where Odoo cannot be imported, a loud line says how many Odoo test
    modules were NOT run.
@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,24 +77,35 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def run_pure():
-    print("== Pure-Python tests (no Odoo) ==", flush=True)
+def start_pure():
+    """Start the pure tests in the background; their output is kept for :func:`finish_pure`."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/pure", "-q", "-p", "no:cacheprovider"],
-                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
+    output = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "tests/pure", "-q", "-p", "no:cacheprovider"],
+                            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+    return proc, output
+
+
+def finish_pure(started):
+    """Wait for the pure tests, print their output and count them."""
+    proc, output = started
+    returncode = proc.wait()
+    output.seek(0)
+    text = output.read()
+    output.close()
+    print("== Pure-Python tests (no Odoo) ==", flush=True)
+    sys.stdout.write(text)
     passed = failed = 0
-    for line in proc.stdout.splitlines()[-3:]:
+    for line in text.splitlines()[-3:]:
         for count, word in re.findall(r"(\d+) (passed|failed|errors?)", line):
             if word == "passed":
                 passed += int(count)
             else:
                 failed += int(count)
-    if proc.returncode == 5:
+    if returncode == 5:
         print("ERROR: pytest collected no pure tests: that is a broken suite, not a pass.")
         return passed, failed + 1
-    if proc.returncode != 0 and failed == 0:
+    if returncode != 0 and failed == 0:
         failed = 1  # pytest failed without a countable failure (collection error, crash)
     return passed, failed
 
@@ -182,16 +194,21 @@ def main():
     args = parser.parse_args()
 
     passed = failed = 0
-    if not args.odoo_only:
-        p, f = run_pure()
-        passed, failed = passed + p, failed + f
+    # The two layers run side by side (the pure layer's longest tests, the demo and the gateway, mostly
+    # wait on servers of their own); the pure layer's output is printed after the Odoo layer's.
+    pure = None if args.odoo_only else start_pure()
     if not args.pure_only:
+        if pure:
+            print("== Pure-Python tests started beside the Odoo tests (their output follows them) ==", flush=True)
         outcome = run_odoo(suite_addons(), args.tags, args.keep_db)
         if outcome is None:
             if args.require_odoo:
                 failed += 1
         else:
             passed, failed = passed + outcome[0], failed + outcome[1]
+    if pure:
+        p, f = finish_pure(pure)
+        passed, failed = passed + p, failed + f
     print(f"\n{passed} passed, {failed} failed")
     return 1 if failed else 0
 
