@@ -107,7 +107,8 @@ class OmniSettlement(models.Model):
         return True
 
     def action_post(self):
-        """Post the entry now. A payout clearing more payments than one chunk (1,000) leaves their
+        """Post the entry now. A payout clearing more payments than one chunk (1,000, or the system parameter
+        ``omni_reconciliation.clearing_chunk_size``) leaves their
         clearing to the match-and-post cron, which commits chunk by chunk: a request has a time limit."""
         self._omni_check_rights(self.env._("Posting payouts"))
         cron = self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")
@@ -125,7 +126,8 @@ class OmniSettlement(models.Model):
             elif settlement.clearing_pending:
                 cron.sudo()._trigger()
                 settlement.message_post(body=self.env._(
-                    "The payments are cleared in the background by the match-and-post cron, 1,000 per step."))
+                    "The payments are cleared in the background by the match-and-post cron, %s per step.",
+                    settlement._omni_clearing_chunk_size()))
         return True
 
     def action_bank_match(self):
