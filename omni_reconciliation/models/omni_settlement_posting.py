@@ -246,12 +246,13 @@ class OmniSettlement(models.Model):
             pending.setdefault(row["move_line_id"], []).append(row)
         return pending
 
-    def _omni_clear_pending(self):
+    def _omni_clear_pending(self, remaining=1):
         """Reconcile each clearing item of the payout's entries with the open items it clears (payments,
         invoices, credit notes), one clearing item per step. Running as a cron, each step is committed and
-        the loop stops when the run's time is spent. Returns True when it had to stop with work left (the
-        caller re-triggers the cron), False when the payout is cleared (or a step failed: it opened an
-        exception and the payout waits for the next run)."""
+        reported as progress (one step done, ``remaining`` left: the cron's payouts still to finish, this one
+        included) and the loop stops when the run's time is spent. Returns True when it had to stop with work
+        left (the caller re-triggers the cron), False when the payout is cleared (or a step failed: it opened
+        an exception and the payout waits for the next run)."""
         self.ensure_one()
         if not self.clearing_pending:
             return False
@@ -279,7 +280,8 @@ class OmniSettlement(models.Model):
             # Drop the cache: 100 chunks of 1,000 payments would otherwise pile up in memory.
             Move_line.env.invalidate_all()
             if position < len(pending):
-                spent = self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress())
+                spent = self.env["omni.event"]._omni_cron_budget_spent(
+                    self._omni_commit_progress(1, remaining=remaining))
                 if spent or not self._omni_try_lock():  # a commit releases the row lock: take it again
                     return spent
         self.clearing_pending = False
