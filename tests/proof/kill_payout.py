@@ -23,8 +23,12 @@ does); the payout is imported and matched in ``odoo shell``. ``--quick`` sets th
 few seconds); the full run keeps the default (1,000 payments per chunk: 100 chunks).
 """
 
+import contextlib
 import math
+import os
+import signal
 import time
+from pathlib import Path
 
 from .harness import wait_until
 
@@ -171,9 +175,31 @@ class Waker:
             self.sent += 1
 
 
-def run(proof, _channels=None):
-    from .suite_kill import kill  # noqa: PLC0415 - suite_kill imports this module
+def kill(proof, kind, settlement):
+    """SIGKILL the cron worker(s) (``cron``: the master respawns them) or the whole server (``server``:
+    started again here); returns what was killed and ``(total, cleared, pending)`` measured right after
+    the kill, before anything could resume."""
+    from .suite_kill import server_processes  # noqa: PLC0415 - suite_kill imports this module
 
+    server = proof.server
+    if kind == "server":
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=30)
+        measured = progress(proof, settlement)
+        proof.restart()
+        return "whole server (process group)", measured
+    pids = server_processes(server)["cron"]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in pids:  # reaped by the master (a zombie still shows in /proc)
+        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists(), timeout=30, interval=0.1)
+    measured = progress(proof, settlement)
+    wait_until(lambda: len(server_processes(server)["cron"]) >= len(pids), timeout=30, interval=0.2)
+    return f"{len(pids)} cron worker(s)", measured
+
+
+def run(proof, _channels=None):
     lines = lines_for(proof)
     chunk = QUICK_CHUNK if proof.quick else None
     prefix = f"ch_kp{int(time.time())}_"
@@ -213,10 +239,10 @@ def run(proof, _channels=None):
             in_progress = False
             print(f"    no kill: the clearing did not go on ({progress(proof, settlement)})", flush=True)
             break
-        what, _when = kill(proof, kind)
-        total, cleared, pending = progress(proof, settlement)  # after the kill: nothing commits any more
+        killed_at = time.monotonic() - posting_began
+        what, (total, cleared, pending) = kill(proof, kind, settlement)
         in_progress = in_progress and 0 < cleared < total and pending
-        done_kills.append(f"{what} at {time.monotonic() - posting_began:.0f} s ({cleared} of {total} chunks cleared)")
+        done_kills.append(f"{what} at {killed_at:.0f} s ({cleared} of {total} chunks cleared)")
         print(f"    killed {done_kills[-1]}", flush=True)
         last = cleared
     after_kills = time.monotonic()
@@ -284,11 +310,11 @@ def check(proof, setup, chunks, cron_id, progress_before):
         print(f"    open exception: {message[:200]}")
     failures, active = proof.sql("SELECT failure_count, active FROM ir_cron WHERE id = %s", (cron_id,))[0]
     runs, stalled = proof.sql("""SELECT count(*), count(*) FILTER (WHERE timed_out_counter > 0 AND done = 0)
-                                  FROM ir_cron_progress WHERE cron_id = %s AND id > %s""", (cron_id, progress_before))[0]
-    log = proof.log_text()
-    timed_out = sum(1 for row in log.splitlines() if "Omnichannel: match and post payouts" in row and "timed out" in row)
-    no_record = sum(1 for row in log.splitlines() if "Omnichannel: match and post payouts" in row
-                    and "processed no record" in row)
+                                  FROM ir_cron_progress WHERE cron_id = %s AND id > %s""",
+                              (cron_id, progress_before))[0]
+    rows = [row for row in proof.log_text().splitlines() if "Omnichannel: match and post payouts" in row]
+    timed_out = sum(1 for row in rows if "timed out" in row)
+    no_record = sum(1 for row in rows if "processed no record" in row)
     ok = proof.figure(SUITE, "payout: open exceptions; cron failures / timed out / runs without progress",
                       f"{len(exceptions)}; {failures} / {timed_out} / {no_record} ({runs} runs, {stalled} killed "
                       f"without progress){'' if active else ', cron inactive'}", "0; 0 / 0 / 0",
