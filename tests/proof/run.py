@@ -76,8 +76,8 @@ def parse_args(argv=None):
     parser.add_argument("--scale", type=float, default=1.0,
                         help="full run: multiply the suites' sizes (default 1: the issue's 1,000 Shopify orders...)")
     parser.add_argument("--payout-lines", type=int, metavar="N",
-                        help="suite kill: lines of the payout killed while it posts (default 100,000; 2,000 with "
-                             "--quick)")
+                        help="suite kill: lines of the payout killed while it posts (default 100,000 times "
+                             "--scale; 2,000 with --quick)")
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--keep-db", action="store_true", help="keep the proof_* database")
     parser.add_argument("--reuse-db", metavar="DB", help="develop on a database kept by --keep-db (never dropped)")
