@@ -135,7 +135,8 @@ class OmniSettlement(models.Model):
     clearing_pending = fields.Boolean(
         readonly=True, copy=False, index=True,
         help="The entry is posted but some order-time payments it clears are not reconciled yet: a large payout is "
-        "cleared 1,000 payments per transaction by the match-and-post cron, which resumes where it stopped.")
+        "cleared 1,000 payments per transaction (system parameter omni_reconciliation.clearing_chunk_size) by the "
+        "match-and-post cron, which resumes where it stopped.")
     statement_line_id = fields.Many2one("account.bank.statement.line", string="Bank Statement Line", readonly=True,
                                         copy=False, index="btree_not_null",
                                         help="The bank line of the deposit, reconciled with the entry.")

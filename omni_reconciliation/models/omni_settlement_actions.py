@@ -50,33 +50,63 @@ class OmniSettlement(models.Model):
     @api.model
     def _cron_match_and_post(self):
         """Hourly: match imported payouts (and those waiting for matches), post the matched ones, clear the
-        posted ones whose payments are not all cleared yet (chunk after chunk, committing each)."""
+        posted ones whose payments are not all cleared yet (chunk after chunk, committing each).
+
+        Progress, for Odoo's cron (``ir.cron._commit_progress``): *done* counts the steps (a payout, its
+        posting, each clearing chunk), *remaining* the payouts left, the current one included. A run killed
+        while it clears has reported the chunks it committed: Odoo counts three consecutive killed runs
+        *without* progress as a time-out (the job fails and waits for its next hourly call).
+
+        A run that has a payout to post or clear first commits a trigger of the cron for now, removed when
+        the run ends: a run killed on the way (a cron worker or the whole server SIGKILLed) is resumed by
+        the next cron worker at once instead of at the next hourly call."""
         settlements = self.search([
             "|", "|", ("state", "in", ("imported", "matched")), ("clearing_pending", "=", True),
             "&", ("state", "=", "exception"), ("block_reason", "in", ("unmatched", "posting")),
         ], order="payout_date, id")
         cron = self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")
+        resume = self.env["ir.cron.trigger"]
+        if any(settlement.state in ("imported", "matched") or settlement.clearing_pending
+               for settlement in settlements):
+            resume = cron._trigger()
         self._omni_commit_progress(remaining=len(settlements))
-        for settlement in settlements:
+        try:
+            self._omni_match_and_post(settlements, cron)
+        except Exception:
+            # A failing run waits for its next call (Odoo counts the failure), it is not resumed in a loop. Its
+            # own transaction is rolled back by Odoo: the trigger (committed) is removed in a transaction of its own.
+            if resume:
+                with self.env.registry.cursor() as cr:
+                    cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE id IN %s", tuple(resume.ids)))
+            raise
+        resume.exists().sudo().unlink()
+        return settlements
+
+    def _omni_match_and_post(self, settlements, cron):
+        for position, settlement in enumerate(settlements):
+            left = len(settlements) - position  # this one included
             if not settlement._omni_try_lock():
                 self._omni_commit_progress(1)
                 continue  # someone is working on it right now; the next run takes it
             if settlement.state not in ("matched", "posted", "reconciled"):
                 settlement._omni_safely(lambda s: s._omni_match(), "posting")
+            posted = False
             if settlement.state == "matched":
                 # the entries in one transaction (in a savepoint); their clearing below, committed chunk by chunk
                 settlement.with_context(omni_defer_clearing=True)._omni_safely(lambda s: s._omni_post(), "posting")
+                posted = settlement.state == "posted"
             if settlement.clearing_pending:
-                self._omni_commit_progress()  # the posted entries first: a kill while clearing keeps them
+                # the posted entries first: a kill while clearing keeps them
+                self._omni_commit_progress(int(posted), remaining=left)
                 if not settlement._omni_try_lock():
+                    self._omni_commit_progress(1)
                     continue
-                if settlement.with_company(settlement.company_id)._omni_clear_pending():
+                if settlement.with_company(settlement.company_id)._omni_clear_pending(remaining=left):
                     cron._trigger()
                     break
-            if self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress(1)):
+            if self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress(1)) and left > 1:
                 cron._trigger()
                 break
-        return settlements
 
     @api.model
     def _cron_bank_match(self):
@@ -107,7 +137,8 @@ class OmniSettlement(models.Model):
         return True
 
     def action_post(self):
-        """Post the entry now. A payout clearing more payments than one chunk (1,000) leaves their
+        """Post the entry now. A payout clearing more payments than one chunk (1,000, or the system parameter
+        ``omni_reconciliation.clearing_chunk_size``) leaves their
         clearing to the match-and-post cron, which commits chunk by chunk: a request has a time limit."""
         self._omni_check_rights(self.env._("Posting payouts"))
         cron = self.env.ref("omni_reconciliation.cron_omni_settlement_match_post")
@@ -125,7 +156,8 @@ class OmniSettlement(models.Model):
             elif settlement.clearing_pending:
                 cron.sudo()._trigger()
                 settlement.message_post(body=self.env._(
-                    "The payments are cleared in the background by the match-and-post cron, 1,000 per step."))
+                    "The payments are cleared in the background by the match-and-post cron, %s per step.",
+                    settlement._omni_clearing_chunk_size()))
         return True
 
     def action_bank_match(self):

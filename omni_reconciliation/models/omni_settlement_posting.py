@@ -7,7 +7,8 @@ Two steps, so that a 100,000-line payout posts within Odoo's default cron time l
    payout is *posted* exactly when its entries exist, so a run killed here leaves nothing and the
    next run posts it again, never twice). It marks the payout ``clearing_pending``.
 2. ``_omni_clear_pending`` reconciles the entries' clearing items with the payments they clear,
-   one journal item (at most 1,000 payments, ``DEFAULT_CHUNK_SIZE``) at a time; running as a cron it
+   one journal item (at most 1,000 payments, ``DEFAULT_CHUNK_SIZE``, or the system parameter
+   ``omni_reconciliation.clearing_chunk_size``) at a time; running as a cron it
    commits after each one (``ir.cron._commit_progress``) and stops when the run's time is spent. What
    is still to clear is read back from the database (the clearing items without any partial
    reconciliation), so a run killed between two chunks resumes where it stopped.
@@ -17,7 +18,7 @@ Buttons and tests (no cron) do both steps in their one transaction, as before.
 
 from decimal import Decimal
 
-from odoo import Command, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -26,6 +27,8 @@ from odoo.addons.omni_connector_base.canonical.money import quantize
 from ..lib.posting import DEFAULT_CHUNK_SIZE, Part, build_entry, split_clearing, split_fee
 from .omni_settlement import SQL_BATCH, STATES, _dec
 from .settlement_candidates import CLEARED_STATES, CLEARING_KINDS
+
+CHUNK_SIZE_PARAM = "omni_reconciliation.clearing_chunk_size"
 
 
 class OmniSettlement(models.Model):
@@ -63,7 +66,7 @@ class OmniSettlement(models.Model):
         tolerance = account._omni_tolerance(currency)
         for row in rows:
             parts.extend(self._omni_line_parts(row, items, kind_account, kind_labels, tolerance))
-        chunk_size = self.env.context.get("omni_clearing_chunk") or DEFAULT_CHUNK_SIZE
+        chunk_size = self.env.context.get("omni_clearing_chunk") or self._omni_clearing_chunk_size()
         entry = build_entry(
             parts, settlement_currency=currency, company_currency=company_currency, rate=rate,
             net_account=account.transit_account_id.id, deposit=_dec(repr(self.expected_amount)),
@@ -92,6 +95,18 @@ class OmniSettlement(models.Model):
         if not self.env.context.get("omni_defer_clearing"):
             self._omni_clear_pending()
         return main
+
+    @api.model
+    def _omni_clearing_chunk_size(self):
+        """Payments per clearing entry (and per committed clearing step): the system parameter
+        ``omni_reconciliation.clearing_chunk_size``, 1,000 (``DEFAULT_CHUNK_SIZE``) when unset or not a
+        positive whole number."""
+        value = self.env["ir.config_parameter"].sudo().get_param(CHUNK_SIZE_PARAM) or ""
+        try:
+            size = int(value.strip())
+        except ValueError:
+            return DEFAULT_CHUNK_SIZE
+        return size if size >= 1 else DEFAULT_CHUNK_SIZE
 
     def _omni_exchange_accounts(self):
         """The company's exchange gain and loss accounts (Accounting settings), or None when one is missing."""
@@ -231,12 +246,13 @@ class OmniSettlement(models.Model):
             pending.setdefault(row["move_line_id"], []).append(row)
         return pending
 
-    def _omni_clear_pending(self):
+    def _omni_clear_pending(self, remaining=1):
         """Reconcile each clearing item of the payout's entries with the open items it clears (payments,
         invoices, credit notes), one clearing item per step. Running as a cron, each step is committed and
-        the loop stops when the run's time is spent. Returns True when it had to stop with work left (the
-        caller re-triggers the cron), False when the payout is cleared (or a step failed: it opened an
-        exception and the payout waits for the next run)."""
+        reported as progress (one step done, ``remaining`` left: the cron's payouts still to finish, this one
+        included) and the loop stops when the run's time is spent. Returns True when it had to stop with work
+        left (the caller re-triggers the cron), False when the payout is cleared (or a step failed: it opened
+        an exception and the payout waits for the next run)."""
         self.ensure_one()
         if not self.clearing_pending:
             return False
@@ -264,7 +280,8 @@ class OmniSettlement(models.Model):
             # Drop the cache: 100 chunks of 1,000 payments would otherwise pile up in memory.
             Move_line.env.invalidate_all()
             if position < len(pending):
-                spent = self.env["omni.event"]._omni_cron_budget_spent(self._omni_commit_progress())
+                spent = self.env["omni.event"]._omni_cron_budget_spent(
+                    self._omni_commit_progress(1, remaining=remaining))
                 if spent or not self._omni_try_lock():  # a commit releases the row lock: take it again
                     return spent
         self.clearing_pending = False

@@ -12,7 +12,8 @@ the exit status is 1 when any claim fails. ``--quick`` runs small sizes (CI: ``.
 README's "Proof" section with the machine, date, load and command (``--no-readme`` to skip).
 
 Suites (in this order; name some to run only those): ``chaos`` (delivery chaos), ``kill``
-(SIGKILL of HTTP workers, cron worker, whole server), ``faults`` (the channel's API serving
+(SIGKILL of HTTP workers, cron worker, whole server; then of the cron worker and the server while a
+payout of ``--payout-lines`` lines posts: ``kill_payout.py``), ``faults`` (the channel's API serving
 20 % faults, then only faults), ``dbrestart`` (PostgreSQL restarted during processing: the run
 then has a cluster of its own, ``harness.PrivateCluster``), ``fuzz`` (schemathesis on the API,
 hypothesis on every channel's webhook), ``authz`` (the authorization matrix over JSON-RPC). Channels are plug-ins
@@ -74,6 +75,9 @@ def parse_args(argv=None):
     parser.add_argument("--channels", default="", help=f"comma separated (default all: {', '.join(REGISTRY)})")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="full run: multiply the suites' sizes (default 1: the issue's 1,000 Shopify orders...)")
+    parser.add_argument("--payout-lines", type=int, metavar="N",
+                        help="suite kill: lines of the payout killed while it posts (default 100,000 times "
+                             "--scale; 2,000 with --quick)")
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument("--keep-db", action="store_true", help="keep the proof_* database")
     parser.add_argument("--reuse-db", metavar="DB", help="develop on a database kept by --keep-db (never dropped)")
@@ -113,6 +117,7 @@ def main(argv=None):
     args = parse_args(argv)
     names = list(args.suites) or list(QUICK_SUITES if args.quick else SUITES)
     proof = Proof(quick=args.quick, seed=args.seed, keep_db=args.keep_db or bool(args.reuse_db), scale=args.scale)
+    proof.payout_lines = args.payout_lines
     if args.reuse_db:
         proof.dbname = args.reuse_db
     channels = channels_for([c for c in args.channels.split(",") if c], proof, args.seed)

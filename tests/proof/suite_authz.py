@@ -64,8 +64,10 @@ ROWS = [
     ("configure channels, mappings, workflow rules; create and revoke API keys; run a channel's actions", "manager",
      [("omni.backend", r".*"), ("omni.api.key", r".*"), ("omni.shopify.variant", r".*"),
       ("omni.shopify.location", r".*"), ("omni.woocommerce.product", r".*"), ("omni.marketplace", r".*")]),
-    ("work the payout queue: match, retry, add a balancing line, import payouts now", "user",
+    ("work the payout queue: match, confirm / accept / unmatch a line, retry, add a balancing line, import payouts "
+     "now", "user",
      [("omni.settlement", r"action_(match|retry|add_balancing_line)"),
+      ("omni.settlement.line", r"action_(confirm_match|accept|unmatch)"),
       ("omni.settlement.account", r"action_import_now")]),
     ("create a payout account's accounts and journals", "adviser",
      [("omni.settlement.account", r"action_setup_accounts")]),

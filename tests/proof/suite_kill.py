@@ -8,6 +8,8 @@ Senders behave like channels: a delivery not acknowledged (no answer, a 5xx, the
 is sent again, with the same delivery id, until it is acknowledged. The HTTP and cron workers
 are respawned by Odoo's prefork master within a second; a killed whole server (master and all
 workers, SIGKILL to the process group) is started again by the suite, on new ports.
+
+Then a payout of ``--payout-lines`` lines is killed while it posts (``kill_payout.py``).
 """
 
 import os
@@ -17,6 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from . import kill_payout
 from .harness import wait_until
 
 SUITE = "2 kill -9"
@@ -158,7 +161,7 @@ def run(proof, channels, **_kwargs):
     ok = proof.figure(SUITE, "all done after the last restart", f"{after_restart:.0f} s",
                       f"<= {DONE_WITHIN} s", bool(drained) and after_restart <= DONE_WITHIN) and ok
     stop.set()
-    return ok
+    return kill_payout.run(proof) and ok  # then a large payout killed while it posts
 
 
 def allowed_log_line(line):
