@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -125,7 +126,9 @@ class Proof:
 
     # ----------------------------------------------------------------- server
     def start_server(self):
-        extra = self.cluster.odoo_args() if self.cluster else ()
+        # Odoo's request retry says at INFO that it runs a request again after a conflict: without that
+        # line the conflict's "bad query" error line could not be told from a failure (see log_problems).
+        extra = (*(self.cluster.odoo_args() if self.cluster else ()), "--log-handler=odoo.service.model:INFO")
         self.server = OdooServer(self.dbname, workers=WORKERS, max_cron_threads=CRON_THREADS, start_timeout=240,
                                  extra_args=extra)
         self.server.start()
@@ -146,12 +149,21 @@ class Proof:
         return self.server.base_url
 
     def log_problems(self):
-        """Error lines and traceback ends of every server log of this run."""
+        """Error lines and traceback ends of every server log of this run.
+
+        A query that met a concurrent transaction inside an HTTP request is logged by ``odoo.sql_db``
+        as an error, then Odoo's request retry (``odoo.service.model.retrying``) logs that it runs the
+        request again: no one sees a failure. Such pairs are counted in ``retried_conflicts``, not here;
+        a conflict whose retries ran out ("maximum number of tries reached") stays a problem.
+        """
         problems = []
+        self.retried_conflicts = 0
         for path in self.log_paths:
             with contextlib.suppress(OSError):
                 lines = Path(path).read_text(errors="replace").splitlines()
-                problems += [line for line in lines if _problem(line)]
+                retried = retried_conflict_lines(lines)
+                self.retried_conflicts += len(retried) // 2
+                problems += [line for index, line in enumerate(lines) if index not in retried and _problem(line)]
         return problems
 
     def log_text(self):
@@ -264,6 +276,31 @@ class PrivateCluster:
             self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
         if remove:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+_LOG_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \S+ (\d+) (\w+) ")
+_CONFLICT_ERROR = re.compile(r"^ERROR:  ?(could not serialize access|deadlock detected|could not obtain lock)")
+_REQUEST_RETRY = re.compile(r" odoo\.service\.model: (SERIALIZATION_FAILURE|DEADLOCK_DETECTED|LOCK_NOT_AVAILABLE), "
+                            r"\d+ tries left")
+
+
+def retried_conflict_lines(lines):
+    """Indexes of the "bad query" line and its "ERROR: could not serialize access" line of each conflict
+    that the same process then retried (its next log line is Odoo's request retry)."""
+    retried = set()
+    for index, line in enumerate(lines):
+        head = _LOG_HEAD.match(line)
+        if not (head and head.group(2) == "ERROR" and " odoo.sql_db: bad query: " in line):
+            continue
+        error_at = next((i for i in range(index + 1, min(index + 60, len(lines)))
+                         if _CONFLICT_ERROR.match(lines[i]) or _LOG_HEAD.match(lines[i])), None)
+        if error_at is None or not _CONFLICT_ERROR.match(lines[error_at]):
+            continue
+        next_own = next((lines[i] for i in range(error_at + 1, min(error_at + 400, len(lines)))
+                         if (other := _LOG_HEAD.match(lines[i])) and other.group(1) == head.group(1)), "")
+        if _REQUEST_RETRY.search(next_own):
+            retried.update((index, error_at))
+    return retried
 
 
 def _problem(line):

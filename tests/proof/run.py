@@ -151,6 +151,8 @@ def main(argv=None):
         allowed = [p for p in problems if not any(getattr(suite(name), "allowed_log_line", _none)(p)
                                                      for name in names)]
         proof.figure("all", "error lines / tracebacks in the server logs", len(allowed), "0", not allowed)
+        proof.figure("all", "conflicts of HTTP requests retried by Odoo's request retry (odoo.sql_db logs each as "
+                     "a bad query; not errors)", proof.retried_conflicts)
         for line in allowed[:10]:
             print(f"    {line[:220]}")
     except (OdooHarnessError, RuntimeError, OSError) as error:
