@@ -467,7 +467,11 @@ class CronPollRepair:
     ``ir_cron_trigger`` and ``pg_notify('cron_trigger', <db>)`` on the ``postgres`` database, which
     wakes the cron worker at once); :meth:`repaired` says the poll ran since and left nothing to
     resume (no trigger of the cron left, e.g. one set by a poll held back by a rate limit). The
-    suites hold the poll back otherwise (its ``nextcall`` is set far away in ``setup_code``)."""
+    suites hold the poll back otherwise (its ``nextcall`` is set far away in ``setup_code``).
+
+    A pull channel (``webhooks = False``) also runs its poll as soon as it is seeded (its scheduled
+    run comes while the suite sends the other channels' deliveries): the kill and database-restart
+    suites then meet its poll and its imports, not only what follows their last kill or restart."""
 
     repairs_drops = "poll"
     poll_cron = ""
@@ -485,9 +489,13 @@ class CronPollRepair:
                                  (self._cron_id(),))
 
     def repair(self):
+        self._poll_before = self._lastcall()
+        self.trigger_poll()
+
+    def trigger_poll(self):
+        """Run the poll cron now (what its schedule does every few minutes)."""
         from tests.benchmarks.odoo_server import query  # noqa: PLC0415
 
-        self._poll_before = self._lastcall()
         self.proof.sql("INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date) "
                        "VALUES (%s, now() at time zone 'utc', 1, 1, now() at time zone 'utc', "
                        "now() at time zone 'utc')", (self._cron_id(),))
@@ -732,6 +740,7 @@ R["backend_id"] = backend.id
 
         for order in orders:
             self.sim.add_order(make_order(order.external_id, shipping=self.SHIPPING, **order.payload))
+        self.trigger_poll()
 
     def deliveries(self, order):
         return []  # no webhooks: the poll is the only path
@@ -821,6 +830,7 @@ R.update(backend_id=backend.id, currency=company.currency_id.name)
             skus = [(sku, qty, f"{Decimal(price) * qty:.2f}") for sku, price, qty in values["lines"]]
             self.sim.add_order(make_order(order.external_id, values["modified"], skus=skus, buyer=values["buyer"],
                                           currency=self.setup["currency"], shipping=self.SHIPPING))
+        self.trigger_poll()
 
     def deliveries(self, order):
         return []  # no order notifications: the poll is the only path
