@@ -17,11 +17,21 @@ subclass of :class:`Channel` registered with ``@register``; it says
 - how to **count** (the base class counts in SQL what every channel has: sale orders bound to
   the backend, their totals, the customers, events and exceptions).
 
-Adding a channel (WooCommerce, Amazon, eBay...): write a subclass beside these two with its
-simulator from ``tests/simulators/``, decorate it with ``@register``, and add its addon to
-``harness.ADDONS``. Every suite then runs it (``python3 tests/proof/run.py --channels woocommerce``
-runs it alone). Pull channels (Amazon, eBay: no webhooks) set ``webhooks = False``: the chaos
-suite then seeds the simulator and relies on the poll alone (every order is "dropped").
+The plug-ins: **Shopify** (signed webhooks; lost ones repaired by the poll cron; the only one
+that serves API faults, suite ``faults``), the **custom API** (Bearer key; clients re-send),
+**WooCommerce** (webhooks signed as a store signs them; WooCommerce never retries, its poll cron
+repairs), **Amazon** and **eBay** (pull channels, ``webhooks = False``: no order webhooks, the
+simulator holds the orders and the poll cron reads them). Every suite runs every registered one
+(``python3 tests/proof/run.py --channels woocommerce`` runs one alone); the ``faults`` suite prints
+"skipped" for a plug-in without ``serves_faults``.
+
+Adding a channel: write a subclass beside these with its simulator from ``tests/simulators/``,
+decorate it with ``@register``, and add its addon to ``harness.ADDONS`` (every ``omni_*`` addon is
+there already). A channel whose poll cron repairs lost deliveries takes :class:`CronPollRepair`
+first (``poll_cron``: the cron's xml id; its ``setup_code`` holds the cron back with a far
+``nextcall``). Pull channels (no webhooks) set ``webhooks = False`` and return no deliveries: the
+chaos suite then seeds the simulator and relies on the poll alone (every order is "dropped"), and
+their poll runs as soon as they are seeded (the kill and dbrestart suites meet it).
 """
 
 import copy
