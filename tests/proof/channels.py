@@ -17,11 +17,21 @@ subclass of :class:`Channel` registered with ``@register``; it says
 - how to **count** (the base class counts in SQL what every channel has: sale orders bound to
   the backend, their totals, the customers, events and exceptions).
 
-Adding a channel (WooCommerce, Amazon, eBay...): write a subclass beside these two with its
-simulator from ``tests/simulators/``, decorate it with ``@register``, and add its addon to
-``harness.ADDONS``. Every suite then runs it (``python3 tests/proof/run.py --channels woocommerce``
-runs it alone). Pull channels (Amazon, eBay: no webhooks) set ``webhooks = False``: the chaos
-suite then seeds the simulator and relies on the poll alone (every order is "dropped").
+The plug-ins: **Shopify** (signed webhooks; lost ones repaired by the poll cron; the only one
+that serves API faults, suite ``faults``), the **custom API** (Bearer key; clients re-send),
+**WooCommerce** (webhooks signed as a store signs them; WooCommerce never retries, its poll cron
+repairs), **Amazon** and **eBay** (pull channels, ``webhooks = False``: no order webhooks, the
+simulator holds the orders and the poll cron reads them). Every suite runs every registered one
+(``python3 tests/proof/run.py --channels woocommerce`` runs one alone); the ``faults`` suite prints
+"skipped" for a plug-in without ``serves_faults``.
+
+Adding a channel: write a subclass beside these with its simulator from ``tests/simulators/``,
+decorate it with ``@register``, and add its addon to ``harness.ADDONS`` (every ``omni_*`` addon is
+there already). A channel whose poll cron repairs lost deliveries takes :class:`CronPollRepair`
+first (``poll_cron``: the cron's xml id; its ``setup_code`` holds the cron back with a far
+``nextcall``). Pull channels (no webhooks) set ``webhooks = False`` and return no deliveries: the
+chaos suite then seeds the simulator and relies on the poll alone (every order is "dropped"), and
+their poll runs as soon as they are seeded (the kill and dbrestart suites meet it).
 """
 
 import copy
@@ -457,6 +467,383 @@ R.update(backend_id=backend.id, api_key=full_key, currency=company.currency_id.n
                        "Idempotency-Key": key}
             out.append(Delivery(self.name, kind, order, "POST", path, body, headers, key))
         return out
+
+
+# ------------------------------------------------------------------ poll channels' helpers
+class CronPollRepair:
+    """A channel whose lost orders the connector's poll cron repairs (``poll_cron``: its xml id).
+
+    :meth:`repair` triggers the cron as Odoo's ``ir.cron._trigger`` does (a row in
+    ``ir_cron_trigger`` and ``pg_notify('cron_trigger', <db>)`` on the ``postgres`` database, which
+    wakes the cron worker at once); :meth:`repaired` says the poll ran since and left nothing to
+    resume (no trigger of the cron left, e.g. one set by a poll held back by a rate limit). The
+    suites hold the poll back otherwise (its ``nextcall`` is set far away in ``setup_code``).
+
+    A pull channel (``webhooks = False``) also runs its poll as soon as it is seeded (its scheduled
+    run comes while the suite sends the other channels' deliveries): the kill and database-restart
+    suites then meet its poll and its imports, not only what follows their last kill or restart."""
+
+    repairs_drops = "poll"
+    poll_cron = ""
+
+    def _cron_id(self):
+        if not getattr(self, "_poll_cron_id", None):
+            module, name = self.poll_cron.split(".")
+            self._poll_cron_id = self.proof.scalar(
+                "SELECT res_id FROM ir_model_data WHERE module = %s AND name = %s AND model = 'ir.cron'",
+                (module, name))
+        return self._poll_cron_id
+
+    def _lastcall(self):
+        return self.proof.scalar("SELECT coalesce(lastcall, '2000-01-01') FROM ir_cron WHERE id = %s",
+                                 (self._cron_id(),))
+
+    def repair(self):
+        self._poll_before = self._lastcall()
+        self.trigger_poll()
+
+    def trigger_poll(self):
+        """Run the poll cron now (what its schedule does every few minutes)."""
+        from tests.benchmarks.odoo_server import query  # noqa: PLC0415
+
+        self.proof.sql("INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date) "
+                       "VALUES (%s, now() at time zone 'utc', 1, 1, now() at time zone 'utc', "
+                       "now() at time zone 'utc')", (self._cron_id(),))
+        query("postgres", "SELECT pg_notify('cron_trigger', %s)", (self.proof.dbname,))
+
+    def repaired(self):
+        return self._lastcall() > self._poll_before and not self.proof.scalar(
+            "SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", (self._cron_id(),))
+
+
+def _gmt(moment):
+    """A naive UTC timestamp without microseconds, as WooCommerce's ``*_gmt`` fields."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def _zulu(moment):
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------------ WooCommerce
+@register
+class WooCommerceChannel(CronPollRepair, Channel):
+    """WooCommerce: ``order.created`` / ``order.updated`` webhooks signed as the store signs them
+    (``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the body with the webhook's secret, a new
+    ``X-WC-Webhook-Delivery-ID`` per delivery); WooCommerce never retries, so lost deliveries are
+    repaired by the connector's poll cron (``GET orders?modified_after=...``) against the store
+    simulator (OAuth 1.0a signed requests over http)."""
+
+    name = "woocommerce"
+    label = "WooCommerce"
+    poll_cron = "omni_connector_woocommerce.cron_woocommerce_poll_orders"
+    KEY, SECRET = "ck_proof_0123456789abcdef", "cs_proof_fedcba9876543210"
+    WEBHOOK_SECRET = "woo-proof-webhook-secret"
+    FIXTURE = REPO / "tests" / "fixtures" / "woocommerce" / "order.json"
+    ORDER_BASE, CUSTOMER_BASE, LINE_BASE = 7_000_000, 7_500_000, 80_000_000
+
+    setup_code = r"""
+company = env.company
+env["res.currency"].with_context(active_test=False).search([("name", "=", "USD")]).active = True
+tax = env["account.tax"].search([("type_tax_use", "=", "sale"), ("amount", "=", 8.75),
+                                 ("price_include_override", "=", "tax_excluded"), ("company_id", "=", company.id)],
+                                limit=1)
+if not tax:
+    tax = env["account.tax"].create({"name": "CA 8.75% (proof)", "amount": 8.75, "amount_type": "percent",
+                                     "type_tax_use": "sale", "price_include_override": "tax_excluded",
+                                     "company_id": company.id})
+Product = env["product.product"]
+for sku, price in (("HOODIE-BLU-L", 45), ("BEANIE-GRY", 20)):
+    Product.search([("default_code", "=", sku)], limit=1) or Product.create({
+        "name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": price,
+        "taxes_id": [Command.clear()]})
+warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+backend = env["omni.backend"].create({
+    "name": "Proof store", "channel": "woocommerce", "company_id": company.id, "warehouse_id": warehouse.id,
+    "webhook_secret": P["webhook_secret"], "woocommerce_store_url": P["base_url"],
+    "woocommerce_consumer_key": P["key"], "woocommerce_consumer_secret": P["secret"],
+    "woocommerce_poll_enabled": True, "retry_base_delay": 1,
+})
+backend._omni_checkpoint_set("woocommerce_orders", checkpoint=fields.Datetime.now() - timedelta(days=1))
+backend._omni_clearing_journal("stripe")
+env["omni.order.importer"]._omni_pricelist(backend, "USD")
+backend.payment_rule_ids.write({"create_invoice": False, "register_payment": False})
+env.ref("omni_connector_woocommerce.cron_woocommerce_stock_sync").active = False
+# The poll runs when a suite triggers it (after the deliveries), not on its own schedule.
+env.ref("omni_connector_woocommerce.cron_woocommerce_poll_orders").nextcall = datetime(2099, 1, 1)
+R.update(backend_id=backend.id, webhook_url=backend.webhook_url)
+"""
+
+    def start(self):
+        from tests.simulators.woocommerce_sim import WooCommerceSimulator  # noqa: PLC0415
+
+        self.sim = WooCommerceSimulator(self.KEY, self.SECRET).start()
+        self.hooks = {}
+
+    def stop(self):
+        self.sim.stop()
+
+    def setup_params(self):
+        return {"webhook_secret": self.WEBHOOK_SECRET, "base_url": self.sim.base_url, "key": self.KEY,
+                "secret": self.SECRET}
+
+    def _subscribe(self):
+        """The store's webhooks of the backend (the poll checks they exist and are active)."""
+        if not self.hooks:
+            from tests.simulators.woocommerce_sim import WEBHOOK_TOPICS  # noqa: PLC0415
+
+            for topic in WEBHOOK_TOPICS:
+                self.hooks[topic] = self.sim.add_webhook(topic, self.setup["webhook_url"], self.WEBHOOK_SECRET)
+            self.sim.pending.clear()  # the creation pings: answered 200 by design (the connector's tests)
+
+    def make_orders(self, count, customers, tag):
+        self._subscribe()
+        template = json.loads(self.FIXTURE.read_text())
+        offset = int(tag) * 100_000
+        created = utc_now() - timedelta(minutes=5)
+        orders = []
+        for n in range(count):
+            order = copy.deepcopy(template)
+            order_id = self.ORDER_BASE + offset + n
+            customer = self.rng.randrange(customers)
+            email = f"proof.woo.c{tag}x{customer}@example.com"
+            order.update(id=order_id, number=str(order_id), order_key=f"wc_order_proof{order_id}",
+                         customer_id=self.CUSTOMER_BASE + offset + customer, transaction_id=f"ch_proof_{order_id}",
+                         date_created_gmt=_gmt(created), date_modified_gmt=_gmt(created), date_paid_gmt=_gmt(created),
+                         date_created=_gmt(created), date_modified=_gmt(created), date_paid=_gmt(created))
+            order["billing"] = dict(order["billing"], email=email, last_name=f"Woo {customer}")
+            order["shipping"] = dict(order["shipping"], last_name=f"Woo {customer}")
+            for group in ("line_items", "shipping_lines", "fee_lines", "coupon_lines", "tax_lines"):
+                for index, line in enumerate(order.get(group) or []):
+                    line["id"] = self.LINE_BASE + 10 * (offset + n) + index + 5 * (group == "fee_lines")
+            orders.append(ProofOrder(str(order_id), Decimal(order["total"]), email, note=order["customer_note"],
+                                     payload=order))
+        return orders
+
+    def mark_updated(self, order):
+        order.updated = True
+        order.note = f"proof-updated {order.external_id}"
+
+    @staticmethod
+    def updated_payload(order):
+        later = _gmt(datetime.fromisoformat(order.payload["date_modified_gmt"]).replace(tzinfo=timezone.utc)
+                     + timedelta(seconds=30))
+        return dict(copy.deepcopy(order.payload), date_modified_gmt=later, date_modified=later,
+                    customer_note=order.note)
+
+    def seed(self, orders):
+        for order in orders:
+            self.sim.add_order(self.updated_payload(order) if order.updated else order.payload, notify=False)
+
+    def deliveries(self, order):
+        from tests.simulators.woocommerce_sim import sign_webhook  # noqa: PLC0415
+
+        path = f"/omni/webhook/{self.backend_id}"
+        versions = [("create", "order.created", order.payload)]
+        if order.updated:
+            versions.append(("update", "order.updated", self.updated_payload(order)))
+        out = []
+        for kind, topic, version in versions:
+            body = json.dumps(version).encode()
+            delivery_id = str(self.sim.next_id())
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7)",
+                "X-WC-Webhook-Source": self.sim.base_url + "/",
+                "X-WC-Webhook-Topic": topic,
+                "X-WC-Webhook-Resource": "order",
+                "X-WC-Webhook-Event": topic.split(".")[1],
+                "X-WC-Webhook-Signature": sign_webhook(body, self.WEBHOOK_SECRET),
+                "X-WC-Webhook-ID": str(self.hooks[topic]["id"]),
+                "X-WC-Webhook-Delivery-ID": delivery_id,
+            }
+            out.append(Delivery(self.name, kind, order, "POST", path, body, headers, delivery_id))
+        return out
+
+
+# ------------------------------------------------------------------------------ Amazon
+@register
+class AmazonChannel(CronPollRepair, Channel):
+    """Amazon (SP-API): no webhooks (ORDER_CHANGE notifications go only to SQS/EventBridge): the
+    simulator holds the orders and the connector's poll cron reads them (``searchOrders``, at
+    Amazon's usage plan: a burst of 20 pages, then one every 3 minutes) through the real
+    ``python-amazon-sp-api`` client, LWA tokens included."""
+
+    name = "amazon"
+    label = "Amazon"
+    webhooks = False
+    poll_cron = "omni_connector_marketplace.cron_amazon_poll_orders"
+    SKUS = (("PROOF-AMZ-MUG", "15.00"), ("PROOF-AMZ-TEE", "29.00"))
+    SHIPPING = "4.99"
+
+    setup_code = r"""
+company = env.company
+usd = env["res.currency"].with_context(active_test=False).search([("name", "=", "USD")])
+usd.active = True
+Product = env["product.product"]
+for sku, price in P["skus"]:
+    Product.search([("default_code", "=", sku)], limit=1) or Product.create({
+        "name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": float(price),
+        "taxes_id": [Command.clear()]})
+warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+backend = env["omni.backend"].create({
+    "name": "Proof Amazon", "channel": "amazon", "company_id": company.id, "warehouse_id": warehouse.id,
+    "amazon_lwa_client_id": P["client_id"], "amazon_lwa_client_secret": P["client_secret"],
+    "amazon_refresh_token": P["refresh_token"], "amazon_seller_id": P["seller_id"], "amazon_region": "na",
+    "amazon_endpoint": P["base_url"], "amazon_token_url": P["token_url"], "amazon_timeout": 10,
+    "amazon_poll_enabled": True, "amazon_export_stock": False, "amazon_sync_fba_inventory": False,
+    "amazon_pii_days": 0, "retry_base_delay": 1,
+})
+env["omni.marketplace"].create({"backend_id": backend.id, "name": "Amazon.com", "marketplace_ref": "ATVPDKIKX0DER",
+                                "currency_id": usd.id})
+backend._omni_checkpoint_set("amazon_orders", checkpoint=fields.Datetime.now() - timedelta(days=1))
+env["omni.order.importer"]._omni_pricelist(backend, "USD")
+backend.payment_rule_ids.write({"create_invoice": False, "register_payment": False})
+for xmlid in ("cron_amazon_stock_feed", "cron_amazon_fba_inventory"):
+    env.ref("omni_connector_marketplace." + xmlid).active = False
+env.ref("omni_connector_marketplace.cron_amazon_poll_orders").nextcall = datetime(2099, 1, 1)
+R["backend_id"] = backend.id
+"""
+
+    def start(self):
+        from tests.simulators.amazon_sim import AmazonSimulator  # noqa: PLC0415
+
+        self.sim = AmazonSimulator().start()
+
+    def stop(self):
+        self.sim.stop()
+
+    def setup_params(self):
+        from tests.simulators import amazon_sim  # noqa: PLC0415
+
+        return {"client_id": amazon_sim.CLIENT_ID, "client_secret": amazon_sim.CLIENT_SECRET,
+                "refresh_token": amazon_sim.REFRESH_TOKEN, "seller_id": amazon_sim.SELLER_ID,
+                "base_url": self.sim.base_url, "token_url": self.sim.token_url,
+                "skus": [list(sku) for sku in self.SKUS]}
+
+    def make_orders(self, count, customers, tag):
+        # Amazon answers up to two minutes ago (the poll reads until now - 2.5 min): the orders
+        # were updated before that, after the last poll's window.
+        updated = _zulu(utc_now() - timedelta(minutes=3))
+        orders = []
+        for n in range(count):
+            customer = self.rng.randrange(customers)
+            email = f"proof.amazon.c{tag}x{customer}@marketplace.amazon.com"
+            sku, price = self.SKUS[n % len(self.SKUS)]
+            order_id = f"{900 + int(tag)}-{n:07d}-{customer:07d}"
+            values = {"sku": sku, "unit_price": price, "quantity": 1, "updated": updated, "created": updated,
+                      "buyer_email": email, "item_id": f"{tag}{n:013d}"}
+            orders.append(ProofOrder(order_id, self._total(values), email, payload=values))
+        return orders
+
+    def _total(self, values):
+        return Decimal(values["unit_price"]) * values["quantity"] + Decimal(self.SHIPPING)
+
+    def mark_updated(self, order):
+        """The buyer's order changed before the poll read it (a second unit): the poll reads the final version."""
+        order.updated = True
+        order.payload = dict(order.payload, quantity=2)
+        order.total = self._total(order.payload)
+
+    def seed(self, orders):
+        from tests.simulators.amazon_sim import make_order  # noqa: PLC0415
+
+        for order in orders:
+            self.sim.add_order(make_order(order.external_id, shipping=self.SHIPPING, **order.payload))
+        self.trigger_poll()
+
+    def deliveries(self, order):
+        return []  # no webhooks: the poll is the only path
+
+
+# -------------------------------------------------------------------------------- eBay
+@register
+class EbayChannel(CronPollRepair, Channel):
+    """eBay (REST): no order notifications for REST applications: the simulator holds the orders
+    and the connector's poll cron reads them (``getOrders``, ``lastmodifieddate`` window, OAuth
+    refresh token); every version it reads goes through the same intake as a webhook."""
+
+    name = "ebay"
+    label = "eBay"
+    webhooks = False
+    poll_cron = "omni_connector_marketplace.cron_ebay_poll_orders"
+    SKUS = (("PROOF-EBAY-MUG", "15.00"), ("PROOF-EBAY-TEE", "29.00"))
+    SHIPPING = "4.99"
+
+    setup_code = r"""
+company = env.company
+Product = env["product.product"]
+for sku, price in P["skus"]:
+    Product.search([("default_code", "=", sku)], limit=1) or Product.create({
+        "name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": float(price),
+        "invoice_policy": "order", "taxes_id": [Command.clear()]})
+warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
+backend = env["omni.backend"].create({
+    "name": "Proof eBay", "channel": "ebay", "company_id": company.id, "warehouse_id": warehouse.id,
+    "ebay_app_id": P["app_id"], "ebay_cert_id": P["cert_id"], "ebay_refresh_token": P["refresh_token"],
+    "ebay_api_base_url": P["base_url"], "ebay_finances_base_url": P["base_url"], "ebay_token_url": P["token_url"],
+    "ebay_signing_key": P["signing_key"], "ebay_signing_jwe": P["signing_jwe"],
+    "ebay_verification_token": "proof-verification-token-0123456789abcdef",
+    "ebay_poll_enabled": True, "ebay_export_stock": False, "retry_base_delay": 1,
+})
+env["omni.marketplace"].create({"backend_id": backend.id, "name": "eBay US", "marketplace_ref": "EBAY_US",
+                                "currency_id": company.currency_id.id})
+backend._omni_checkpoint_set("ebay_orders", checkpoint=fields.Datetime.now() - timedelta(days=1))
+env["omni.order.importer"]._omni_pricelist(backend, company.currency_id.name)
+backend.payment_rule_ids.write({"create_invoice": False, "register_payment": False})
+env.ref("omni_connector_marketplace.cron_ebay_poll_orders").nextcall = datetime(2099, 1, 1)
+R.update(backend_id=backend.id, currency=company.currency_id.name)
+"""
+
+    def start(self):
+        from tests.simulators.ebay_sim import EbaySimulator  # noqa: PLC0415
+
+        self.sim = EbaySimulator().start()
+
+    def stop(self):
+        self.sim.stop()
+
+    def setup_params(self):
+        sim = self.sim
+        return {"app_id": sim.app_id, "cert_id": sim.cert_id, "refresh_token": sim.refresh_token,
+                "base_url": sim.base_url, "token_url": sim.token_url, "signing_key": sim.signing_private_pem,
+                "signing_jwe": sim.signing_jwe, "skus": [list(sku) for sku in self.SKUS]}
+
+    def make_orders(self, count, customers, tag):
+        modified = utc_now() - timedelta(minutes=1)
+        orders = []
+        for n in range(count):
+            customer = self.rng.randrange(customers)
+            buyer = f"proof_ebay_c{tag}x{customer}"
+            order_id = f"{10 + int(tag):02d}-{n:05d}-{customer:05d}"
+            lines = [[*self.SKUS[n % len(self.SKUS)], 1]]
+            values = {"modified": modified, "buyer": buyer, "lines": lines}
+            orders.append(ProofOrder(order_id, self._total(values), f"{buyer}@members.ebay.com", payload=values))
+        return orders
+
+    def _total(self, values):
+        return sum((Decimal(price) * qty for _sku, price, qty in values["lines"]), Decimal(0)) + Decimal(self.SHIPPING)
+
+    def mark_updated(self, order):
+        """The buyer added an item before the poll read the order: the poll reads the final version."""
+        order.updated = True
+        sku, price = self.SKUS[(self.SKUS.index(tuple(order.payload["lines"][0][:2])) + 1) % len(self.SKUS)]
+        order.payload = dict(order.payload, modified=order.payload["modified"] + timedelta(seconds=30),
+                             lines=[*order.payload["lines"], [sku, price, 1]])
+        order.total = self._total(order.payload)
+
+    def seed(self, orders):
+        from tests.simulators.ebay_sim import make_order  # noqa: PLC0415
+
+        for order in orders:
+            values = order.payload
+            skus = [(sku, qty, f"{Decimal(price) * qty:.2f}") for sku, price, qty in values["lines"]]
+            self.sim.add_order(make_order(order.external_id, values["modified"], skus=skus, buyer=values["buyer"],
+                                          currency=self.setup["currency"], shipping=self.SHIPPING))
+        self.trigger_poll()
+
+    def deliveries(self, order):
+        return []  # no order notifications: the poll is the only path
 
 
 def channels_for(names, proof, seed):
