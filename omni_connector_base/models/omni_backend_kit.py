@@ -252,6 +252,20 @@ class OmniBackend(models.Model):
             stored=state["stored"], left=state.get("left") or "?",
         )
 
+    def _omni_resolve_poll_failures(self, *keys):
+        """A poll that succeeds resolves the "Polling ... failed" exceptions of earlier ones: one failed
+        poll is repaired by the next, no person needs to look any more. ``keys``: the ``dedupe_key`` the
+        failures were raised with (default ``<channel>:poll``)."""
+        self.ensure_one()
+        failed = self.env["omni.exception"].sudo().search([
+            ("backend_id", "=", self.id), ("category", "=", "channel_api"),
+            ("resource_key", "in", list(keys or (f"{self.channel}:poll",))), ("state", "in", ("open", "assigned")),
+        ])
+        if failed:
+            failed.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
+            for exception in failed:
+                exception.message_post(body=self.env._("Resolved automatically: the next poll succeeded."))
+
     @api.model
     def _omni_cron_poll_pages(self, backends, resource_type, cron_xmlid, on_error=None, on_complete=None):
         """A poll cron with Odoo's progress display: each page is one step of the job
@@ -273,8 +287,10 @@ class OmniBackend(models.Model):
                 try:
                     with self.env.cr.savepoint():
                         _stored, _read, left = backend._omni_run_poll_page(resource_type)
-                        if not left and on_complete:
-                            on_complete(backend)
+                        if not left:
+                            backend._omni_resolve_poll_failures(f"{resource_type}:poll", f"{backend.channel}:poll")
+                            if on_complete:
+                                on_complete(backend)
                 except OmniError as error:
                     processed = left = 0
                     if on_error:

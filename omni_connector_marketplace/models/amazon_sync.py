@@ -173,6 +173,7 @@ class OmniBackend(models.Model):
                 else:
                     with self.env.cr.savepoint():
                         backend._amazon_poll_orders()
+                backend._omni_resolve_poll_failures("amazon:poll")
             except OmniError as error:
                 if in_cron:
                     self.env.cr.rollback()

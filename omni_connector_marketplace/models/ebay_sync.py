@@ -111,6 +111,7 @@ class OmniBackend(models.Model):
                 else:
                     with self.env.cr.savepoint():
                         backend._ebay_poll_orders()
+                backend._omni_resolve_poll_failures("ebay:poll")
             except OmniError as error:
                 if in_cron:
                     self.env.cr.rollback()

@@ -75,9 +75,14 @@ class TestAmazonCallMetrics(AmazonCase):
         if throttled is not None:
             self.assertEqual(throttled["searchOrders"], 1)
             self.assertEqual(self.served("omni_api_errors")["searchOrders"], 1)
+        failed = self.env["omni.exception"].search(
+            [("backend_id", "=", self.backend.id), ("resource_key", "=", "amazon:poll")])
+        self.assertEqual(failed.state, "open")
         self.env["omni.backend"]._cron_amazon_poll_orders()
         self.assertFalse(self.backend.amazon_poll_resume)
         self.assertEqual(self.api_rows()["searchOrders"], (3, 1, 1))
+        # Proof (faults): the poll that succeeded resolves the failed one's exception; before, it stayed open.
+        self.assertEqual(failed.state, "resolved")
 
     def test_crons_without_an_event_flush_their_calls(self):
         self.sim.set_inventory(US, {"MUG-CLASSIC": 7})

@@ -5,6 +5,7 @@ import copy
 import json
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .ebay_common import EbayCase, fixture
 
@@ -193,6 +194,18 @@ class TestEbayOrders(EbayCase):
             self.poll()
         self.assertEqual(self.poll(), (1, 1))
         self.assertEqual(json.loads(self.events(topic="ebay/order").payload)["orderId"], "15-00001-00001")
+
+    @mute_logger("odoo.addons.omni_connector_marketplace.models.ebay_sync")
+    def test_proof_faults_a_poll_that_succeeds_resolves_the_failed_polls_exception(self):
+        """Channel faults: a poll cron answered 503 left "Polling eBay failed" open for a person
+        forever, although the next poll read everything; the next successful poll resolves it."""
+        self.sim.inject_fault("503", 1)
+        self.env["omni.backend"]._cron_ebay_poll_orders()
+        failed = self.env["omni.exception"].search(
+            [("backend_id", "=", self.backend.id), ("resource_key", "=", "ebay:poll")])
+        self.assertEqual(failed.state, "open")
+        self.env["omni.backend"]._cron_ebay_poll_orders()
+        self.assertEqual(failed.state, "resolved")
 
 
 @tagged("post_install", "-at_install", "omni", "omni_ebay")

@@ -131,17 +131,6 @@ class OmniBackend(models.Model):
             stored += int(is_new)
         return stored
 
-    def _shopify_resolve_poll_exception(self):
-        """A poll that succeeds resolves the "Polling Shopify failed" exception of an earlier
-        one (a 502 in one poll is repaired by the next: no person needs to look any more)."""
-        failed = self.env["omni.exception"].sudo().search([
-            ("backend_id", "=", self.id), ("category", "=", "channel_api"), ("resource_key", "=", "shopify:poll"),
-            ("state", "in", ("open", "assigned")),
-        ])
-        for exception in failed:
-            exception.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
-            exception.message_post(body=self.env._("Resolved automatically: the next poll succeeded."))
-
     @api.model
     def _cron_shopify_poll_orders(self):
         """Backstop cron: poll every active Shopify backend; a failing shop never stops the others."""
@@ -152,7 +141,7 @@ class OmniBackend(models.Model):
             try:
                 with self.env.cr.savepoint():
                     backend._shopify_poll_orders()
-                backend._shopify_resolve_poll_exception()
+                backend._omni_resolve_poll_failures("shopify:poll")
             except OmniError as error:
                 _logger.warning("Shopify backend %s: poll failed: %s", backend.id, mask_text(error.message))
                 self.env["omni.exception"]._omni_raise(

@@ -96,6 +96,8 @@ class TestWooCommerceSync(WooCase):
         self.assertEqual(self.backend.woocommerce_poll_checkpoint, datetime(2026, 11, 1))
         self.env["omni.backend"]._cron_woocommerce_poll_orders()
         self.assertEqual(len(self.events(topic="order.polled")), 1)
+        # Proof (faults): the poll that succeeded resolves the failed one's exception; before, it stayed open.
+        self.assertFalse(self.open_exceptions("Polling WooCommerce"))
 
     def test_import_orders_modified_since(self):
         self.sim.add_order(order_727(), notify=False)
