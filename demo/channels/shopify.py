@@ -111,6 +111,8 @@ class ShopifyTraffic:
                                            last_name=last, email=order["email"])
         for index, line in enumerate(order["line_items"]):
             line["id"] = order_id * 10 + index
+            # Shopify's REST id is the GraphQL id's number: the poll must read the same line as the webhook.
+            line["admin_graphql_api_id"] = f"gid://shopify/LineItem/{line['id']}"
             sku = sku_choices[index % len(sku_choices)]
             if unknown and index == 1:
                 sku = UNKNOWN_SKU  # in place of the mug, at the mug's price: a new product on the shop

@@ -14,6 +14,7 @@ from odoo.tools import SQL, html_escape
 from odoo.addons.omni_connector_base.models.omni_exception import SEVERITIES
 
 from ..lib.alerts import breached, next_step
+from .omni_event import WEBHOOK_DELIVERY
 
 METRICS = [
     ("oldest_ready_age_minutes", "Oldest ready event age (minutes)"),
@@ -181,8 +182,8 @@ class OmniAlertRule(models.Model):
         values = {}
         for backend in self._omni_backends():
             row = self._omni_rows(SQL(
-                "SELECT received_at FROM omni_event WHERE backend_id = %s AND direction = 'in' AND headers IS NOT NULL "
-                "ORDER BY received_at DESC LIMIT 1", backend.id))
+                "SELECT received_at FROM omni_event WHERE backend_id = %s AND %s "
+                "ORDER BY received_at DESC LIMIT 1", backend.id, SQL(WEBHOOK_DELIVERY)))
             if row and row[0][0] >= now - timedelta(days=PUSH_CHANNEL_DAYS):
                 values[f"backend:{backend.id}"] = (backend.name, backend, backend,
                                                    (now - row[0][0]).total_seconds() / 60)

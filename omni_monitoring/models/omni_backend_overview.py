@@ -9,6 +9,8 @@ import pytz
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .omni_event import WEBHOOK_DELIVERY
+
 
 class OmniBackend(models.Model):
     _inherit = "omni.backend"
@@ -72,8 +74,8 @@ class OmniBackend(models.Model):
             backend_id = backend.id if isinstance(backend.id, int) else None
             depth, oldest = ready.get(backend_id, (0, None))
             self.env.cr.execute(SQL(
-                "SELECT received_at FROM omni_event WHERE backend_id = %s AND direction = 'in' "
-                "AND headers IS NOT NULL ORDER BY received_at DESC LIMIT 1", backend_id))
+                "SELECT received_at FROM omni_event WHERE backend_id = %s AND %s "
+                "ORDER BY received_at DESC LIMIT 1", backend_id, SQL(WEBHOOK_DELIVERY)))
             webhook = self.env.cr.fetchone()
             backend.ov_orders_today = orders.get(backend_id, (0,))[0]
             backend.ov_queue_depth = depth
@@ -135,5 +137,6 @@ class OmniBackend(models.Model):
     def action_ov_webhooks(self):
         self.ensure_one()
         return self._ov_action("omni_connector_base.action_omni_event", [
-            ("backend_id", "=", self.id), ("direction", "=", "in"), ("headers", "!=", False)],
+            ("backend_id", "=", self.id), ("direction", "=", "in"), ("headers", "!=", False),
+            ("headers", "not like", '"X-Omni-Source"')],  # what polls store is no webhook (WEBHOOK_DELIVERY)
             self.env._("%s: webhooks", self.name))

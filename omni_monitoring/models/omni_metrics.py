@@ -18,6 +18,7 @@ from odoo.tools import SQL
 from odoo.addons.omni_connector_base.pipeline import call_metrics
 
 from ..lib.exposition import cumulative
+from .omni_event import WEBHOOK_DELIVERY
 
 BACKEND_LABELS = ("backend", "channel", "company")
 QUEUE_STATES = ("pending", "retry", "blocked", "dead")
@@ -238,7 +239,7 @@ class OmniMetrics(models.AbstractModel):
                   FROM unnest(%(backends)s::int[]) AS b (id)
                  CROSS JOIN LATERAL (
                        SELECT EXTRACT(EPOCH FROM e.received_at)::float AS at FROM omni_event e
-                        WHERE e.backend_id = b.id AND e.direction = 'in' AND e.headers IS NOT NULL
+                        WHERE e.backend_id = b.id AND %(webhook)s
                         ORDER BY e.received_at DESC LIMIT 1) w
                  UNION ALL
                 SELECT 'poll', backend_id, resource_type, EXTRACT(EPOCH FROM checkpoint)::float
@@ -249,7 +250,7 @@ class OmniMetrics(models.AbstractModel):
                  UNION ALL
                 SELECT 'paused', backend_id, scope, 1.0 FROM omni_backend_pause WHERE open_until > %(now)s
                  ORDER BY 1, 2, 3
-                """, backends=sorted(backends), now=fields.Datetime.now())):
+                """, backends=sorted(backends), now=fields.Datetime.now(), webhook=SQL(WEBHOOK_DELIVERY))):
             labels = self._labels(backends, backend_id)
             if kind == "webhook":
                 webhook["samples"].append((labels, value))

@@ -71,6 +71,23 @@ class TestOverview(OmniTestMixin, TransactionCase):
         self.assertIn("no webhook since", self.busy.ov_alert_reason)
         self.assertEqual(self._open(self.busy.action_ov_webhooks()), event)
 
+    def test_what_a_poll_stores_is_no_webhook(self):
+        """Seen on the demo: a pull channel (Amazon, eBay) showed a "last webhook", and a push channel whose
+        webhooks had stopped looked alive because its poll stored orders (with the poll's marker header)."""
+        hook = self._omni_store(self.busy, {"resource": "4", "name": "Hook"}, "ov-4")
+        polled = self._omni_store(self.busy, {"resource": "5", "name": "Polled"}, "ov-5")
+        webhook_at = fields.Datetime.now() - timedelta(hours=3)
+        self.env.cr.execute(SQL("UPDATE omni_event SET headers = %s, received_at = %s WHERE id = %s",
+                                '{"X-Test-Topic": "orders/create"}', webhook_at, hook.id))
+        self.env.cr.execute(SQL("UPDATE omni_event SET headers = %s WHERE id = %s",
+                                '{"X-Omni-Source": "poll"}', polled.id))
+        self.env.invalidate_all()
+        self.assertEqual(self.busy.ov_last_webhook, webhook_at)
+        self.assertIn("no webhook since", self.busy.ov_alert_reason)
+        self.assertEqual(self._open(self.busy.action_ov_webhooks()), hook)
+        silence = self.env["omni.alert.rule"]._omni_value_webhook_silence_minutes(fields.Datetime.now())
+        self.assertAlmostEqual(silence[f"backend:{self.busy.id}"][3], 180, delta=2)
+
     def test_overview_action_and_menu(self):
         action = self.env.ref("omni_monitoring.action_omni_overview")
         self.assertEqual((action.res_model, action.view_mode), ("omni.backend", "kanban"))
