@@ -165,12 +165,28 @@ class OmniBackend(models.Model):
         """Set ``checkpoint`` and/or ``overlap_minutes`` of one resource type (forms, tests)."""
         self.ensure_one()
         checkpoint = self._omni_checkpoint(resource_type)
-        if checkpoint:
+        if not checkpoint:
+            # Two people (or a person and the poll) creating the first checkpoint at once: the second
+            # meets a serialization conflict, which Odoo's request retry runs again, instead of a unique
+            # violation answered "The operation cannot be completed" (the authz suite's concurrent clients).
+            Checkpoint = self.env["omni.sync.checkpoint"]
+            Checkpoint.flush_model()
+            now = fields.Datetime.now()
+            self.env.cr.execute(SQL(
+                """
+                INSERT INTO omni_sync_checkpoint (backend_id, company_id, resource_type, checkpoint, overlap_minutes,
+                                                  create_uid, write_uid, create_date, write_date)
+                VALUES (%(backend)s, %(company)s, %(type)s, %(moment)s, %(overlap)s, %(uid)s, %(uid)s, %(now)s, %(now)s)
+                ON CONFLICT (backend_id, resource_type) DO NOTHING
+                """,
+                backend=self.id, company=self.company_id.id, type=resource_type, moment=self.create_date,
+                overlap=DEFAULT_OVERLAP_MINUTES, uid=self.env.uid, now=now,
+            ))
+            Checkpoint.invalidate_model()
+            self.invalidate_recordset(["checkpoint_ids"])
+            checkpoint = self._omni_checkpoint(resource_type)
+        if values:
             checkpoint.write(values)
-        else:
-            self.env["omni.sync.checkpoint"].sudo().create(
-                dict({"checkpoint": self.create_date}, backend_id=self.id, resource_type=resource_type, **values)
-            )
 
     @api.private
     def _omni_run_poll(self, resource_type):

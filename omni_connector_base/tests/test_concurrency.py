@@ -9,6 +9,8 @@ import logging
 import time
 from unittest.mock import patch
 
+import psycopg2.errors
+
 from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import BaseCase, tagged
 
@@ -258,3 +260,43 @@ class TestOutcomeConflictInCron(BaseCase):
             self.assertEqual(exception.state, "resolved")
             self.assertEqual(exception.user_id.id, SUPERUSER_ID, "the person's assignment is kept")
             self.assertEqual(exception.occurrence_count, 1, "the event was not counted as failing again")
+
+
+@tagged("post_install", "-at_install", "omni")
+class TestFirstCheckpointUnderConcurrency(BaseCase):
+    """Authorization suite: two managers' "Import orders since..." at once on a channel without a
+    checkpoint yet; the later one's INSERT met the unique constraint, answered to the person as "The
+    operation cannot be completed" (and a server error line), instead of a conflict Odoo retries."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with TestConcurrentWorkers._cursor() as cr:
+            cls.backend_id = api.Environment(cr, SUPERUSER_ID, {})["omni.backend"].create(
+                {"name": "First checkpoint", "channel": "test"}).id
+            cr.commit()
+
+    @classmethod
+    def tearDownClass(cls):
+        with TestConcurrentWorkers._cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["omni.backend"].browse(cls.backend_id).unlink()
+            cr.commit()
+        super().tearDownClass()
+
+    def test_the_later_one_meets_a_retryable_conflict_and_its_retry_sets_the_checkpoint(self):
+        moment = fields.Datetime.now().replace(microsecond=0)
+        with TestConcurrentWorkers._cursor() as first, TestConcurrentWorkers._cursor() as second:
+            in_first = api.Environment(first, SUPERUSER_ID, {})["omni.backend"].browse(self.backend_id)
+            in_second = api.Environment(second, SUPERUSER_ID, {})["omni.backend"].browse(self.backend_id)
+            self.assertFalse(in_second._omni_checkpoint("orders"))  # the second request's snapshot starts here
+            in_first._omni_checkpoint_set("orders", overlap_minutes=5)
+            first.commit()
+            # odoo.sql_db logs the conflict (the proof counts it as retried, paired with the retry's line)
+            with self.assertLogs("odoo.sql_db", "ERROR"), self.assertRaises(psycopg2.errors.SerializationFailure):
+                in_second._omni_checkpoint_set("orders", checkpoint=moment)
+            second.rollback()
+            in_second.env.invalidate_all()
+            in_second._omni_checkpoint_set("orders", checkpoint=moment)  # what Odoo's request retry runs
+            second.commit()
+            checkpoint = in_second._omni_checkpoint("orders")
+            self.assertEqual((checkpoint.checkpoint, checkpoint.overlap_minutes), (moment, 5))
